@@ -1,0 +1,39 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// One direction of dependency: Sensors and Outputs know Engine; Engine knows neither.
+// Rules turns rule files into the Engine's compiled rules and hosts the built-in rule types.
+let package = Package(
+    name: "sentinel",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "sentinel", targets: ["sentinel"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // A JSON reader that keeps the line and column of every value, so that errors can say where.
+        .target(name: "SentinelJSON"),
+        .target(name: "Engine", dependencies: ["SentinelJSON"]),
+        .target(name: "Rules", dependencies: ["Engine", "SentinelJSON"]),
+        .target(name: "Sensors", dependencies: ["Engine", "SentinelJSON"]),
+        .target(name: "Outputs", dependencies: ["Engine", "SentinelJSON"]),
+        .executableTarget(
+            name: "sentinel",
+            dependencies: [
+                "Engine", "Rules", "Sensors", "Outputs",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // `swift run -c release engine-bench`: the engine's throughput on a generated stream.
+        .executableTarget(name: "engine-bench", dependencies: ["Engine", "Rules", "Sensors"]),
+
+        .testTarget(name: "SentinelJSONTests", dependencies: ["SentinelJSON"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "SentinelJSON"]),
+        .testTarget(name: "RulesTests", dependencies: ["Rules", "Engine", "Sensors"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SensorsTests", dependencies: ["Sensors", "Engine"]),
+        .testTarget(name: "OutputsTests", dependencies: ["Outputs", "Engine", "SentinelJSON"]),
+        .testTarget(name: "sentinelTests", dependencies: ["Engine"]),
+    ]
+)

@@ -1,0 +1,279 @@
+import SentinelJSON
+
+/// A condition ready to run: a closure over the event, and the event types it can possibly match
+/// (the rule index uses them so that an event meets only the rules that could fire on it).
+public struct CompiledCondition {
+    public let matches: (EventContext) -> Bool
+    public let eventTypes: Set<EventType>
+}
+
+/// Type-checks an expanded expression against the field registry and compiles it to closures.
+/// Every error is collected; a condition with errors yields nil.
+public enum ConditionCompiler {
+    /// The event types a condition covers when it says nothing of `evt.type`. System calls are left
+    /// out: there are millions a second, and only a rule that names `evt.type = syscall` gets them.
+    public static let defaultEventTypes = Set(EventType.allCases).subtracting([.syscall])
+
+    public static func compile(_ expression: Expression, diagnostics: Diagnostics) -> CompiledCondition? {
+        var errors: [Diagnostic] = []
+        let matcher = build(expression, &errors)
+        diagnostics.add(contentsOf: errors)
+        guard errors.isEmpty, let matcher else { return nil }
+        return CompiledCondition(matches: matcher, eventTypes: eventTypes(of: expression))
+    }
+
+    // MARK: - Event types
+
+    /// The event types on which `expression` can be true. A comparison is false when its field is
+    /// missing, so it is true only on the types that carry the field; `not` can be true anywhere.
+    public static func eventTypes(of expression: Expression) -> Set<EventType> {
+        switch expression {
+        case .and(let left, let right): return eventTypes(of: left).intersection(eventTypes(of: right))
+        case .or(let left, let right): return eventTypes(of: left).union(eventTypes(of: right))
+        case .not(.comparison(let comparison)) where comparison.field.name == "evt.type":
+            return defaultEventTypes.subtracting(namedEventTypes(comparison) ?? [])
+        case .not, .reference: return defaultEventTypes
+        case .constant(let value): return value ? defaultEventTypes : []
+        case .comparison(let comparison):
+            if comparison.field.name == "evt.type", let named = namedEventTypes(comparison) {
+                switch comparison.op {
+                case .equal, .in: return named
+                case .notEqual: return defaultEventTypes.subtracting(named)
+                default: break
+                }
+            }
+            return FieldRegistry.field(named: comparison.field.name)?.eventTypes.intersection(defaultEventTypes) ?? defaultEventTypes
+        }
+    }
+
+    private static func namedEventTypes(_ comparison: Comparison) -> Set<EventType>? {
+        switch comparison.operand {
+        case .value(let literal): return EventType(name: literal.text).map { [$0] }
+        case .list(let items): return Set(items.compactMap { EventType(name: $0.text) })
+        case .none: return nil
+        }
+    }
+
+    // MARK: - Building closures
+
+    typealias Matcher = (EventContext) -> Bool
+
+    private static func build(_ expression: Expression, _ errors: inout [Diagnostic]) -> Matcher? {
+        switch expression {
+        case .and(let left, let right):
+            let lhs = build(left, &errors), rhs = build(right, &errors)
+            guard let lhs, let rhs else { return nil }
+            return { lhs($0) && rhs($0) }
+        case .or(let left, let right):
+            let lhs = build(left, &errors), rhs = build(right, &errors)
+            guard let lhs, let rhs else { return nil }
+            return { lhs($0) || rhs($0) }
+        case .not(let inner):
+            guard let inner = build(inner, &errors) else { return nil }
+            return { !inner($0) }
+        case .constant(let value):
+            return { _ in value }
+        case .reference(let name, let position):
+            errors.append(position.diagnostic("unknown macro \"\(name)\""))
+            return nil
+        case .comparison(let comparison):
+            do {
+                return try compileComparison(comparison)
+            } catch {
+                errors.append(error.diagnostic)
+                return nil
+            }
+        }
+    }
+
+    private static func compileComparison(_ comparison: Comparison) throws(ConditionError) -> Matcher {
+        let reference = comparison.field
+        guard let field = FieldRegistry.field(named: reference.name) else {
+            var message = "unknown field \"\(reference.name)\""
+            if let suggestion = closestMatch(to: reference.name, among: FieldRegistry.names) {
+                message += " (did you mean \"\(suggestion)\"?)"
+            }
+            throw ConditionError(message, at: reference.position)
+        }
+        if reference.index != nil, field.argument == .none {
+            throw ConditionError("field \"\(field.name)\" takes no [index]", at: reference.position)
+        }
+        let accessor = field.accessor(index: reference.index)
+        let op = comparison.op
+        let operatorPosition = comparison.operatorPosition
+
+        if op == .exists {
+            return existenceMatcher(accessor)
+        }
+        switch accessor {
+        case .string(let read):
+            let predicate = try stringPredicate(op, comparison.operand, field: field, at: operatorPosition)
+            return { context in read(context).map(predicate) ?? false }
+        case .anyString(let any, _):
+            let predicate = try stringPredicate(op, comparison.operand, field: field, at: operatorPosition)
+            return { context in any(context, predicate) }
+        case .number(let read):
+            let predicate = try numberPredicate(op, comparison.operand, field: field, at: operatorPosition)
+            return { context in read(context).map(predicate) ?? false }
+        case .anyNumber(let any, _):
+            let predicate = try numberPredicate(op, comparison.operand, field: field, at: operatorPosition)
+            return { context in any(context, predicate) }
+        case .bool(let read):
+            let predicate = try boolPredicate(op, comparison.operand, field: field, at: operatorPosition)
+            return { context in read(context).map(predicate) ?? false }
+        case .ip(let read):
+            let predicate = try addressPredicate(op, comparison.operand, field: field, at: operatorPosition)
+            return { context in read(context).map(predicate) ?? false }
+        }
+    }
+
+    private static func existenceMatcher(_ accessor: FieldAccessor) -> Matcher {
+        switch accessor {
+        case .string(let read): return { read($0) != nil }
+        case .number(let read): return { read($0) != nil }
+        case .bool(let read): return { read($0) != nil }
+        case .ip(let read): return { read($0) != nil }
+        case .anyString(let any, _): return { any($0) { _ in true } }
+        case .anyNumber(let any, _): return { any($0) { _ in true } }
+        }
+    }
+
+    // MARK: - Predicates per type
+
+    private static func stringPredicate(_ op: ComparisonOperator, _ operand: Operand, field: FieldDefinition,
+                                        at position: ConditionPosition) throws(ConditionError) -> (String) -> Bool {
+        if field.name == "evt.type" { try checkEventTypeNames(operand) }
+        switch op {
+        case .in:
+            let items = Set(try listItems(operand, at: position).map(\.text))
+            return { items.contains($0) }
+        case .equal:
+            let expected = try singleValue(operand, op, at: position).text
+            return { $0 == expected }
+        case .notEqual:
+            let expected = try singleValue(operand, op, at: position).text
+            return { $0 != expected }
+        case .contains:
+            let needle = ByteNeedle(try singleValue(operand, op, at: position).text, caseInsensitive: false)
+            return { needle.isFound(in: $0) }
+        case .icontains:
+            let needle = ByteNeedle(try singleValue(operand, op, at: position).text, caseInsensitive: true)
+            return { needle.isFound(in: $0) }
+        case .startswith:
+            let prefix = try singleValue(operand, op, at: position).text
+            return { $0.utf8.starts(with: prefix.utf8) }
+        case .endswith:
+            let suffix = Array(try singleValue(operand, op, at: position).text.utf8)
+            return { $0.utf8.count >= suffix.count && $0.utf8.suffix(suffix.count).elementsEqual(suffix) }
+        case .glob:
+            let pattern = GlobPattern(try singleValue(operand, op, at: position).text)
+            return { pattern.matches($0) }
+        case .less, .lessOrEqual, .greater, .greaterOrEqual:
+            throw mismatch(op, field, at: position)
+        case .exists:
+            return { _ in true }
+        }
+    }
+
+    private static func numberPredicate(_ op: ComparisonOperator, _ operand: Operand, field: FieldDefinition,
+                                        at position: ConditionPosition) throws(ConditionError) -> (Int64) -> Bool {
+        func number(_ literal: Literal) throws(ConditionError) -> Int64 {
+            if let value = Int64(literal.text) { return value }
+            throw ConditionError("\"\(literal.text)\" is not a number, and \(field.name) is a \(field.type.rawValue) field", at: literal.position)
+        }
+        switch op {
+        case .in:
+            var items = Set<Int64>()
+            for literal in try listItems(operand, at: position) { items.insert(try number(literal)) }
+            return { items.contains($0) }
+        case .equal:
+            let expected = try number(try singleValue(operand, op, at: position))
+            return { $0 == expected }
+        case .notEqual:
+            let expected = try number(try singleValue(operand, op, at: position))
+            return { $0 != expected }
+        case .less:
+            let bound = try number(try singleValue(operand, op, at: position))
+            return { $0 < bound }
+        case .lessOrEqual:
+            let bound = try number(try singleValue(operand, op, at: position))
+            return { $0 <= bound }
+        case .greater:
+            let bound = try number(try singleValue(operand, op, at: position))
+            return { $0 > bound }
+        case .greaterOrEqual:
+            let bound = try number(try singleValue(operand, op, at: position))
+            return { $0 >= bound }
+        case .contains, .icontains, .startswith, .endswith, .glob:
+            throw mismatch(op, field, at: position)
+        case .exists:
+            return { _ in true }
+        }
+    }
+
+    private static func boolPredicate(_ op: ComparisonOperator, _ operand: Operand, field: FieldDefinition,
+                                      at position: ConditionPosition) throws(ConditionError) -> (Bool) -> Bool {
+        guard op == .equal || op == .notEqual else { throw mismatch(op, field, at: position) }
+        let literal = try singleValue(operand, op, at: position)
+        guard let expected = ["true": true, "false": false][literal.text] else {
+            throw ConditionError("\"\(literal.text)\" is not true or false, and \(field.name) is a bool field", at: literal.position)
+        }
+        return op == .equal ? { $0 == expected } : { $0 != expected }
+    }
+
+    private static func addressPredicate(_ op: ComparisonOperator, _ operand: Operand, field: FieldDefinition,
+                                         at position: ConditionPosition) throws(ConditionError) -> (IPAddress) -> Bool {
+        func network(_ literal: Literal) throws(ConditionError) -> IPNetwork {
+            if let network = IPNetwork(literal.text) { return network }
+            throw ConditionError("\"\(literal.text)\" is not an IP address or CIDR network, and \(field.name) is an ip field", at: literal.position)
+        }
+        switch op {
+        case .equal:
+            let expected = try network(try singleValue(operand, op, at: position))
+            return { expected.contains($0) }
+        case .notEqual:
+            let expected = try network(try singleValue(operand, op, at: position))
+            return { !expected.contains($0) }
+        case .in:
+            var networks: [IPNetwork] = []
+            for literal in try listItems(operand, at: position) { networks.append(try network(literal)) }
+            return { address in networks.contains { $0.contains(address) } }
+        default:
+            throw mismatch(op, field, at: position)
+        }
+    }
+
+    // MARK: - Operands
+
+    private static func singleValue(_ operand: Operand, _ op: ComparisonOperator, at position: ConditionPosition) throws(ConditionError) -> Literal {
+        guard case .value(let literal) = operand else {
+            throw ConditionError("'\(op.rawValue)' takes one value, not a list", at: position)
+        }
+        return literal
+    }
+
+    private static func listItems(_ operand: Operand, at position: ConditionPosition) throws(ConditionError) -> [Literal] {
+        guard case .list(let items) = operand else { throw ConditionError("'in' takes a list in parentheses", at: position) }
+        return items
+    }
+
+    private static func checkEventTypeNames(_ operand: Operand) throws(ConditionError) {
+        let literals: [Literal]
+        switch operand {
+        case .value(let literal): literals = [literal]
+        case .list(let items): literals = items
+        case .none: literals = []
+        }
+        for literal in literals where EventType(name: literal.text) == nil {
+            var message = "unknown event type \"\(literal.text)\""
+            if let suggestion = closestMatch(to: literal.text, among: EventType.allCases.map(\.name)) {
+                message += " (did you mean \"\(suggestion)\"?)"
+            }
+            throw ConditionError(message, at: literal.position)
+        }
+    }
+
+    private static func mismatch(_ op: ComparisonOperator, _ field: FieldDefinition, at position: ConditionPosition) -> ConditionError {
+        ConditionError("operator '\(op.rawValue)' does not apply to \(field.name), a \(field.type.rawValue) field", at: position)
+    }
+}

@@ -1,0 +1,273 @@
+/// Parses the condition language, Falco's syntax:
+///
+///     condition  := or
+///     or         := and ("or" and)*
+///     and        := not ("and" not)*
+///     not        := "not" not | primary
+///     primary    := "(" or ")" | check | macro
+///     check      := field ( "exists" | operator value | "in" "(" item ("," item)* ")" )
+///     field      := name ("[" digits "]")?          e.g. proc.name, proc.aname[2]
+///     operator   := = | == | != | < | <= | > | >= | contains | icontains | startswith | endswith | glob
+///     value      := "quoted" | 'quoted' | bare      a bare value runs to a space, "(" or ")"
+///     item       := value                           a bare item may name a list
+///
+/// Keywords are case-sensitive, as in Falco. Nesting is bounded so that hostile input cannot
+/// exhaust the stack.
+public struct ConditionParser {
+    public static let maximumDepth = 100
+
+    private let origin: ConditionOrigin
+    private let bytes: [UInt8]
+    private var index = 0
+    private var depth = 0
+
+    public static func parse(_ origin: ConditionOrigin) throws(ConditionError) -> Expression {
+        var parser = ConditionParser(origin: origin)
+        parser.skipSpaces()
+        if parser.index == parser.bytes.count { throw parser.error("the condition is empty") }
+        let expression = try parser.parseOr()
+        parser.skipSpaces()
+        if parser.index < parser.bytes.count {
+            if parser.peek(UInt8(ascii: ")")) { throw parser.error("unbalanced ')'") }
+            throw parser.error("expected 'and', 'or' or the end of the condition, found \(parser.describeNext())")
+        }
+        return expression
+    }
+
+    private init(origin: ConditionOrigin) {
+        self.origin = origin
+        bytes = Array(origin.text.utf8)
+    }
+
+    private mutating func parseOr() throws(ConditionError) -> Expression {
+        var left = try parseAnd()
+        while consumeKeyword("or") {
+            left = .or(left, try parseAnd())
+        }
+        return left
+    }
+
+    private mutating func parseAnd() throws(ConditionError) -> Expression {
+        var left = try parseNot()
+        while consumeKeyword("and") {
+            left = .and(left, try parseNot())
+        }
+        return left
+    }
+
+    private mutating func parseNot() throws(ConditionError) -> Expression {
+        if consumeKeyword("not") {
+            try enterNesting()
+            defer { depth -= 1 }
+            return .not(try parseNot())
+        }
+        return try parsePrimary()
+    }
+
+    private mutating func parsePrimary() throws(ConditionError) -> Expression {
+        skipSpaces()
+        guard index < bytes.count else { throw error("unexpected end of the condition, expected a field, a macro or '('") }
+        if peek(UInt8(ascii: "(")) {
+            let opening = position
+            index += 1
+            try enterNesting()
+            defer { depth -= 1 }
+            let inner = try parseOr()
+            skipSpaces()
+            guard peek(UInt8(ascii: ")")) else {
+                if index == bytes.count { throw ConditionError("unclosed '(': no matching ')'", at: opening) }
+                throw error("expected ')' or 'and'/'or', found \(describeNext())")
+            }
+            index += 1
+            return inner
+        }
+        let start = position
+        guard let name = scanName() else {
+            throw error("expected a field, a macro or '(', found \(describeNext())")
+        }
+        if ["and", "or"].contains(name) {
+            throw ConditionError("expected a field, a macro or '(' before '\(name)'", at: start)
+        }
+        var fieldIndex: Int?
+        if peek(UInt8(ascii: "[")) {
+            fieldIndex = try scanIndex()
+        }
+        let field = FieldReference(name: name, index: fieldIndex, position: start)
+        skipSpaces()
+        let operatorPosition = position
+        if let op = scanOperator() {
+            return .comparison(Comparison(field: field, op: op, operatorPosition: operatorPosition, operand: try parseOperand(for: op)))
+        }
+        if fieldIndex != nil || isWordStart() && name.contains(".") && !nextWordIsConnective() {
+            if index == bytes.count { throw error("expected an operator after '\(field.text)'") }
+            throw error("unknown operator \(describeNext()) after '\(field.text)' (expected one of: \(ComparisonOperator.allCases.map(\.rawValue).joined(separator: " ")))")
+        }
+        return .reference(name, start)
+    }
+
+    private mutating func parseOperand(for op: ComparisonOperator) throws(ConditionError) -> Operand {
+        switch op {
+        case .exists:
+            return .none
+        case .in:
+            skipSpaces()
+            guard peek(UInt8(ascii: "(")) else { throw error("expected '(' to open the list after 'in'") }
+            let opening = position
+            index += 1
+            var items: [Literal] = []
+            skipSpaces()
+            if peek(UInt8(ascii: ")")) {
+                index += 1
+                return .list(items)
+            }
+            while true {
+                skipSpaces()
+                guard index < bytes.count else { throw ConditionError("unclosed '(': the list has no ')'", at: opening) }
+                items.append(try scanValue(inList: true))
+                skipSpaces()
+                if peek(UInt8(ascii: ",")) {
+                    index += 1
+                    continue
+                }
+                if peek(UInt8(ascii: ")")) {
+                    index += 1
+                    return .list(items)
+                }
+                if index == bytes.count { throw ConditionError("unclosed '(': the list has no ')'", at: opening) }
+                throw error("expected ',' or ')' in the list, found \(describeNext())")
+            }
+        default:
+            skipSpaces()
+            guard index < bytes.count, !peek(UInt8(ascii: ")")) else { throw error("expected a value after '\(op.rawValue)'") }
+            return .value(try scanValue(inList: false))
+        }
+    }
+
+    // MARK: - Scanning
+
+    private var position: ConditionPosition { ConditionPosition(origin: origin, offset: index) }
+
+    private mutating func scanName() -> String? {
+        let start = index
+        while index < bytes.count, isNameByte(bytes[index]) { index += 1 }
+        guard index > start else { return nil }
+        return String(decoding: bytes[start..<index], as: UTF8.self)
+    }
+
+    private mutating func scanIndex() throws(ConditionError) -> Int {
+        let opening = position
+        index += 1
+        let start = index
+        while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") { index += 1 }
+        guard index > start, peek(UInt8(ascii: "]")) else {
+            throw ConditionError("expected a number and ']' after '['", at: opening)
+        }
+        let value = Int(String(decoding: bytes[start..<index], as: UTF8.self)) ?? 0
+        index += 1
+        guard value >= 1, value <= 1000 else { throw ConditionError("the index must be between 1 and 1000", at: opening) }
+        return value
+    }
+
+    private mutating func scanOperator() -> ComparisonOperator? {
+        let symbols: [(String, ComparisonOperator)] = [
+            ("==", .equal), ("!=", .notEqual), ("<=", .lessOrEqual), (">=", .greaterOrEqual),
+            ("=", .equal), ("<", .less), (">", .greater),
+        ]
+        for (symbol, op) in symbols where matches(symbol) {
+            index += symbol.utf8.count
+            return op
+        }
+        let start = index
+        guard let word = scanName() else { return nil }
+        if let op = ComparisonOperator.words[word], isBoundary() { return op }
+        index = start
+        return nil
+    }
+
+    private mutating func scanValue(inList: Bool) throws(ConditionError) -> Literal {
+        let start = position
+        if peek(UInt8(ascii: "\"")) || peek(UInt8(ascii: "'")) {
+            let quote = bytes[index]
+            index += 1
+            var value: [UInt8] = []
+            while index < bytes.count, bytes[index] != quote {
+                if bytes[index] == UInt8(ascii: "\\"), index + 1 < bytes.count {
+                    index += 1
+                }
+                value.append(bytes[index])
+                index += 1
+            }
+            guard index < bytes.count else { throw ConditionError("unterminated quoted string", at: start) }
+            index += 1
+            return Literal(text: String(decoding: value, as: UTF8.self), quoted: true, position: start)
+        }
+        let begin = index
+        while index < bytes.count {
+            let byte = bytes[index]
+            if isSpace(byte) || byte == UInt8(ascii: "(") || byte == UInt8(ascii: ")") || (inList && byte == UInt8(ascii: ",")) { break }
+            index += 1
+        }
+        guard index > begin else { throw error("expected a value, found \(describeNext())") }
+        return Literal(text: String(decoding: bytes[begin..<index], as: UTF8.self), quoted: false, position: start)
+    }
+
+    private mutating func consumeKeyword(_ keyword: String) -> Bool {
+        skipSpaces()
+        guard matches(keyword) else { return false }
+        let end = index + keyword.utf8.count
+        guard end == bytes.count || !isNameByte(bytes[end]) else { return false }
+        index = end
+        return true
+    }
+
+    private func nextWordIsConnective() -> Bool {
+        for keyword in ["and", "or"] where matches(keyword) {
+            let end = index + keyword.utf8.count
+            if end == bytes.count || !isNameByte(bytes[end]) { return true }
+        }
+        return false
+    }
+
+    private func matches(_ text: String) -> Bool {
+        let expected = Array(text.utf8)
+        guard index + expected.count <= bytes.count else { return false }
+        return bytes[index..<index + expected.count].elementsEqual(expected)
+    }
+
+    private func isBoundary() -> Bool { index == bytes.count || !isNameByte(bytes[index]) }
+    private func isWordStart() -> Bool { index < bytes.count && !isSpace(bytes[index]) && bytes[index] != UInt8(ascii: ")") }
+
+    private mutating func skipSpaces() {
+        while index < bytes.count, isSpace(bytes[index]) { index += 1 }
+    }
+
+    private func peek(_ byte: UInt8) -> Bool { index < bytes.count && bytes[index] == byte }
+
+    private func isSpace(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r")
+    }
+
+    private func isNameByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "-"):
+            return true
+        default:
+            return false
+        }
+    }
+
+    private mutating func enterNesting() throws(ConditionError) {
+        depth += 1
+        if depth > Self.maximumDepth { throw error("nesting deeper than \(Self.maximumDepth) levels") }
+    }
+
+    private func error(_ message: String) -> ConditionError { ConditionError(message, at: position) }
+
+    private func describeNext() -> String {
+        guard index < bytes.count else { return "the end of the condition" }
+        var end = index
+        while end < bytes.count, !isSpace(bytes[end]), end - index < 20 { end += 1 }
+        return "'\(String(decoding: bytes[index..<max(end, index + 1)], as: UTF8.self))'"
+    }
+}

@@ -1,0 +1,142 @@
+import SentinelJSON
+
+/// Where a condition's text came from (a rule's or a macro's `condition`), so that an error found
+/// after macros were expanded still points into the text the user wrote.
+public final class ConditionOrigin: Sendable {
+    public let text: String
+    public let file: String
+    public let path: String
+    /// The location of the JSON string that holds the text.
+    public let location: SourceLocation?
+
+    public init(text: String, file: String = "<condition>", path: String = "", location: SourceLocation? = nil) {
+        self.text = text
+        self.file = file
+        self.path = path
+        self.location = location
+    }
+}
+
+/// A position inside a condition's text: a byte offset into `origin.text`.
+public struct ConditionPosition: Sendable {
+    public let origin: ConditionOrigin
+    public let offset: Int
+
+    public init(origin: ConditionOrigin, offset: Int) {
+        self.origin = origin
+        self.offset = offset
+    }
+
+    /// The column, counted in characters from 1.
+    public var column: Int {
+        let bytes = Array(origin.text.utf8)
+        return String(decoding: bytes[0..<min(offset, bytes.count)], as: UTF8.self).count + 1
+    }
+
+    public func diagnostic(_ message: String, severity: Diagnostic.Severity = .error) -> Diagnostic {
+        let caret = String(repeating: " ", count: column - 1) + "^"
+        let text = origin.text.contains("\n") ? origin.text.replacingNewlines : origin.text
+        return Diagnostic(severity: severity, file: origin.file, location: origin.location, path: origin.path,
+                          message: "column \(column): \(message)", excerpt: [text, caret])
+    }
+}
+
+/// An error in a condition, at a position.
+public struct ConditionError: Error, Sendable {
+    public let position: ConditionPosition
+    public let message: String
+
+    public init(_ message: String, at position: ConditionPosition) {
+        self.message = message
+        self.position = position
+    }
+
+    public var diagnostic: Diagnostic { position.diagnostic(message) }
+}
+
+/// A parsed condition. Macro names stay `reference`s and list names stay words inside `in (...)`
+/// until the rule loader expands them; the compiler accepts only expanded expressions.
+public indirect enum Expression: Sendable {
+    case and(Expression, Expression)
+    case or(Expression, Expression)
+    case not(Expression)
+    case comparison(Comparison)
+    /// A macro's name.
+    case reference(String, ConditionPosition)
+    /// `true`/`false` constants, produced by expansion (an empty exception list, say).
+    case constant(Bool)
+}
+
+public struct FieldReference: Sendable {
+    public let name: String
+    /// The `[N]` argument, if one was written.
+    public let index: Int?
+    public let position: ConditionPosition
+
+    public init(name: String, index: Int?, position: ConditionPosition) {
+        self.name = name
+        self.index = index
+        self.position = position
+    }
+
+    public var text: String { index.map { "\(name)[\($0)]" } ?? name }
+}
+
+public enum ComparisonOperator: String, CaseIterable, Sendable {
+    case equal = "="
+    case notEqual = "!="
+    case less = "<"
+    case lessOrEqual = "<="
+    case greater = ">"
+    case greaterOrEqual = ">="
+    case `in`
+    case contains
+    case icontains
+    case startswith
+    case endswith
+    case glob
+    case exists
+
+    static let words: [String: ComparisonOperator] = Dictionary(
+        uniqueKeysWithValues: allCases.filter { $0.rawValue.first!.isLetter }.map { ($0.rawValue, $0) }
+    )
+}
+
+/// A literal as written: its text, whether it was quoted, and where.
+public struct Literal: Sendable {
+    public let text: String
+    public let quoted: Bool
+    public let position: ConditionPosition
+
+    public init(text: String, quoted: Bool, position: ConditionPosition) {
+        self.text = text
+        self.quoted = quoted
+        self.position = position
+    }
+}
+
+public enum Operand: Sendable {
+    /// `exists` takes none.
+    case none
+    case value(Literal)
+    /// The items of `in (...)`; an unquoted item may name a list, which expansion replaces.
+    case list([Literal])
+}
+
+public struct Comparison: Sendable {
+    public let field: FieldReference
+    public let op: ComparisonOperator
+    public let operatorPosition: ConditionPosition
+    public var operand: Operand
+
+    public init(field: FieldReference, op: ComparisonOperator, operatorPosition: ConditionPosition, operand: Operand) {
+        self.field = field
+        self.op = op
+        self.operatorPosition = operatorPosition
+        self.operand = operand
+    }
+}
+
+extension String {
+    var replacingNewlines: String { String(map { $0 == "\n" || $0 == "\r" ? " " : $0 }) }
+}

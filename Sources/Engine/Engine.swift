@@ -1,0 +1,70 @@
+/// Runs events through the rules: keeps the process and container tables up to date and evaluates
+/// each event against only the rules indexed under its type. One engine serves one event stream,
+/// on one thread; live and replayed events take this same path.
+public final class Engine {
+    public struct Statistics: Sendable {
+        public var events: UInt64 = 0
+        public var alerts: UInt64 = 0
+        public var eventsByType = [UInt64](repeating: 0, count: EventType.allCases.count)
+    }
+
+    public let processes: ProcessTable
+    public let containers: ContainerTable
+    public let rules: [CompiledRule]
+    public private(set) var statistics = Statistics()
+    private var writtenFiles = WrittenFiles()
+    private let rulesByType: [[CompiledRule]]
+
+    public init(rules: [CompiledRule], processes: ProcessTable = ProcessTable(), containers: ContainerTable = ContainerTable()) {
+        self.rules = rules
+        self.processes = processes
+        self.containers = containers
+        rulesByType = EventType.allCases.map { type in rules.filter { $0.condition.eventTypes.contains(type) } }
+    }
+
+    /// The event types some rule needs: sensors attach only the probes these require.
+    public var neededEventTypes: Set<EventType> {
+        Set(EventType.allCases.filter { !rulesByType[Int($0.rawValue)].isEmpty })
+    }
+
+    public func process(_ event: Event, emit: (Alert) -> Void) {
+        statistics.events += 1
+        statistics.eventsByType[Int(event.type.rawValue)] += 1
+
+        let context: EventContext
+        if case .container(let facts) = event.payload {
+            let id = event.containerID ?? ContainerRecord.hostID
+            containers.update(id: id, with: facts)
+            context = EventContext(event: event, process: nil, container: containers.record(for: id))
+        } else {
+            let container = event.containerID.map { containers.record(for: $0) }
+            let process = processes.apply(event, container: container)
+            switch event.payload {
+            case .open(let path, let flags, let result) where flags.isWrite && result >= 0:
+                writtenFiles.insert(container: process.container, path: path)
+            case _ where event.type == .execve:
+                process.isExeWritten = writtenFiles.contains(container: process.container, path: process.exePath)
+            default:
+                break
+            }
+            context = EventContext(event: event, process: process, container: process.container)
+        }
+
+        for rule in rulesByType[Int(event.type.rawValue)] where rule.condition.matches(context) {
+            var finding: [String: FieldValue] = [:]
+            if let builtin = rule.builtin {
+                guard let found = builtin.observe(context) else { continue }
+                finding = found
+            }
+            let (text, fields) = rule.output.render(context, finding: finding)
+            rule.alertCount += 1
+            statistics.alerts += 1
+            emit(Alert(time: event.time, rule: rule.name, priority: rule.priority, output: text,
+                       outputFields: fields, tags: rule.tags, source: rule.source))
+        }
+
+        if event.type == .procexit, event.tid == event.pid {
+            processes.remove(pid: event.pid)
+        }
+    }
+}

@@ -1,0 +1,218 @@
+/// The kinds of event, named as Falco names them so that Falco users read rules at sight.
+public enum EventType: UInt8, CaseIterable, Sendable {
+    case execve
+    /// The new child of a fork/clone: `pid` is the child, `ppid` its parent (Falco's child-side clone).
+    case clone
+    case procexit
+    case connect
+    case accept
+    case listen
+    case close
+    case open
+    case openat
+    case openat2
+    /// A change of user id: `setuid` and its relatives, with the target uid.
+    case setuid
+    /// One system call, for the anomaly detector; signature rules see these only when they ask by name.
+    case syscall
+    /// Container metadata (name, image) from the container runtime; carries no process.
+    case container
+
+    public var name: String { String(describing: self) }
+
+    public init?(name: String) {
+        guard let type = EventType.allCases.first(where: { $0.name == name }) else { return nil }
+        self = type
+    }
+
+    public static let opens: Set<EventType> = [.open, .openat, .openat2]
+    public static let sockets: Set<EventType> = [.connect, .accept, .listen, .close]
+    /// Every type but `container`: the types whose events belong to a process.
+    public static let withProcess: Set<EventType> = Set(allCases).subtracting([.container])
+}
+
+/// One thing that happened, from any source, normalized. Only the event's own data is here;
+/// what is derived (parent name, ancestry, command line, container name) comes from the tables.
+public struct Event: Sendable {
+    public var type: EventType
+    /// Nanoseconds since the Unix epoch.
+    public var time: UInt64
+    public var pid: Int64
+    public var tid: Int64
+    public var ppid: Int64?
+    /// The full container id, or "host"; nil when the source does not know (inherited then).
+    public var containerID: String?
+    /// What the event says of its process: set by exec, and by any source that reads it.
+    public var process: ProcessFacts
+    public var payload: Payload
+
+    public init(type: EventType, time: UInt64, pid: Int64, tid: Int64? = nil, ppid: Int64? = nil,
+                containerID: String? = nil, process: ProcessFacts = ProcessFacts(), payload: Payload = .none) {
+        self.type = type
+        self.time = time
+        self.pid = pid
+        self.tid = tid ?? pid
+        self.ppid = ppid
+        self.containerID = containerID
+        self.process = process
+        self.payload = payload
+    }
+
+    /// The part of an event that only some types carry.
+    public enum Payload: Sendable {
+        case none
+        case exit(status: Int64)
+        case socket(Connection)
+        case open(path: String, flags: OpenFlags, result: Int64)
+        case setuid(uid: Int64)
+        case syscall(number: Int64)
+        case container(ContainerFacts)
+    }
+}
+
+/// Process attributes an event may carry. Any left nil is taken from the process table.
+public struct ProcessFacts: Sendable {
+    public var name: String?
+    public var exePath: String?
+    public var args: [String]?
+    public var cwd: String?
+    public var uid: Int64?
+    public var gid: Int64?
+    public var euid: Int64?
+    public var userName: String?
+    public var tty: Int64?
+
+    public init(name: String? = nil, exePath: String? = nil, args: [String]? = nil, cwd: String? = nil,
+                uid: Int64? = nil, gid: Int64? = nil, euid: Int64? = nil, userName: String? = nil, tty: Int64? = nil) {
+        self.name = name
+        self.exePath = exePath
+        self.args = args
+        self.cwd = cwd
+        self.uid = uid
+        self.gid = gid
+        self.euid = euid
+        self.userName = userName
+        self.tty = tty
+    }
+}
+
+/// Metadata of a container as the runtime reports it.
+public struct ContainerFacts: Sendable {
+    public var name: String
+    public var image: String
+
+    public init(name: String, image: String) {
+        self.name = name
+        self.image = image
+    }
+}
+
+/// A TCP or UDP conversation. `source` is the side that initiated it (the client), `destination`
+/// the side that accepted it (the server); for `listen`, the destination is the listening address.
+public struct Connection: Sendable {
+    public enum Direction: String, Sendable {
+        /// This process initiated it: connect.
+        case outbound
+        /// This process accepted or listens: accept, listen.
+        case inbound
+    }
+
+    public var l4proto: String
+    public var direction: Direction
+    public var source: Endpoint?
+    public var destination: Endpoint
+    public var result: Int64
+    /// Counters known when the connection closes; nil before.
+    public var traffic: Traffic?
+
+    public init(l4proto: String = "tcp", direction: Direction, source: Endpoint?, destination: Endpoint, result: Int64 = 0, traffic: Traffic? = nil) {
+        self.l4proto = l4proto
+        self.direction = direction
+        self.source = source
+        self.destination = destination
+        self.result = result
+        self.traffic = traffic
+    }
+
+    public var local: Endpoint? { direction == .outbound ? source : destination }
+    public var remote: Endpoint? { direction == .outbound ? destination : source }
+}
+
+public struct Endpoint: Sendable, Equatable {
+    public var address: IPAddress
+    public var port: UInt16
+
+    public init(address: IPAddress, port: UInt16) {
+        self.address = address
+        self.port = port
+    }
+}
+
+/// Bytes and segments each way, from the point of view of the process.
+public struct Traffic: Sendable, Equatable {
+    public var bytesIn: UInt64
+    public var bytesOut: UInt64
+    public var segmentsIn: UInt64
+    public var segmentsOut: UInt64
+
+    public init(bytesIn: UInt64, bytesOut: UInt64, segmentsIn: UInt64, segmentsOut: UInt64) {
+        self.bytesIn = bytesIn
+        self.bytesOut = bytesOut
+        self.segmentsIn = segmentsIn
+        self.segmentsOut = segmentsOut
+    }
+}
+
+/// open(2) flags, Linux values, with the names Falco prints.
+public struct OpenFlags: OptionSet, Sendable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+    public static let writeOnly = OpenFlags(rawValue: 0o1)
+    public static let readWrite = OpenFlags(rawValue: 0o2)
+    public static let create = OpenFlags(rawValue: 0o100)
+    public static let exclusive = OpenFlags(rawValue: 0o200)
+    public static let truncate = OpenFlags(rawValue: 0o1000)
+    public static let append = OpenFlags(rawValue: 0o2000)
+    public static let nonBlocking = OpenFlags(rawValue: 0o4000)
+    public static let directory = OpenFlags(rawValue: 0o200000)
+    public static let closeOnExec = OpenFlags(rawValue: 0o2000000)
+    public static let path = OpenFlags(rawValue: 0o10000000)
+    public static let temporaryFile = OpenFlags(rawValue: 0o20200000)
+
+    public static let names: [(String, OpenFlags)] = [
+        ("O_WRONLY", .writeOnly), ("O_RDWR", .readWrite), ("O_CREAT", .create), ("O_EXCL", .exclusive),
+        ("O_TRUNC", .truncate), ("O_APPEND", .append), ("O_NONBLOCK", .nonBlocking), ("O_DIRECTORY", .directory),
+        ("O_CLOEXEC", .closeOnExec), ("O_PATH", .path), ("O_TMPFILE", .temporaryFile),
+    ]
+
+    public var isWrite: Bool { !isDisjoint(with: [.writeOnly, .readWrite, .create, .truncate, .append, .temporaryFile]) }
+    /// Whether the file's contents can be read through it: O_RDONLY is 0, so any open that is neither
+    /// write-only nor O_PATH.
+    public var isRead: Bool { !contains(.writeOnly) && !contains(.path) }
+
+    /// "O_RDONLY|O_CLOEXEC", as Falco renders flags.
+    public var description: String {
+        var parts = contains(.writeOnly) || contains(.readWrite) ? [] : ["O_RDONLY"]
+        for (name, flag) in Self.names where contains(flag) { parts.append(name) }
+        return parts.joined(separator: "|")
+    }
+
+    /// Parses "O_WRONLY|O_CREAT" (or a number elsewhere); nil names the unknown part.
+    public init?(names text: String) {
+        var flags = OpenFlags()
+        for part in text.split(separator: "|") {
+            let name = part.trimmingSpaces
+            if name == "O_RDONLY" { continue }
+            guard let flag = Self.names.first(where: { $0.0 == name })?.1 else { return nil }
+            flags.insert(flag)
+        }
+        self = flags
+    }
+}
+
+extension Substring {
+    var trimmingSpaces: String {
+        String(drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed())
+    }
+}

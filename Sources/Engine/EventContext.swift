@@ -1,0 +1,42 @@
+/// An event with the table records it belongs to: what compiled conditions, output templates and
+/// built-in rules read.
+public struct EventContext {
+    public let event: Event
+    /// nil only for events that have no process (container metadata).
+    public let process: ProcessRecord?
+    public let container: ContainerRecord
+
+    public init(event: Event, process: ProcessRecord?, container: ContainerRecord) {
+        self.event = event
+        self.process = process
+        self.container = container
+    }
+
+    var connection: Connection? {
+        if case .socket(let connection) = event.payload { return connection }
+        return nil
+    }
+
+    var openedFile: (path: String, flags: OpenFlags, result: Int64)? {
+        if case .open(let path, let flags, let result) = event.payload { return (path, flags, result) }
+        return nil
+    }
+}
+
+/// A field's value as an alert carries it: JSON alerts keep numbers as numbers.
+public enum FieldValue: Sendable, Equatable, CustomStringConvertible {
+    case string(String)
+    case number(Int64)
+    case bool(Bool)
+    /// The field does not apply to this event, or its value is unknown; Falco prints `<NA>`.
+    case missing
+
+    public var description: String {
+        switch self {
+        case .string(let value): return value
+        case .number(let value): return String(value)
+        case .bool(let value): return value ? "true" : "false"
+        case .missing: return "<NA>"
+        }
+    }
+}

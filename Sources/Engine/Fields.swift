@@ -1,0 +1,259 @@
+/// The type of a field, which decides the operators and literals a condition may use with it.
+public enum FieldType: String, Sendable {
+    case string
+    case number
+    case bool
+    /// An IPv4 or IPv6 address; compared with addresses and CIDR networks.
+    case ip
+    /// Nanoseconds since the epoch; compared as a number, written as ISO 8601.
+    case time
+}
+
+/// How a field reads its value from an event, resolved once when a condition is compiled.
+public enum FieldAccessor {
+    case string((EventContext) -> String?)
+    case number((EventContext) -> Int64?)
+    case bool((EventContext) -> Bool?)
+    case ip((EventContext) -> IPAddress?)
+    /// A field with many values (any ancestor's name): a comparison holds if it holds for one of them.
+    case anyString((EventContext, (String) -> Bool) -> Bool, render: (EventContext) -> String?)
+    case anyNumber((EventContext, (Int64) -> Bool) -> Bool, render: (EventContext) -> String?)
+
+    public func value(_ context: EventContext) -> FieldValue {
+        switch self {
+        case .string(let read): return read(context).map(FieldValue.string) ?? .missing
+        case .number(let read): return read(context).map(FieldValue.number) ?? .missing
+        case .bool(let read): return read(context).map(FieldValue.bool) ?? .missing
+        case .ip(let read): return read(context).map { .string($0.description) } ?? .missing
+        case .anyString(_, let render), .anyNumber(_, let render): return render(context).map(FieldValue.string) ?? .missing
+        }
+    }
+}
+
+/// One field of the registry: its name, type, meaning, the event types that carry it, and how to
+/// read it. Fields with an argument (`proc.aname[2]`) build their accessor from it.
+public struct FieldDefinition: Sendable {
+    public enum Argument: Sendable {
+        case none
+        /// `[N]` with N ≥ 1 may follow; without it the field means "any of them".
+        case optionalIndex
+    }
+
+    public let name: String
+    public let type: FieldType
+    public let description: String
+    public let argument: Argument
+    public let eventTypes: Set<EventType>
+    let makeAccessor: @Sendable (Int?) -> FieldAccessor
+
+    public var displayName: String { argument == .none ? name : "\(name)[N]" }
+
+    public func accessor(index: Int?) -> FieldAccessor { makeAccessor(index) }
+}
+
+extension FieldDefinition.Argument: Equatable {}
+
+/// Every field a condition or an output template may name.
+public enum FieldRegistry {
+    public static let all: [FieldDefinition] = eventFields + processFields + userFields + containerFields + fileFields + networkFields + systemCallFields
+
+    private static let byName: [String: FieldDefinition] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
+
+    public static func field(named name: String) -> FieldDefinition? { byName[name] }
+
+    public static var names: [String] { all.map(\.name) }
+
+    // MARK: - The fields, by class
+
+    private static let everyType = Set(EventType.allCases)
+    private static let processTypes = EventType.withProcess
+    private static let opens = EventType.opens
+    private static let sockets = EventType.sockets
+
+    private static let eventFields: [FieldDefinition] = [
+        string("evt.type", "The event's type: execve, clone, procexit, connect, accept, listen, close, open, openat, openat2, setuid, syscall, container.", everyType) { $0.event.type.name },
+        field("evt.time", .time, "The event's kernel timestamp: nanoseconds since the epoch, written as ISO 8601 in alerts.", everyType) { .number { Int64(bitPattern: $0.event.time) } },
+        number("evt.rawtime", "The event's timestamp in nanoseconds since the epoch.", everyType) { Int64(bitPattern: $0.event.time) },
+        number("evt.rawres", "The system call's return value: a file descriptor or a negative errno.", opens.union([.connect, .accept])) { context in
+            context.openedFile?.result ?? context.connection?.result
+        },
+        bool("evt.is_open_read", "The open can read the file (neither O_WRONLY nor O_PATH).", opens) { $0.openedFile?.flags.isRead },
+        bool("evt.is_open_write", "The open can write the file (O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_APPEND).", opens) { $0.openedFile?.flags.isWrite },
+        string("evt.arg.flags", "The open flags, as O_RDONLY|O_CLOEXEC.", opens) { $0.openedFile?.flags.description },
+        number("evt.arg.status", "The exit status of a procexit event.", [.procexit]) { context in
+            if case .exit(let status) = context.event.payload { return status }
+            return nil
+        },
+        number("evt.arg.uid", "The user id a setuid event asks for.", [.setuid]) { context in
+            if case .setuid(let uid) = context.event.payload { return uid }
+            return nil
+        },
+    ]
+
+    private static let processFields: [FieldDefinition] = [
+        number("proc.pid", "The process id (thread group id).", processTypes) { $0.process?.pid },
+        number("proc.tid", "The thread id.", processTypes) { $0.event.tid },
+        number("proc.ppid", "The parent's process id.", processTypes) { $0.process?.ppid },
+        string("proc.name", "The process name: the executable's file name (the kernel's comm, at most 15 characters, where that is all that is known).", processTypes) { $0.process?.name },
+        string("proc.exepath", "The full path of the executable.", processTypes) { $0.process?.exePath },
+        string("proc.exe", "argv[0], as the process was started.", processTypes) { $0.process?.args.first },
+        string("proc.args", "The arguments after argv[0], joined by spaces.", processTypes) { $0.process?.arguments },
+        string("proc.cmdline", "proc.name followed by proc.args.", processTypes) { $0.process?.commandLine },
+        string("proc.cwd", "The working directory at exec.", processTypes) { $0.process?.cwd },
+        number("proc.tty", "The controlling terminal's device number; 0 when there is none.", processTypes) { $0.process?.tty },
+        bool("proc.is_exe_written", "The executable was opened for writing in the same container (or on the host) before it was run: a dropped binary.", processTypes) { $0.process?.isExeWritten },
+        string("proc.pname", "The parent's proc.name.", processTypes) { $0.process?.parent?.name },
+        string("proc.pexepath", "The parent's proc.exepath.", processTypes) { $0.process?.parent?.exePath },
+        string("proc.pcmdline", "The parent's proc.cmdline.", processTypes) { $0.process?.parent?.commandLine },
+        FieldDefinition(
+            name: "proc.aname", type: .string,
+            description: "An ancestor's proc.name: [1] is the parent, [2] the grandparent...; without an index, a comparison holds if it holds for any ancestor.",
+            argument: .optionalIndex, eventTypes: processTypes
+        ) { index in
+            if let index { return .string { $0.process?.ancestor(index)?.name } }
+            return .anyString({ context, matches in
+                var ancestor = context.process?.parent
+                while let current = ancestor {
+                    if matches(current.name) { return true }
+                    ancestor = current.parent
+                }
+                return false
+            }, render: { context in ancestry(of: context.process).map(\.name).joined(separator: ",") })
+        },
+        FieldDefinition(
+            name: "proc.apid", type: .number,
+            description: "An ancestor's proc.pid: [1] is the parent; without an index, a comparison holds if it holds for any ancestor.",
+            argument: .optionalIndex, eventTypes: processTypes
+        ) { index in
+            if let index {
+                return .number { context in index == 1 ? context.process?.ppid : context.process?.ancestor(index)?.pid }
+            }
+            return .anyNumber({ context, matches in
+                ancestry(of: context.process).contains { matches($0.pid) }
+            }, render: { context in ancestry(of: context.process).map { String($0.pid) }.joined(separator: ",") })
+        },
+    ]
+
+    private static let userFields: [FieldDefinition] = [
+        number("user.uid", "The real user id.", processTypes) { context in context.process.flatMap { $0.uid >= 0 ? $0.uid : nil } },
+        number("user.euid", "The effective user id (differs from user.uid after running a setuid binary).", processTypes) { context in
+            context.process.flatMap { $0.euid >= 0 ? $0.euid : nil }
+        },
+        string("user.name", "The user name, where known (uid 0 is root).", processTypes) { context in
+            guard let process = context.process else { return nil }
+            return process.userName ?? (process.uid == 0 ? "root" : nil)
+        },
+        number("group.gid", "The real group id.", processTypes) { context in context.process.flatMap { $0.gid >= 0 ? $0.gid : nil } },
+    ]
+
+    private static let containerFields: [FieldDefinition] = [
+        string("container.id", "The container's id, its first 12 hex digits as docker ps shows it, or host.", everyType) { $0.container.id },
+        string("container.full_id", "The container's full 64-digit id, or host.", everyType) { $0.container.fullID },
+        string("container.name", "The container's name, from the container runtime; host on the host.", everyType) { nonEmpty($0.container.name) },
+        string("container.image", "The container's image as it was started (repository:tag).", everyType) { nonEmpty($0.container.image) },
+        string("container.image.repository", "The image without its tag.", everyType) { context in
+            nonEmpty(splitImage(context.container.image).repository)
+        },
+        string("container.image.tag", "The image's tag (latest when none is given).", everyType) { context in
+            context.container.image.isEmpty ? nil : splitImage(context.container.image).tag
+        },
+    ]
+
+    private static let fileFields: [FieldDefinition] = [
+        string("fd.name", "The file's path for opens; source:port->destination:port for connections.", opens.union(sockets)) { context in
+            if let file = context.openedFile { return file.path }
+            guard let connection = context.connection else { return nil }
+            let destination = endpointText(connection.destination)
+            guard let source = connection.source else { return destination }
+            return endpointText(source) + "->" + destination
+        },
+        string("fd.directory", "The directory part of an opened file's path.", opens) { context in
+            context.openedFile.map { directoryName($0.path) }
+        },
+        string("fd.filename", "The file-name part of an opened file's path.", opens) { context in
+            context.openedFile.map { baseName($0.path) }
+        },
+    ]
+
+    private static let networkFields: [FieldDefinition] = [
+        string("fd.l4proto", "The transport protocol: tcp or udp.", sockets) { $0.connection?.l4proto },
+        string("fd.direction", "outbound when this process initiated the connection (connect), inbound when it accepted or listens.", sockets) { $0.connection?.direction.rawValue },
+        ip("fd.sip", "The source address: the client's, the side that initiated the connection (Falco's fd.sip is the server's: see fd.rip).", sockets) { $0.connection?.source?.address },
+        number("fd.sport", "The source port: the client's.", sockets) { context in context.connection?.source.map { Int64($0.port) } },
+        ip("fd.dip", "The destination address: the server's; for listen, the listening address.", sockets) { $0.connection?.destination.address },
+        number("fd.dport", "The destination port: the server's; for listen, the listening port.", sockets) { context in context.connection.map { Int64($0.destination.port) } },
+        ip("fd.lip", "The local address, on this process's side.", sockets) { $0.connection?.local?.address },
+        number("fd.lport", "The local port.", sockets) { context in context.connection?.local.map { Int64($0.port) } },
+        ip("fd.rip", "The remote address, the peer's.", sockets) { $0.connection?.remote?.address },
+        number("fd.rport", "The remote port.", sockets) { context in context.connection?.remote.map { Int64($0.port) } },
+        number("fd.bytes_in", "Bytes received over the connection (at close).", [.close]) { context in context.connection?.traffic.map { Int64($0.bytesIn) } },
+        number("fd.bytes_out", "Bytes sent over the connection (at close).", [.close]) { context in context.connection?.traffic.map { Int64($0.bytesOut) } },
+        number("fd.segs_in", "TCP segments received (at close).", [.close]) { context in context.connection?.traffic.map { Int64($0.segmentsIn) } },
+        number("fd.segs_out", "TCP segments sent (at close).", [.close]) { context in context.connection?.traffic.map { Int64($0.segmentsOut) } },
+    ]
+
+    private static let systemCallFields: [FieldDefinition] = [
+        number("syscall.nr", "The system call's number (x86_64 numbering).", [.syscall]) { context in
+            if case .syscall(let number) = context.event.payload { return number }
+            return nil
+        },
+    ]
+
+    // MARK: - Building blocks
+
+    private static func field(_ name: String, _ type: FieldType, _ description: String, _ types: Set<EventType>,
+                              _ accessor: @escaping @Sendable () -> FieldAccessor) -> FieldDefinition {
+        FieldDefinition(name: name, type: type, description: description, argument: .none, eventTypes: types) { _ in accessor() }
+    }
+
+    private static func string(_ name: String, _ description: String, _ types: Set<EventType>,
+                               _ read: @escaping @Sendable (EventContext) -> String?) -> FieldDefinition {
+        field(name, .string, description, types) { .string(read) }
+    }
+
+    private static func number(_ name: String, _ description: String, _ types: Set<EventType>,
+                               _ read: @escaping @Sendable (EventContext) -> Int64?) -> FieldDefinition {
+        field(name, .number, description, types) { .number(read) }
+    }
+
+    private static func bool(_ name: String, _ description: String, _ types: Set<EventType>,
+                             _ read: @escaping @Sendable (EventContext) -> Bool?) -> FieldDefinition {
+        field(name, .bool, description, types) { .bool(read) }
+    }
+
+    private static func ip(_ name: String, _ description: String, _ types: Set<EventType>,
+                           _ read: @escaping @Sendable (EventContext) -> IPAddress?) -> FieldDefinition {
+        field(name, .ip, description, types) { .ip(read) }
+    }
+}
+
+private func ancestry(of process: ProcessRecord?) -> [ProcessRecord] {
+    var chain: [ProcessRecord] = []
+    var ancestor = process?.parent
+    while let current = ancestor {
+        chain.append(current)
+        ancestor = current.parent
+    }
+    return chain
+}
+
+private func nonEmpty(_ text: String) -> String? { text.isEmpty ? nil : text }
+
+private func endpointText(_ endpoint: Endpoint) -> String {
+    endpoint.address.isIPv4 ? "\(endpoint.address):\(endpoint.port)" : "[\(endpoint.address)]:\(endpoint.port)"
+}
+
+func directoryName(_ path: String) -> String {
+    guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return "." }
+    if slash == path.utf8.startIndex { return "/" }
+    return String(path[..<slash])
+}
+
+/// "registry:5000/app:1.2" -> ("registry:5000/app", "1.2"); a digest stays with the repository.
+func splitImage(_ image: String) -> (repository: String, tag: String) {
+    let withoutDigest = image.split(separator: "@", maxSplits: 1).first.map(String.init) ?? image
+    guard let colon = withoutDigest.lastIndex(of: ":"), !withoutDigest[colon...].contains("/") else {
+        return (withoutDigest, "latest")
+    }
+    return (String(withoutDigest[..<colon]), String(withoutDigest[withoutDigest.index(after: colon)...]))
+}

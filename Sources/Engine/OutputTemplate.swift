@@ -1,0 +1,90 @@
+import SentinelJSON
+
+/// A rule's `output` text with its `%field` references resolved to accessors at load time.
+public struct OutputTemplate {
+    enum Segment {
+        case text(String)
+        case field(name: String, accessor: FieldAccessor, type: FieldType)
+        /// A value a built-in rule reports with its finding (`%bosc.mismatches`).
+        case finding(name: String)
+    }
+
+    let segments: [Segment]
+
+    /// Compiles `text`; `findingFields` are the extra names a built-in rule provides. Unknown field
+    /// names are reported at their column.
+    public static func compile(_ origin: ConditionOrigin, findingFields: [String] = [], diagnostics: Diagnostics) -> OutputTemplate {
+        let bytes = Array(origin.text.utf8)
+        var segments: [Segment] = []
+        var literal: [UInt8] = []
+        var index = 0
+        func isNameByte(_ byte: UInt8) -> Bool {
+            (byte | 0x20 >= UInt8(ascii: "a") && byte | 0x20 <= UInt8(ascii: "z")) || (byte >= 0x30 && byte <= 0x39) || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
+        }
+        while index < bytes.count {
+            guard bytes[index] == UInt8(ascii: "%"), index + 1 < bytes.count, isNameByte(bytes[index + 1]) else {
+                literal.append(bytes[index])
+                index += 1
+                continue
+            }
+            let start = index
+            index += 1
+            let nameStart = index
+            while index < bytes.count, isNameByte(bytes[index]) { index += 1 }
+            // A sentence may end right after a field: "...by %proc.name." keeps its full stop.
+            while index > nameStart + 1, bytes[index - 1] == UInt8(ascii: ".") { index -= 1 }
+            let name = String(decoding: bytes[nameStart..<index], as: UTF8.self)
+            var argument: Int?
+            if index < bytes.count, bytes[index] == UInt8(ascii: "["),
+               let close = bytes[index...].firstIndex(of: UInt8(ascii: "]")),
+               let value = Int(String(decoding: bytes[(index + 1)..<close], as: UTF8.self)) {
+                argument = value
+                index = close + 1
+            }
+            if !literal.isEmpty {
+                segments.append(.text(String(decoding: literal, as: UTF8.self)))
+                literal.removeAll()
+            }
+            let position = ConditionPosition(origin: origin, offset: start)
+            if findingFields.contains(name) {
+                segments.append(.finding(name: name))
+            } else if let field = FieldRegistry.field(named: name), argument == nil || field.argument != .none {
+                let display = argument.map { "\(name)[\($0)]" } ?? name
+                segments.append(.field(name: display, accessor: field.accessor(index: argument), type: field.type))
+            } else {
+                var message = "unknown field \"%\(name)\" in the output"
+                if let suggestion = closestMatch(to: name, among: FieldRegistry.names + findingFields) {
+                    message += " (did you mean \"%\(suggestion)\"?)"
+                }
+                diagnostics.add(position.diagnostic(message))
+            }
+        }
+        if !literal.isEmpty { segments.append(.text(String(decoding: literal, as: UTF8.self))) }
+        return OutputTemplate(segments: segments)
+    }
+
+    /// The text and the fields it names, for one event. Values are escaped in the text and raw in
+    /// the fields (JSON writers escape them their own way).
+    public func render(_ context: EventContext, finding: [String: FieldValue] = [:]) -> (text: String, fields: [Alert.Field]) {
+        var text = ""
+        var fields: [Alert.Field] = []
+        for segment in segments {
+            switch segment {
+            case .text(let literal):
+                text += literal
+            case .field(let name, let accessor, let type):
+                var value = accessor.value(context)
+                if type == .time, case .number(let nanoseconds) = value {
+                    value = .string(iso8601(nanoseconds: UInt64(bitPattern: nanoseconds)))
+                }
+                text += escapeControlCharacters(value.description)
+                if !fields.contains(where: { $0.name == name }) { fields.append(Alert.Field(name: name, value: value)) }
+            case .finding(let name):
+                let value = finding[name] ?? .missing
+                text += escapeControlCharacters(value.description)
+                if !fields.contains(where: { $0.name == name }) { fields.append(Alert.Field(name: name, value: value)) }
+            }
+        }
+        return (text, fields)
+    }
+}

@@ -1,0 +1,174 @@
+/// What sentinel knows of one process (a thread group), built from its exec and fork events.
+public final class ProcessRecord {
+    public let pid: Int64
+    public var ppid: Int64
+    /// The process that forked this one. Kept after the parent exits, so that a process keeps the
+    /// ancestry it was born with (the kernel would reparent it to init and lose the story).
+    public private(set) var parent: ProcessRecord?
+    /// How many ancestors hang above this record; bounds the chain (see `ProcessTable.maximumAncestry`).
+    fileprivate var depth: Int
+    public var name: String
+    public var exePath: String
+    public var args: [String] { didSet { cachedCommandLine = nil; cachedArguments = nil } }
+    public var cwd: String
+    public var uid: Int64
+    public var gid: Int64
+    public var euid: Int64
+    public var userName: String?
+    public var tty: Int64
+    public var container: ContainerRecord
+    /// Whether the executable was opened for writing in the same container before it was run.
+    public var isExeWritten = false
+    fileprivate var lastSeen: UInt64
+
+    private var cachedCommandLine: String?
+    private var cachedArguments: String?
+
+    init(pid: Int64, ppid: Int64, parent: ProcessRecord?, container: ContainerRecord, time: UInt64) {
+        self.pid = pid
+        self.ppid = ppid
+        self.parent = parent
+        self.depth = (parent?.depth ?? 0) + 1
+        name = parent?.name ?? ""
+        exePath = parent?.exePath ?? ""
+        args = parent?.args ?? []
+        cwd = parent?.cwd ?? ""
+        uid = parent?.uid ?? -1
+        gid = parent?.gid ?? -1
+        euid = parent?.euid ?? -1
+        userName = parent?.userName
+        tty = parent?.tty ?? 0
+        self.container = container
+        lastSeen = time
+    }
+
+    /// The arguments after argv[0], joined by spaces, as Falco's `proc.args`.
+    public var arguments: String {
+        if let cachedArguments { return cachedArguments }
+        let joined = args.dropFirst().joined(separator: " ")
+        cachedArguments = joined
+        return joined
+    }
+
+    /// `name arg1 arg2...`, as Falco's `proc.cmdline`.
+    public var commandLine: String {
+        if let cachedCommandLine { return cachedCommandLine }
+        let line = args.count > 1 ? name + " " + arguments : name
+        cachedCommandLine = line
+        return line
+    }
+
+    /// The ancestor `generations` above this process: 1 is the parent.
+    public func ancestor(_ generations: Int) -> ProcessRecord? {
+        var current: ProcessRecord? = self
+        for _ in 0..<generations { current = current?.parent }
+        return current
+    }
+
+    fileprivate func cutAncestry(keeping generations: Int) {
+        ancestor(generations)?.parent = nil
+    }
+}
+
+/// The live processes by pid: updated by exec, clone and exit events, and bounded. Processes that
+/// began before sentinel enter it when first seen (or, live, from /proc at start).
+public final class ProcessTable {
+    /// Longest ancestry kept; deeper chains (a fork loop that never ends) are cut here.
+    public static let maximumAncestry = 64
+
+    public let capacity: Int
+    public private(set) var evictedCount: UInt64 = 0
+    private var byPID: [Int64: ProcessRecord] = [:]
+
+    public init(capacity: Int = 131_072) {
+        self.capacity = capacity
+    }
+
+    public var count: Int { byPID.count }
+
+    public subscript(pid: Int64) -> ProcessRecord? { byPID[pid] }
+
+    /// Brings the table up to date with `event` and returns the record of the event's process.
+    func apply(_ event: Event, container: ContainerRecord?) -> ProcessRecord {
+        let record: ProcessRecord
+        switch event.type {
+        case .clone:
+            if let existing = byPID[event.pid] {
+                // A new thread of a known process; threads share the process record.
+                record = existing
+            } else {
+                let ppid = event.ppid ?? 0
+                let parent = byPID[ppid]
+                record = insert(pid: event.pid, ppid: ppid, parent: parent, container: container ?? parent?.container, time: event.time)
+            }
+        case .execve:
+            if let existing = byPID[event.pid] {
+                record = existing
+                if let ppid = event.ppid, ppid != existing.ppid { existing.ppid = ppid }
+            } else {
+                let ppid = event.ppid ?? 0
+                let parent = byPID[ppid]
+                record = insert(pid: event.pid, ppid: ppid, parent: parent, container: container ?? parent?.container, time: event.time)
+            }
+            // An exec replaces the image: what the event does not say is unknown, not inherited.
+            record.exePath = event.process.exePath ?? ""
+            record.args = event.process.args ?? []
+            record.name = event.process.name ?? baseName(record.exePath.isEmpty ? record.args.first ?? "" : record.exePath)
+        default:
+            if let existing = byPID[event.pid] {
+                record = existing
+            } else {
+                let ppid = event.ppid ?? 0
+                record = insert(pid: event.pid, ppid: ppid, parent: byPID[ppid], container: container, time: event.time)
+            }
+        }
+        apply(event.process, to: record)
+        if let container { record.container = container }
+        record.lastSeen = event.time
+        return record
+    }
+
+    private func apply(_ facts: ProcessFacts, to record: ProcessRecord) {
+        if let name = facts.name { record.name = name }
+        if let exePath = facts.exePath { record.exePath = exePath }
+        if let args = facts.args { record.args = args }
+        if let cwd = facts.cwd { record.cwd = cwd }
+        if let uid = facts.uid { record.uid = uid }
+        if let gid = facts.gid { record.gid = gid }
+        if let euid = facts.euid {
+            record.euid = euid
+        } else if let uid = facts.uid, record.euid < 0 {
+            record.euid = uid
+        }
+        if let userName = facts.userName { record.userName = userName }
+        if let tty = facts.tty { record.tty = tty }
+    }
+
+    func remove(pid: Int64) {
+        byPID.removeValue(forKey: pid)
+    }
+
+    private func insert(pid: Int64, ppid: Int64, parent: ProcessRecord?, container: ContainerRecord?, time: UInt64) -> ProcessRecord {
+        if byPID.count >= capacity { evictOldest() }
+        let record = ProcessRecord(pid: pid, ppid: ppid, parent: parent, container: container ?? .host, time: time)
+        if record.depth > Self.maximumAncestry {
+            record.cutAncestry(keeping: Self.maximumAncestry)
+            record.depth = Self.maximumAncestry
+        }
+        byPID[pid] = record
+        return record
+    }
+
+    /// Frees a tenth of the table, least recently seen first: missed exit events must not let the
+    /// table grow without bound.
+    private func evictOldest() {
+        let victims = byPID.values.sorted { $0.lastSeen < $1.lastSeen }.prefix(max(capacity / 10, 1))
+        for victim in victims { byPID.removeValue(forKey: victim.pid) }
+        evictedCount += UInt64(victims.count)
+    }
+}
+
+func baseName(_ path: String) -> String {
+    guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return path }
+    return String(path[path.utf8.index(after: slash)...])
+}

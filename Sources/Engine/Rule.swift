@@ -1,0 +1,34 @@
+/// A rule type built into sentinel rather than written as a condition alone (the BoSC anomaly
+/// detector, thresholds). Its rule's condition selects the events it observes; it decides when they
+/// amount to an alert. Implementations register by name in the Rules module.
+public protocol BuiltinRule: AnyObject {
+    /// Names this rule reports with each finding, for the output template (`%threshold.count`).
+    var findingFields: [String] { get }
+    /// Sees one event the condition selected; returns the finding's values when the rule fires.
+    func observe(_ context: EventContext) -> [String: FieldValue]?
+}
+
+/// A rule ready to run.
+public final class CompiledRule {
+    public let name: String
+    public let description: String
+    public let priority: Priority
+    public let tags: [String]
+    public let source: String
+    public let condition: CompiledCondition
+    public let output: OutputTemplate
+    public let builtin: BuiltinRule?
+    public internal(set) var alertCount: UInt64 = 0
+
+    public init(name: String, description: String = "", priority: Priority, tags: [String] = [], source: String = "syscall",
+                condition: CompiledCondition, output: OutputTemplate, builtin: BuiltinRule? = nil) {
+        self.name = name
+        self.description = description
+        self.priority = priority
+        self.tags = tags
+        self.source = source
+        self.condition = condition
+        self.output = output
+        self.builtin = builtin
+    }
+}

@@ -1,0 +1,113 @@
+/// A JSON value together with its JSON path and source, for reading a file into typed values
+/// while recording every mismatch as a located diagnostic (and carrying on, to find the next one).
+public struct JSONCursor: Sendable {
+    public let node: JSONNode
+    public let path: String
+    public let source: JSONSource
+
+    public init(node: JSONNode, path: String, source: JSONSource) {
+        self.node = node
+        self.path = path
+        self.source = source
+    }
+
+    public var location: SourceLocation { source.location(of: node.offset) }
+
+    public func diagnostic(_ message: String, severity: Diagnostic.Severity = .error, excerpt: [String] = []) -> Diagnostic {
+        Diagnostic(severity: severity, file: source.name, location: location, path: path, message: message, excerpt: excerpt)
+    }
+
+    public func string(_ diagnostics: Diagnostics) -> String? {
+        if case .string(let value) = node.value { return value }
+        diagnostics.add(diagnostic("expected a string, found \(node.kindName)"))
+        return nil
+    }
+
+    public func bool(_ diagnostics: Diagnostics) -> Bool? {
+        if case .bool(let value) = node.value { return value }
+        diagnostics.add(diagnostic("expected true or false, found \(node.kindName)"))
+        return nil
+    }
+
+    public func integer(_ diagnostics: Diagnostics, in range: ClosedRange<Int64> = Int64.min...Int64.max) -> Int64? {
+        guard case .integer(let value) = node.value else {
+            diagnostics.add(diagnostic("expected an integer, found \(node.kindName)"))
+            return nil
+        }
+        guard range.contains(value) else {
+            diagnostics.add(diagnostic("\(value) is out of range \(range.lowerBound)...\(range.upperBound)"))
+            return nil
+        }
+        return value
+    }
+
+    public func number(_ diagnostics: Diagnostics) -> Double? {
+        switch node.value {
+        case .integer(let value): return Double(value)
+        case .double(let value): return value
+        default:
+            diagnostics.add(diagnostic("expected a number, found \(node.kindName)"))
+            return nil
+        }
+    }
+
+    public func array(_ diagnostics: Diagnostics) -> [JSONCursor]? {
+        guard case .array(let elements) = node.value else {
+            diagnostics.add(diagnostic("expected an array, found \(node.kindName)"))
+            return nil
+        }
+        return elements.enumerated().map { JSONCursor(node: $1, path: "\(path)[\($0)]", source: source) }
+    }
+
+    /// The strings of an array of strings; a non-string element is reported and left out.
+    public func stringArray(_ diagnostics: Diagnostics) -> [String]? {
+        array(diagnostics)?.compactMap { $0.string(diagnostics) }
+    }
+
+    /// This value as an object whose keys must all be among `allowedKeys`: an unknown key is a typo
+    /// more often than not, and a typo silently ignored is a rule that silently does less.
+    public func object(_ diagnostics: Diagnostics, allowedKeys: [String]) -> JSONObjectCursor? {
+        guard case .object(let members) = node.value else {
+            diagnostics.add(diagnostic("expected an object, found \(node.kindName)"))
+            return nil
+        }
+        for member in members where !allowedKeys.contains(member.key) {
+            var message = "unknown key \"\(member.key)\""
+            if let suggestion = closestMatch(to: member.key, among: allowedKeys) {
+                message += " (did you mean \"\(suggestion)\"?)"
+            } else {
+                message += " (expected one of: \(allowedKeys.joined(separator: ", ")))"
+            }
+            diagnostics.add(Diagnostic(file: source.name, location: source.location(of: member.keyOffset),
+                                       path: childPath(member.key), message: message))
+        }
+        return JSONObjectCursor(cursor: self, members: members)
+    }
+
+    func childPath(_ key: String) -> String {
+        let isIdentifier = key.utf8.allSatisfy { $0 == UInt8(ascii: "_") || ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) }
+        if isIdentifier && !key.isEmpty { return path.isEmpty ? key : "\(path).\(key)" }
+        var writer = JSONWriter()
+        writer.string(key)
+        return "\(path)[\(writer.text)]"
+    }
+}
+
+/// The members of a JSON object, read by key.
+public struct JSONObjectCursor: Sendable {
+    public let cursor: JSONCursor
+    public let members: [JSONNode.Member]
+
+    public var keys: [String] { members.map(\.key) }
+
+    public func optional(_ key: String) -> JSONCursor? {
+        guard let member = members.first(where: { $0.key == key }) else { return nil }
+        return JSONCursor(node: member.value, path: cursor.childPath(key), source: cursor.source)
+    }
+
+    public func required(_ key: String, _ diagnostics: Diagnostics) -> JSONCursor? {
+        if let value = optional(key) { return value }
+        diagnostics.add(cursor.diagnostic("missing required key \"\(key)\""))
+        return nil
+    }
+}
