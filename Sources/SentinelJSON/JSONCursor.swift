@@ -84,7 +84,7 @@ public struct JSONCursor: Sendable {
         return JSONObjectCursor(cursor: self, members: members)
     }
 
-    func childPath(_ key: String) -> String {
+    public func childPath(_ key: String) -> String {
         let isIdentifier = key.utf8.allSatisfy { $0 == UInt8(ascii: "_") || ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) }
         if isIdentifier && !key.isEmpty { return path.isEmpty ? key : "\(path).\(key)" }
         var writer = JSONWriter()
@@ -97,6 +97,11 @@ public struct JSONCursor: Sendable {
 public struct JSONObjectCursor: Sendable {
     public let cursor: JSONCursor
     public let members: [JSONNode.Member]
+
+    public init(cursor: JSONCursor, members: [JSONNode.Member]) {
+        self.cursor = cursor
+        self.members = members
+    }
 
     public var keys: [String] { members.map(\.key) }
 

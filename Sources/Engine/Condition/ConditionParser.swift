@@ -34,6 +34,29 @@ public struct ConditionParser {
         return expression
     }
 
+    /// Parses an appended condition, which starts with `and` or `or`: the result is the
+    /// continuation to combine with the earlier condition.
+    public static func parseContinuation(_ origin: ConditionOrigin) throws(ConditionError) -> Expression {
+        var parser = ConditionParser(origin: origin)
+        let connective: (Expression) -> Expression
+        if parser.consumeKeyword("and") {
+            connective = { .and(.constant(true), $0) }
+        } else if parser.consumeKeyword("or") {
+            connective = { .or(.constant(false), $0) }
+        } else {
+            parser.skipSpaces()
+            throw parser.error("an appended condition starts with 'and' or 'or'")
+        }
+        parser.skipSpaces()
+        if parser.index == parser.bytes.count { throw parser.error("expected a condition after the connective") }
+        let expression = try parser.parseOr()
+        parser.skipSpaces()
+        if parser.index < parser.bytes.count {
+            throw parser.error("expected 'and', 'or' or the end of the condition, found \(parser.describeNext())")
+        }
+        return connective(expression)
+    }
+
     private init(origin: ConditionOrigin) {
         self.origin = origin
         bytes = Array(origin.text.utf8)

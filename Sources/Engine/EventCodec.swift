@@ -1,0 +1,286 @@
+import SentinelJSON
+
+/// The recorded-event format: one JSON object per line whose keys are field names. Only an event's
+/// own data is recorded; what the engine derives (proc.pname, proc.aname, proc.cmdline,
+/// container.name on process events...) is refused, so that a recording cannot contradict the tables.
+public enum EventCodec {
+    /// Keys a recorded event may carry, with what they mean; README's table is made from this.
+    public static let recordedKeys: [(key: String, meaning: String)] = [
+        ("evt.type", "required: execve, clone, procexit, connect, accept, listen, close, open, openat, openat2, setuid, syscall, container"),
+        ("evt.time", "required: nanoseconds since the epoch, or an ISO 8601 string"),
+        ("proc.pid", "required except for container events; for clone, the new child"),
+        ("proc.tid", "the thread id (default: proc.pid)"),
+        ("proc.ppid", "the parent's pid (clone, execve)"),
+        ("proc.name", "the process name (default at exec: the executable's file name)"),
+        ("proc.exepath", "the executable's path (execve)"),
+        ("proc.args", "argv as an array of strings, argv[0] first (execve)"),
+        ("proc.cwd", "the working directory"),
+        ("proc.tty", "the controlling terminal's device number, 0 for none"),
+        ("user.uid", "the real user id"),
+        ("user.euid", "the effective user id (default: user.uid)"),
+        ("user.name", "the user name, where the source knows it"),
+        ("group.gid", "the real group id"),
+        ("container.id", "the full (or 12-digit) container id, or host; inherited from the process when absent"),
+        ("container.name", "container events only: the container's name"),
+        ("container.image", "container events only: the container's image"),
+        ("evt.arg.status", "procexit: the exit status"),
+        ("evt.arg.uid", "setuid: the user id asked for"),
+        ("evt.arg.flags", "opens: the flags, as a number or as \"O_WRONLY|O_CREAT\""),
+        ("evt.rawres", "opens, connect, accept: the return value (default 0)"),
+        ("fd.name", "opens: the file's path"),
+        ("fd.l4proto", "sockets: tcp (default) or udp"),
+        ("fd.direction", "close: outbound or inbound (connect, accept and listen imply it)"),
+        ("fd.sip", "sockets: the client's address"),
+        ("fd.sport", "sockets: the client's port"),
+        ("fd.dip", "sockets: the server's address; listen: the listening address"),
+        ("fd.dport", "sockets: the server's port; listen: the listening port"),
+        ("fd.bytes_in", "close: bytes received"),
+        ("fd.bytes_out", "close: bytes sent"),
+        ("fd.segs_in", "close: segments received"),
+        ("fd.segs_out", "close: segments sent"),
+        ("syscall.nr", "syscall: the system call's number"),
+    ]
+
+    private static let allowedKeys = recordedKeys.map(\.key)
+    private static let derivedKeys: Set<String> = [
+        "proc.pname", "proc.pexepath", "proc.pcmdline", "proc.cmdline", "proc.exe", "proc.aname", "proc.apid",
+        "container.full_id", "container.image.repository", "container.image.tag", "fd.lip", "fd.lport", "fd.rip", "fd.rport",
+        "fd.directory", "fd.filename", "evt.is_open_read", "evt.is_open_write", "evt.rawtime", "proc.is_exe_written",
+    ]
+
+    /// Decodes one recorded event; every problem in it is added to `diagnostics`.
+    public static func decode(_ cursor: JSONCursor, diagnostics: Diagnostics) -> Event? {
+        guard case .object(let members) = cursor.node.value else {
+            diagnostics.add(cursor.diagnostic("expected an event object, found \(cursor.node.kindName)"))
+            return nil
+        }
+        let errorsBefore = diagnostics.errors.count
+        var reader = Reader(object: JSONObjectCursor(cursor: cursor, members: members), diagnostics: diagnostics)
+        for member in members where !allowedKeys.contains(member.key) {
+            let message: String
+            if derivedKeys.contains(member.key) {
+                message = "\"\(member.key)\" is derived by the engine from its tables and is not recorded"
+            } else if let suggestion = closestMatch(to: member.key, among: allowedKeys) {
+                message = "unknown key \"\(member.key)\" (did you mean \"\(suggestion)\"?)"
+            } else {
+                message = "unknown key \"\(member.key)\""
+            }
+            diagnostics.add(Diagnostic(file: cursor.source.name, location: cursor.source.location(of: member.keyOffset),
+                                       path: cursor.childPath(member.key), message: message))
+        }
+
+        guard let typeName = reader.string("evt.type", required: true) else { return nil }
+        guard let eventType = EventType(name: typeName) else {
+            var message = "unknown event type \"\(typeName)\""
+            if let suggestion = closestMatch(to: typeName, among: EventType.allCases.map(\.name)) { message += " (did you mean \"\(suggestion)\"?)" }
+            diagnostics.add(reader.object.optional("evt.type")!.diagnostic(message))
+            return nil
+        }
+        let time = reader.time()
+        let containerID = reader.string("container.id")
+        if eventType != .container, reader.has("container.name") || reader.has("container.image") {
+            diagnostics.add(cursor.diagnostic("container.name and container.image belong in a container event; process events name only container.id"))
+        }
+
+        var event: Event
+        if eventType == .container {
+            guard let id = containerID ?? reader.missing("container.id") else { return nil }
+            event = Event(type: .container, time: time ?? 0, pid: 0, containerID: id,
+                          payload: .container(ContainerFacts(name: reader.string("container.name") ?? "", image: reader.string("container.image") ?? "")))
+        } else {
+            guard let pid = reader.integer("proc.pid", required: true) else { return nil }
+            let facts = ProcessFacts(name: reader.string("proc.name"), exePath: reader.string("proc.exepath"),
+                                     args: reader.strings("proc.args"), cwd: reader.string("proc.cwd"),
+                                     uid: reader.integer("user.uid"), gid: reader.integer("group.gid"), euid: reader.integer("user.euid"),
+                                     userName: reader.string("user.name"), tty: reader.integer("proc.tty"))
+            event = Event(type: eventType, time: time ?? 0, pid: pid, tid: reader.integer("proc.tid"), ppid: reader.integer("proc.ppid"),
+                          containerID: containerID, process: facts, payload: payload(for: eventType, &reader) ?? .none)
+        }
+        return diagnostics.errors.count == errorsBefore ? event : nil
+    }
+
+    private static func payload(for type: EventType, _ reader: inout Reader) -> Event.Payload? {
+        switch type {
+        case .procexit:
+            return .exit(status: reader.integer("evt.arg.status") ?? 0)
+        case .setuid:
+            return reader.integer("evt.arg.uid", required: true).map { .setuid(uid: $0) }
+        case .syscall:
+            return reader.integer("syscall.nr", required: true).map { .syscall(number: $0) }
+        case .open, .openat, .openat2:
+            guard let path = reader.string("fd.name", required: true) else { return nil }
+            return .open(path: path, flags: reader.openFlags(), result: reader.integer("evt.rawres") ?? 0)
+        case .connect, .accept, .listen, .close:
+            return reader.connection(for: type).map { .socket($0) }
+        case .execve, .clone, .container:
+            return Event.Payload.none
+        }
+    }
+
+    /// Reads typed values by key, reporting each mismatch at its value.
+    private struct Reader {
+        let object: JSONObjectCursor
+        let diagnostics: Diagnostics
+
+        init(object: JSONObjectCursor, diagnostics: Diagnostics) {
+            self.object = object
+            self.diagnostics = diagnostics
+        }
+
+        func has(_ key: String) -> Bool { object.members.contains { $0.key == key } }
+
+        func missing<T>(_ key: String) -> T? {
+            diagnostics.add(object.cursor.diagnostic("missing required key \"\(key)\""))
+            return nil
+        }
+
+        func string(_ key: String, required: Bool = false) -> String? {
+            guard let value = object.optional(key) else { return required ? missing(key) : nil }
+            return value.string(diagnostics)
+        }
+
+        func integer(_ key: String, required: Bool = false) -> Int64? {
+            guard let value = object.optional(key) else { return required ? missing(key) : nil }
+            return value.integer(diagnostics)
+        }
+
+        func strings(_ key: String) -> [String]? {
+            object.optional(key)?.stringArray(diagnostics)
+        }
+
+        func time() -> UInt64? {
+            guard let value = object.optional("evt.time") else { return missing("evt.time") }
+            switch value.node.value {
+            case .integer(let nanoseconds) where nanoseconds >= 0:
+                return UInt64(nanoseconds)
+            case .string(let text):
+                if let nanoseconds = parseISO8601(text) { return nanoseconds }
+                diagnostics.add(value.diagnostic("\"\(text)\" is not an ISO 8601 time (2026-11-22T14:04:24.5Z)"))
+            default:
+                diagnostics.add(value.diagnostic("expected nanoseconds since the epoch or an ISO 8601 string, found \(value.node.kindName)"))
+            }
+            return nil
+        }
+
+        func openFlags() -> OpenFlags {
+            guard let value = object.optional("evt.arg.flags") else { return [] }
+            switch value.node.value {
+            case .integer(let raw) where raw >= 0 && raw <= Int64(UInt32.max):
+                return OpenFlags(rawValue: UInt32(raw))
+            case .string(let text):
+                if let flags = OpenFlags(names: text) { return flags }
+                diagnostics.add(value.diagnostic("\"\(text)\" is not a list of open flags such as \"O_WRONLY|O_CREAT\""))
+            default:
+                diagnostics.add(value.diagnostic("expected open flags as a number or a string such as \"O_WRONLY|O_CREAT\""))
+            }
+            return []
+        }
+
+        func endpoint(address addressKey: String, port portKey: String, required: Bool) -> Endpoint? {
+            guard has(addressKey) || has(portKey) || required else { return nil }
+            guard let text = string(addressKey, required: true) else { return nil }
+            guard let address = IPAddress(text) else {
+                diagnostics.add(object.optional(addressKey)!.diagnostic("\"\(text)\" is not an IPv4 or IPv6 address"))
+                return nil
+            }
+            guard let port = integer(portKey, required: true) else { return nil }
+            guard (0...65535).contains(port) else {
+                diagnostics.add(object.optional(portKey)!.diagnostic("port \(port) is out of range 0...65535"))
+                return nil
+            }
+            return Endpoint(address: address, port: UInt16(port))
+        }
+
+        func connection(for type: EventType) -> Connection? {
+            var direction: Connection.Direction = type == .connect ? .outbound : .inbound
+            if let text = string("fd.direction") {
+                guard let parsed = Connection.Direction(rawValue: text) else {
+                    diagnostics.add(object.optional("fd.direction")!.diagnostic("expected outbound or inbound, found \"\(text)\""))
+                    return nil
+                }
+                direction = parsed
+            }
+            let l4proto = string("fd.l4proto") ?? "tcp"
+            guard l4proto == "tcp" || l4proto == "udp" else {
+                diagnostics.add(object.optional("fd.l4proto")!.diagnostic("expected tcp or udp, found \"\(l4proto)\""))
+                return nil
+            }
+            let source = endpoint(address: "fd.sip", port: "fd.sport", required: type != .listen)
+            guard let destination = endpoint(address: "fd.dip", port: "fd.dport", required: true) else { return nil }
+            var traffic: Traffic?
+            let counters = ["fd.bytes_in", "fd.bytes_out", "fd.segs_in", "fd.segs_out"].map { key in integer(key).map { UInt64(max($0, 0)) } }
+            if counters.contains(where: { $0 != nil }) {
+                traffic = Traffic(bytesIn: counters[0] ?? 0, bytesOut: counters[1] ?? 0, segmentsIn: counters[2] ?? 0, segmentsOut: counters[3] ?? 0)
+            }
+            return Connection(l4proto: l4proto, direction: direction, source: source, destination: destination,
+                              result: integer("evt.rawres") ?? 0, traffic: traffic)
+        }
+    }
+
+    // MARK: - Encoding
+
+    /// One event as a line of the recording format (no newline).
+    public static func encode(_ event: Event) -> String {
+        var writer = JSONWriter()
+        writer.beginObject()
+        writer.key("evt.type"); writer.string(event.type.name)
+        writer.key("evt.time"); writer.integer(event.time)
+        if let containerID = event.containerID { writer.key("container.id"); writer.string(containerID) }
+        if case .container(let facts) = event.payload {
+            writer.key("container.name"); writer.string(facts.name)
+            writer.key("container.image"); writer.string(facts.image)
+            writer.endObject()
+            return writer.text
+        }
+        writer.key("proc.pid"); writer.integer(event.pid)
+        if event.tid != event.pid { writer.key("proc.tid"); writer.integer(event.tid) }
+        if let ppid = event.ppid { writer.key("proc.ppid"); writer.integer(ppid) }
+        let facts = event.process
+        if let name = facts.name { writer.key("proc.name"); writer.string(name) }
+        if let exePath = facts.exePath { writer.key("proc.exepath"); writer.string(exePath) }
+        if let args = facts.args {
+            writer.key("proc.args")
+            writer.beginArray()
+            for argument in args { writer.string(argument) }
+            writer.endArray()
+        }
+        if let cwd = facts.cwd { writer.key("proc.cwd"); writer.string(cwd) }
+        if let tty = facts.tty { writer.key("proc.tty"); writer.integer(tty) }
+        if let uid = facts.uid { writer.key("user.uid"); writer.integer(uid) }
+        if let euid = facts.euid { writer.key("user.euid"); writer.integer(euid) }
+        if let userName = facts.userName { writer.key("user.name"); writer.string(userName) }
+        if let gid = facts.gid { writer.key("group.gid"); writer.integer(gid) }
+        switch event.payload {
+        case .none, .container:
+            break
+        case .exit(let status):
+            writer.key("evt.arg.status"); writer.integer(status)
+        case .setuid(let uid):
+            writer.key("evt.arg.uid"); writer.integer(uid)
+        case .syscall(let number):
+            writer.key("syscall.nr"); writer.integer(number)
+        case .open(let path, let flags, let result):
+            writer.key("fd.name"); writer.string(path)
+            writer.key("evt.arg.flags"); writer.string(flags.description)
+            writer.key("evt.rawres"); writer.integer(result)
+        case .socket(let connection):
+            writer.key("fd.l4proto"); writer.string(connection.l4proto)
+            writer.key("fd.direction"); writer.string(connection.direction.rawValue)
+            if let source = connection.source {
+                writer.key("fd.sip"); writer.string(source.address.description)
+                writer.key("fd.sport"); writer.integer(source.port)
+            }
+            writer.key("fd.dip"); writer.string(connection.destination.address.description)
+            writer.key("fd.dport"); writer.integer(connection.destination.port)
+            writer.key("evt.rawres"); writer.integer(connection.result)
+            if let traffic = connection.traffic {
+                writer.key("fd.bytes_in"); writer.integer(traffic.bytesIn)
+                writer.key("fd.bytes_out"); writer.integer(traffic.bytesOut)
+                writer.key("fd.segs_in"); writer.integer(traffic.segmentsIn)
+                writer.key("fd.segs_out"); writer.integer(traffic.segmentsOut)
+            }
+        }
+        writer.endObject()
+        return writer.text
+    }
+}

@@ -1,0 +1,156 @@
+import Engine
+import SentinelJSON
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A loaded rule set: the compiled enabled rules, and a summary of every rule for `rules list`.
+public struct RuleSet {
+    public struct Summary: Sendable {
+        public let name: String
+        public let priority: Priority
+        public let enabled: Bool
+        public let tags: [String]
+        public let eventTypes: [EventType]
+        public let builtinType: String?
+        public let file: String
+    }
+
+    public let rules: [CompiledRule]
+    public let summaries: [Summary]
+    public let warnings: [Diagnostic]
+    public let files: [String]
+}
+
+/// Loads rule files: reads each, merges them in name order (later files append to or override
+/// earlier definitions), expands macros and lists, applies exceptions, and compiles. Every error of
+/// the whole set is collected and thrown together.
+public enum RuleLoader {
+    /// Loads every `*.json` in each directory (in name order) and each file named directly.
+    public static func load(paths: [String], minimumPriority: Priority = .debug) throws(DiagnosticsError) -> RuleSet {
+        let diagnostics = Diagnostics()
+        var files: [String] = []
+        for path in paths {
+            switch listRuleFiles(path) {
+            case .success(let found):
+                if found.isEmpty { diagnostics.add(Diagnostic(file: path, location: nil, path: "", message: "no *.json rule files in this directory")) }
+                files += found
+            case .failure(let diagnostic):
+                diagnostics.add(diagnostic)
+            }
+        }
+        var sources: [JSONSource] = []
+        for file in files {
+            guard let bytes = readFile(file) else {
+                diagnostics.add(Diagnostic(file: file, location: nil, path: "", message: "cannot read the file: \(String(cString: strerror(errno)))"))
+                continue
+            }
+            sources.append(JSONSource(name: file, bytes: bytes))
+        }
+        return try load(sources: sources, minimumPriority: minimumPriority, diagnostics: diagnostics)
+    }
+
+    /// Loads rule files already in memory, in the order given.
+    public static func load(sources: [JSONSource], minimumPriority: Priority = .debug, diagnostics: Diagnostics = Diagnostics()) throws(DiagnosticsError) -> RuleSet {
+        var merger = RuleMerger(diagnostics: diagnostics)
+        for source in sources {
+            merger.merge(RuleFileReader.read(source, diagnostics: diagnostics))
+        }
+        let expander = MacroExpander(lists: merger.lists, macros: merger.macros, diagnostics: diagnostics)
+        var compiled: [CompiledRule] = []
+        var summaries: [RuleSet.Summary] = []
+        for name in merger.ruleOrder {
+            guard let rule = merger.rules[name] else { continue }
+            let builtinRule = rule.enabled ? makeBuiltin(rule, diagnostics) : nil
+            let ruleCondition = expander.expand(rule.condition)
+            let fullCondition = ruleCondition.map { condition in
+                rule.exceptions.isEmpty ? condition : .and(condition, .not(exceptionExpression(rule.exceptions, expander)))
+            }
+            var condition: CompiledCondition?
+            if let fullCondition {
+                condition = ConditionCompiler.compile(fullCondition, diagnostics: diagnostics)
+            }
+            let outputText = rule.output ?? ConditionOrigin(text: builtinRule?.defaultOutput ?? "", file: rule.cursor.source.name, path: rule.cursor.path)
+            let output = OutputTemplate.compile(outputText, findingFields: builtinRule?.rule.findingFields ?? [], diagnostics: diagnostics)
+            guard let condition else { continue }
+            if rule.builtinType == nil, condition.eventTypes == ConditionCompiler.defaultEventTypes {
+                diagnostics.add(rule.cursor.diagnostic("rule \"\(name)\" does not restrict evt.type: it is evaluated on every event; add evt.type = ... or evt.type in (...)", severity: .warning))
+            }
+            summaries.append(RuleSet.Summary(name: name, priority: rule.priority, enabled: rule.enabled, tags: rule.tags,
+                                             eventTypes: EventType.allCases.filter(condition.eventTypes.contains),
+                                             builtinType: rule.builtinType, file: rule.cursor.source.name))
+            guard rule.enabled, rule.priority.isAtLeast(minimumPriority) else { continue }
+            if rule.builtinType != nil, builtinRule == nil { continue }
+            compiled.append(CompiledRule(name: name, description: rule.description, priority: rule.priority, tags: rule.tags,
+                                         condition: condition, output: output, builtin: builtinRule?.rule))
+        }
+        if diagnostics.hasErrors { throw DiagnosticsError(diagnostics.errors + diagnostics.warnings) }
+        return RuleSet(rules: compiled, summaries: summaries, warnings: diagnostics.warnings, files: sources.map(\.name))
+    }
+
+    private static func makeBuiltin(_ rule: MergedRule, _ diagnostics: Diagnostics) -> (rule: BuiltinRule, defaultOutput: String)? {
+        guard let typeName = rule.builtinType, let type = RuleTypeRegistry.type(named: typeName) else { return nil }
+        let params = rule.params ?? JSONCursor(node: JSONNode(.object([])), path: rule.cursor.path + ".params", source: rule.cursor.source)
+        guard let object = params.object(diagnostics, allowedKeys: type.parameterNames),
+              let builtin = type.make(params: object, diagnostics: diagnostics) else { return nil }
+        return (builtin, type.defaultOutput)
+    }
+
+    /// `(f1 op v1 and f2 op v2) or (...)` over the exception tuples: true when an exception applies.
+    private static func exceptionExpression(_ exceptions: [ExceptionDefinition], _ expander: MacroExpander) -> Expression {
+        var any: Expression = .constant(false)
+        for exception in exceptions {
+            for tuple in exception.values {
+                var all: Expression = .constant(true)
+                for (index, operand) in tuple.enumerated() {
+                    let (op, position) = exception.operators[index]
+                    let comparison = Comparison(field: exception.fields[index], op: op, operatorPosition: position,
+                                                operand: expander.expandLists(in: operand))
+                    all = index == 0 ? .comparison(comparison) : .and(all, .comparison(comparison))
+                }
+                any = { if case .constant(false) = any { return all } else { return .or(any, all) } }()
+            }
+        }
+        return any
+    }
+
+    private static func listRuleFiles(_ path: String) -> Result<[String], Diagnostic> {
+        var status = stat()
+        guard stat(path, &status) == 0 else {
+            return .failure(Diagnostic(file: path, location: nil, path: "", message: "cannot open: \(String(cString: strerror(errno)))"))
+        }
+        guard status.st_mode & S_IFMT == S_IFDIR else { return .success([path]) }
+        guard let directory = opendir(path) else {
+            return .failure(Diagnostic(file: path, location: nil, path: "", message: "cannot list the directory: \(String(cString: strerror(errno)))"))
+        }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name.hasSuffix(".json"), !name.hasPrefix(".") { names.append(name) }
+        }
+        let prefix = path.hasSuffix("/") ? path : path + "/"
+        return .success(names.sorted().map { prefix + $0 })
+    }
+}
+
+/// The whole contents of a file, or nil with errno set.
+func readFile(_ path: String) -> [UInt8]? {
+    guard let file = fopen(path, "rb") else { return nil }
+    defer { fclose(file) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65_536)
+    while true {
+        let count = fread(&chunk, 1, chunk.count, file)
+        if count > 0 { bytes.append(contentsOf: chunk[0..<count]) }
+        if count < chunk.count {
+            if ferror(file) != 0 { return nil }
+            return bytes
+        }
+    }
+}
