@@ -5,7 +5,7 @@ import PackageDescription
 // Rules turns rule files into the Engine's compiled rules and hosts the built-in rule types.
 let package = Package(
     name: "sentinel",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "sentinel", targets: ["sentinel"]),
     ],

@@ -6,6 +6,8 @@ public protocol BuiltinRule: AnyObject {
     var findingFields: [String] { get }
     /// Sees one event the condition selected; returns the finding's values when the rule fires.
     func observe(_ context: EventContext) -> [String: FieldValue]?
+    /// A new instance with the same parameters and none of the state: each rule test starts clean.
+    func fresh() -> BuiltinRule
 }
 
 /// A rule ready to run.
@@ -30,5 +32,11 @@ public final class CompiledRule {
         self.condition = condition
         self.output = output
         self.builtin = builtin
+    }
+
+    /// The same rule with no alerts counted and fresh built-in state.
+    public var freshCopy: CompiledRule {
+        CompiledRule(name: name, description: description, priority: priority, tags: tags, source: source,
+                     condition: condition, output: output, builtin: builtin?.fresh())
     }
 }

@@ -44,11 +44,10 @@ public enum RuleLoader {
         }
         var sources: [JSONSource] = []
         for file in files {
-            guard let bytes = readFile(file) else {
-                diagnostics.add(Diagnostic(file: file, location: nil, path: "", message: "cannot read the file: \(String(cString: strerror(errno)))"))
-                continue
+            switch JSONSource.load(path: file) {
+            case .success(let source): sources.append(source)
+            case .failure(let diagnostic): diagnostics.add(diagnostic)
             }
-            sources.append(JSONSource(name: file, bytes: bytes))
         }
         return try load(sources: sources, minimumPriority: minimumPriority, diagnostics: diagnostics)
     }
@@ -136,21 +135,5 @@ public enum RuleLoader {
         }
         let prefix = path.hasSuffix("/") ? path : path + "/"
         return .success(names.sorted().map { prefix + $0 })
-    }
-}
-
-/// The whole contents of a file, or nil with errno set.
-func readFile(_ path: String) -> [UInt8]? {
-    guard let file = fopen(path, "rb") else { return nil }
-    defer { fclose(file) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65_536)
-    while true {
-        let count = fread(&chunk, 1, chunk.count, file)
-        if count > 0 { bytes.append(contentsOf: chunk[0..<count]) }
-        if count < chunk.count {
-            if ferror(file) != 0 { return nil }
-            return bytes
-        }
     }
 }

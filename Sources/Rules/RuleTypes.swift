@@ -63,6 +63,8 @@ public final class ThresholdRule: BuiltinRule, RuleType {
         return ThresholdRule(count: Int(count), seconds: seconds, key: key)
     }
 
+    public func fresh() -> BuiltinRule { ThresholdRule(count: count, seconds: seconds, key: key) }
+
     public func observe(_ context: EventContext) -> [String: FieldValue]? {
         let keyText = key.value(context).description
         let now = context.event.time

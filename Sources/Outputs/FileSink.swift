@@ -1,0 +1,57 @@
+import Engine
+import SentinelJSON
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Alerts appended to a file, JSON lines by default. `reopen` (on SIGHUP) opens the path anew, so
+/// that logrotate's move-then-HUP gives a fresh file and nothing is written into the rotated one.
+public final class FileSink: AlertSink {
+    public static let typeName = "file"
+    public static let configKeys = ["path", "format"]
+
+    public let path: String
+    public let format: AlertFormat
+    private var descriptor: Int32 = -1
+    public var label: String { "file \(path)" }
+
+    public init(path: String, format: AlertFormat = .json) throws {
+        self.path = path
+        self.format = format
+        try reopen()
+    }
+
+    deinit {
+        if descriptor >= 0 { close(descriptor) }
+    }
+
+    public static func make(config: JSONObjectCursor, diagnostics: Diagnostics) -> AlertSink? {
+        guard let pathCursor = config.required("path", diagnostics), let path = pathCursor.string(diagnostics),
+              let format = AlertFormat.read(config, default: .json, diagnostics) else { return nil }
+        do {
+            return try FileSink(path: path, format: format)
+        } catch {
+            diagnostics.add(pathCursor.diagnostic("cannot open \(path): \(error)"))
+            return nil
+        }
+    }
+
+    public func write(_ alert: Alert) throws {
+        if descriptor < 0 { try reopen() }
+        try writeAll(descriptor, Array((AlertRendering.line(alert, format) + "\n").utf8), operation: "write to \(path)")
+    }
+
+    public func reopen() throws {
+        let opened = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+        guard opened >= 0 else { throw SystemError("open \(path)") }
+        if descriptor >= 0 { close(descriptor) }
+        descriptor = opened
+    }
+
+    public func flush() {
+        if descriptor >= 0 { fsync(descriptor) }
+    }
+}

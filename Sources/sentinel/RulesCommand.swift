@@ -1,0 +1,105 @@
+import ArgumentParser
+import Engine
+import Rules
+import SentinelJSON
+
+struct RulesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rules",
+        abstract: "Check, list and test rule sets.",
+        subcommands: [Validate.self, List.self, Test.self]
+    )
+}
+
+/// Loads a rule set for a subcommand, printing every error and warning.
+private func loadRuleSet(_ paths: [String]) throws -> RuleSet {
+    do {
+        let ruleSet = try RuleLoader.load(paths: paths)
+        printDiagnostics(ruleSet.warnings)
+        return ruleSet
+    } catch {
+        printDiagnostics(error.diagnostics)
+        printError("\(error.diagnostics.filter { $0.severity == .error }.count) error(s)")
+        throw ExitStatus.badInput
+    }
+}
+
+extension RulesCommand {
+    struct Validate: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Load a rule set and report every error in it (exit 2 if any).")
+
+        @Argument(help: ArgumentHelp("Rules directories or files.", valueName: "dir"))
+        var paths: [String]
+
+        func run() throws {
+            let ruleSet = try loadRuleSet(paths)
+            let enabled = ruleSet.summaries.filter(\.enabled).count
+            printLine("\(ruleSet.files.count) file(s), \(ruleSet.summaries.count) rules (\(enabled) enabled): valid")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the rules of a rule set: name, priority, state, event types, tags.")
+
+        @Argument(help: ArgumentHelp("Rules directories or files.", valueName: "dir"))
+        var paths: [String]
+
+        func run() throws {
+            let ruleSet = try loadRuleSet(paths)
+            for rule in ruleSet.summaries {
+                let state = rule.enabled ? "enabled " : "disabled"
+                let types = rule.eventTypes.map(\.name).joined(separator: ",")
+                let kind = rule.builtinType.map { " type=\($0)" } ?? ""
+                printLine("\(rule.priority.ruleName.padding(to: 13)) \(state) \(rule.name)  [\(types)]\(kind) tags=\(rule.tags.joined(separator: ","))")
+            }
+        }
+    }
+
+    struct Test: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run rule tests: event streams and the rules that must and must not fire on them.",
+            discussion: """
+            A test file is JSON: {"setup": [events], "tests": [{"name": "...", "events": [events] or \
+            "recording": "file.jsonl", "fire": ["Rule"], "not_fire": ["Rule"], "only": false}]}. \
+            Events are in the recording format (see README). Exit 0 when all pass, 1 when one \
+            fails, 2 on bad input.
+            """
+        )
+
+        @Argument(help: ArgumentHelp("The rules directory or file.", valueName: "dir"))
+        var rulesPath: String
+
+        @Argument(help: ArgumentHelp("Test files.", valueName: "file"))
+        var testFiles: [String]
+
+        func run() throws {
+            let ruleSet = try loadRuleSet([rulesPath])
+            let diagnostics = Diagnostics()
+            let known = Set(ruleSet.summaries.map(\.name))
+            var cases: [RuleTestCase] = []
+            for file in testFiles {
+                switch JSONSource.load(path: file) {
+                case .success(let source): cases += RuleTests.read(source, knownRules: known, diagnostics: diagnostics)
+                case .failure(let diagnostic): diagnostics.add(diagnostic)
+                }
+            }
+            if diagnostics.hasErrors {
+                printDiagnostics(diagnostics.all)
+                throw ExitStatus.badInput
+            }
+            var failed = 0
+            for testCase in cases {
+                let result = RuleTests.run(testCase, rules: ruleSet.rules)
+                if result.passed {
+                    printLine("PASS  \(testCase.file): \(testCase.name)")
+                } else {
+                    failed += 1
+                    printLine("FAIL  \(testCase.file): \(testCase.name)")
+                    for failure in result.failures { printLine("      \(failure)") }
+                }
+            }
+            printLine("\(cases.count - failed) passed, \(failed) failed")
+            if failed > 0 { throw ExitStatus.failure }
+        }
+    }
+}

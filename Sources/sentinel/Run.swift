@@ -1,0 +1,157 @@
+import ArgumentParser
+import Dispatch
+import Engine
+import Outputs
+import Rules
+import SentinelJSON
+import Sensors
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}
+
+/// `sentinel --rules DIR [--config FILE] [--replay FILE] [-o text|json] [--min-priority P]`
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the monitor: events through the rules, alerts to the outputs.",
+        discussion: """
+        With --replay, events come from a recording (JSON lines; - reads stdin). Alerts go to \
+        stdout unless the config file names outputs. Exit status: 0 on success, 1 if an alert \
+        could not be delivered, 2 on bad input (rules, config, arguments, malformed recorded events).
+        """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("A rules directory (every *.json in name order) or file; repeatable. Overrides the config's rules.", valueName: "dir"))
+    var rules: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("A JSON config file with rules, outputs and min_priority.", valueName: "file"))
+    var config: String?
+
+    @Option(name: .long, help: ArgumentHelp("Replay a recording instead of watching live.", valueName: "file"))
+    var replay: String?
+
+    @Option(name: .short, help: "Alert format on stdout: text or json. Adds a stdout output if the config has none.")
+    var output: OutputFormat?
+
+    @Option(name: .customLong("min-priority"), help: ArgumentHelp("Load only rules of this priority or graver (EMERGENCY ... DEBUG).", valueName: "priority"))
+    var minPriority: Priority?
+
+    func run() throws {
+        let settings = try loadSettings()
+        let ruleSet = try loadRules(settings)
+        let dispatcher = startOutputs(settings)
+        let sensor = try makeSensor()
+        let engine = Engine(rules: ruleSet.rules)
+        let signals = handleSignals(sensor: sensor, dispatcher: dispatcher)
+        var sensorError: Error?
+        do {
+            try sensor.run { event in engine.process(event, emit: dispatcher.dispatch) }
+        } catch {
+            sensorError = error
+        }
+        signals.forEach { $0.cancel() }
+        try finish(engine: engine, sensor: sensor, dispatcher: dispatcher, sensorError: sensorError)
+    }
+
+    // MARK: - Steps, in order
+
+    private func loadSettings() throws -> Config {
+        var settings = Config()
+        if let config {
+            let diagnostics = Diagnostics()
+            guard let loaded = Config.load(path: config, diagnostics: diagnostics) else {
+                printDiagnostics(diagnostics.all)
+                throw ExitStatus.badInput
+            }
+            settings = loaded
+        }
+        if !rules.isEmpty { settings.rulePaths = rules }
+        if let minPriority { settings.minimumPriority = minPriority }
+        if settings.rulePaths.isEmpty {
+            printError("sentinel: no rules: give --rules DIR (or \"rules\" in the config file)")
+            throw ExitStatus.badInput
+        }
+        return settings
+    }
+
+    private func loadRules(_ settings: Config) throws -> RuleSet {
+        do {
+            let ruleSet = try RuleLoader.load(paths: settings.rulePaths, minimumPriority: settings.minimumPriority)
+            printDiagnostics(ruleSet.warnings)
+            return ruleSet
+        } catch {
+            printDiagnostics(error.diagnostics)
+            printError("sentinel: the rule set has \(error.diagnostics.filter { $0.severity == .error }.count) error(s); not starting")
+            throw ExitStatus.badInput
+        }
+    }
+
+    private func startOutputs(_ settings: Config) -> AlertDispatcher {
+        var sinks = settings.outputs
+        if let output {
+            let format: AlertFormat = output == .json ? .json : .text
+            sinks.removeAll { $0.sink is StdoutSink }
+            sinks.append((StdoutSink(format: format), .debug))
+        } else if !settings.hasOutputs {
+            sinks.append((StdoutSink(format: .text), .debug))
+        }
+        return AlertDispatcher(sinks: sinks) { message in printError("sentinel: \(message)") }
+    }
+
+    private func makeSensor() throws -> Sensor {
+        guard let replay else {
+            printError("sentinel: live monitoring needs the eBPF sensors, which this build does not have yet; give --replay FILE to run a recording")
+            throw ExitStatus.badInput
+        }
+        return ReplaySensor(path: replay) { diagnostic in printError(diagnostic.description) }
+    }
+
+    /// SIGINT and SIGTERM stop the sensor (the run then drains the outputs); SIGHUP reopens them.
+    private func handleSignals(sensor: Sensor, dispatcher: AlertDispatcher) -> [DispatchSourceSignal] {
+        signal(SIGPIPE, SIG_IGN)
+        let queue = DispatchQueue(label: "sentinel.signals")
+        let box = UncheckedBox(sensor)
+        var sources: [DispatchSourceSignal] = []
+        for number in [SIGINT, SIGTERM, SIGHUP] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+            source.setEventHandler {
+                if number == SIGHUP { dispatcher.reopenAll() } else { box.value.stop() }
+            }
+            source.resume()
+            sources.append(source)
+        }
+        return sources
+    }
+
+    private func finish(engine: Engine, sensor: Sensor, dispatcher: AlertDispatcher, sensorError: Error?) throws {
+        let drained = dispatcher.drain(timeout: 30)
+        let sensorStatistics = sensor.statistics
+        printError("sentinel: \(sensor.label): \(sensorStatistics.delivered) events delivered, \(sensorStatistics.dropped) dropped; "
+                   + "engine: \(engine.statistics.events) events, \(engine.statistics.alerts) alerts")
+        var lost = false
+        for output in dispatcher.statistics {
+            printError("sentinel: output \(output.label): \(output.delivered) delivered, \(output.dropped) dropped, \(output.failed) failed")
+            lost = lost || output.dropped > 0 || output.failed > 0
+        }
+        if !drained { printError("sentinel: outputs did not drain within 30 s") }
+        if let sensorError {
+            if let diagnostics = sensorError as? DiagnosticsError { printDiagnostics(diagnostics.diagnostics) } else { printError("sentinel: \(sensorError)") }
+            throw ExitStatus.badInput
+        }
+        if sensorStatistics.dropped > 0 { throw ExitStatus.badInput }
+        if lost || !drained { throw ExitStatus.failure }
+    }
+}
+
+/// Hands a non-Sendable reference to the signal queue; `Sensor.stop` is safe from any thread.
+private final class UncheckedBox<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
