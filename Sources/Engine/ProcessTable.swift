@@ -135,11 +135,9 @@ public final class ProcessTable {
         if let cwd = facts.cwd { record.cwd = cwd }
         if let uid = facts.uid { record.uid = uid }
         if let gid = facts.gid { record.gid = gid }
-        if let euid = facts.euid {
-            record.euid = euid
-        } else if let uid = facts.uid, record.euid < 0 {
-            record.euid = uid
-        }
+        // A source that states the uid but not the euid means they are equal; keeping an inherited
+        // euid instead would make every unprivileged child of a root parent look setuid.
+        if let euid = facts.euid ?? facts.uid { record.euid = euid }
         if let userName = facts.userName { record.userName = userName }
         if let tty = facts.tty { record.tty = tty }
     }
