@@ -94,16 +94,16 @@ public enum FieldRegistry {
         number("proc.pid", "The process id (thread group id).", processTypes) { $0.process?.pid },
         number("proc.tid", "The thread id.", processTypes) { $0.event.tid },
         number("proc.ppid", "The parent's process id.", processTypes) { $0.process?.ppid },
-        string("proc.name", "The process name: the executable's file name (the kernel's comm, at most 15 characters, where that is all that is known).", processTypes) { $0.process?.name },
-        string("proc.exepath", "The full path of the executable.", processTypes) { $0.process?.exePath },
+        string("proc.name", "The process name: the executable's file name (the kernel's comm, at most 15 characters, where that is all that is known).", processTypes) { nonEmpty($0.process?.name) },
+        string("proc.exepath", "The full path of the executable.", processTypes) { nonEmpty($0.process?.exePath) },
         string("proc.exe", "argv[0], as the process was started.", processTypes) { $0.process?.args.first },
         string("proc.args", "The arguments after argv[0], joined by spaces.", processTypes) { $0.process?.arguments },
         string("proc.cmdline", "proc.name followed by proc.args.", processTypes) { $0.process?.commandLine },
-        string("proc.cwd", "The working directory at exec.", processTypes) { $0.process?.cwd },
+        string("proc.cwd", "The working directory at exec.", processTypes) { nonEmpty($0.process?.cwd) },
         number("proc.tty", "The controlling terminal's device number; 0 when there is none.", processTypes) { $0.process?.tty },
         bool("proc.is_exe_written", "The executable was opened for writing in the same container (or on the host) before it was run: a dropped binary.", processTypes) { $0.process?.isExeWritten },
-        string("proc.pname", "The parent's proc.name.", processTypes) { $0.process?.parent?.name },
-        string("proc.pexepath", "The parent's proc.exepath.", processTypes) { $0.process?.parent?.exePath },
+        string("proc.pname", "The parent's proc.name.", processTypes) { nonEmpty($0.process?.parent?.name) },
+        string("proc.pexepath", "The parent's proc.exepath.", processTypes) { nonEmpty($0.process?.parent?.exePath) },
         string("proc.pcmdline", "The parent's proc.cmdline.", processTypes) { $0.process?.parent?.commandLine },
         FieldDefinition(
             name: "proc.aname", type: .string,
@@ -237,7 +237,8 @@ private func ancestry(of process: ProcessRecord?) -> [ProcessRecord] {
     return chain
 }
 
-private func nonEmpty(_ text: String) -> String? { text.isEmpty ? nil : text }
+/// Unknown strings are kept empty in the tables and read as missing.
+private func nonEmpty(_ text: String?) -> String? { text?.isEmpty == false ? text : nil }
 
 private func endpointText(_ endpoint: Endpoint) -> String {
     endpoint.address.isIPv4 ? "\(endpoint.address):\(endpoint.port)" : "[\(endpoint.address)]:\(endpoint.port)"

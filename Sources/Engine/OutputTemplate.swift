@@ -73,11 +73,13 @@ public struct OutputTemplate {
             case .text(let literal):
                 text += literal
             case .field(let name, let accessor, let type):
-                var value = accessor.value(context)
+                // Times read as ISO 8601 in the text and stay nanoseconds in the fields, as in Falco.
+                let value = accessor.value(context)
                 if type == .time, case .number(let nanoseconds) = value {
-                    value = .string(iso8601(nanoseconds: UInt64(bitPattern: nanoseconds)))
+                    text += iso8601(nanoseconds: UInt64(bitPattern: nanoseconds))
+                } else {
+                    text += escapeControlCharacters(value.description)
                 }
-                text += escapeControlCharacters(value.description)
                 if !fields.contains(where: { $0.name == name }) { fields.append(Alert.Field(name: name, value: value)) }
             case .finding(let name):
                 let value = finding[name] ?? .missing

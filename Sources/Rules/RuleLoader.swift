@@ -86,7 +86,7 @@ public enum RuleLoader {
             compiled.append(CompiledRule(name: name, description: rule.description, priority: rule.priority, tags: rule.tags,
                                          condition: condition, output: output, builtin: builtinRule?.rule))
         }
-        if diagnostics.hasErrors { throw DiagnosticsError(diagnostics.errors + diagnostics.warnings) }
+        if diagnostics.hasErrors { throw DiagnosticsError(diagnostics.sorted(fileOrder: sources.map(\.name))) }
         return RuleSet(rules: compiled, summaries: summaries, warnings: diagnostics.warnings, files: sources.map(\.name))
     }
 

@@ -38,6 +38,18 @@ public final class Diagnostics {
     public init() {}
 
     public var errors: [Diagnostic] { all.filter { $0.severity == .error } }
+
+    /// Errors first, then warnings; each in the order of the files given, then by line and column.
+    public func sorted(fileOrder: [String]) -> [Diagnostic] {
+        func rank(_ diagnostic: Diagnostic) -> (Int, Int, Int, Int) {
+            (diagnostic.severity == .error ? 0 : 1, fileOrder.firstIndex(of: diagnostic.file) ?? fileOrder.count,
+             diagnostic.location?.line ?? 0, diagnostic.location?.column ?? 0)
+        }
+        return all.enumerated().sorted { lhs, rhs in
+            let (left, right) = (rank(lhs.element), rank(rhs.element))
+            return left != right ? left < right : lhs.offset < rhs.offset
+        }.map(\.element)
+    }
     public var warnings: [Diagnostic] { all.filter { $0.severity == .warning } }
     public var hasErrors: Bool { all.contains { $0.severity == .error } }
 

@@ -85,7 +85,8 @@ public struct JSONCursor: Sendable {
     }
 
     public func childPath(_ key: String) -> String {
-        let isIdentifier = key.utf8.allSatisfy { $0 == UInt8(ascii: "_") || ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) }
+        // Dotted keys (the field names of recorded events) read best as they are: `proc.pid`.
+        let isIdentifier = key.utf8.allSatisfy { $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) }
         if isIdentifier && !key.isEmpty { return path.isEmpty ? key : "\(path).\(key)" }
         var writer = JSONWriter()
         writer.string(key)

@@ -129,6 +129,7 @@ public struct JSONParser {
                 return text
             }
             if byte == UInt8(ascii: "\\") { break }
+            if byte == UInt8(ascii: "\n") { throw JSONSyntaxError(offset: opening, message: "unterminated string: the line ends inside it") }
             if byte < 0x20 { throw fail("control character in a string (escape it as \\u\(hex4(byte)))") }
             index += 1
         }
@@ -139,6 +140,7 @@ public struct JSONParser {
                 index += 1
                 return String(decoding: scalars, as: UTF8.self)
             }
+            if byte == UInt8(ascii: "\n") { throw JSONSyntaxError(offset: opening, message: "unterminated string: the line ends inside it") }
             if byte < 0x20 { throw fail("control character in a string (escape it as \\u\(hex4(byte)))") }
             if byte != UInt8(ascii: "\\") {
                 scalars.append(byte)
@@ -175,7 +177,8 @@ public struct JSONParser {
                 scalars.append(contentsOf: String(Character(scalar)).utf8)
             default:
                 index -= 1
-                throw fail("invalid escape '\\\(describeCurrent())' in a string")
+                let character = escaped >= 0x20 && escaped < 0x7F ? String(Character(Unicode.Scalar(escaped))) : "byte 0x\(String(escaped, radix: 16))"
+                throw fail("invalid escape '\\\(character)' in a string")
             }
         }
         throw JSONSyntaxError(offset: opening, message: "unterminated string")

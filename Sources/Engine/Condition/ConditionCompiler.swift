@@ -42,7 +42,9 @@ public enum ConditionCompiler {
                 default: break
                 }
             }
-            return FieldRegistry.field(named: comparison.field.name)?.eventTypes.intersection(defaultEventTypes) ?? defaultEventTypes
+            // A field that only system-call events carry (syscall.nr) names them as evt.type would.
+            guard let types = FieldRegistry.field(named: comparison.field.name)?.eventTypes else { return defaultEventTypes }
+            return types == [.syscall] ? types : types.intersection(defaultEventTypes)
         }
     }
 

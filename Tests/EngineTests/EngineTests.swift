@@ -1,0 +1,127 @@
+import Testing
+@testable import Engine
+import SentinelJSON
+
+@Suite struct ProcessTableTests {
+    @Test func ancestrySurvivesTheParentsExit() throws {
+        let harness = Harness()
+        harness.feed(exec(10, ppid: 1, "/bin/bash", ["bash"]))
+        harness.feed(clone(11, parent: 10))
+        harness.feed(Event(type: .procexit, time: 2, pid: 10, payload: .exit(status: 0)))
+        #expect(harness.engine.processes[10] == nil, "the exited process leaves the table")
+        harness.feed(exec(11, ppid: 10, "/usr/bin/nc", ["nc", "-l"]))
+        #expect(try harness.matches("proc.pname = bash and proc.name = nc"))
+    }
+
+    @Test func cloneInheritsAndExecReplaces() throws {
+        let harness = Harness()
+        harness.feed(exec(10, ppid: 1, "/usr/sbin/nginx", ["nginx"], container: "c1c1c1c1c1c1c1c1"))
+        harness.feed(clone(11, parent: 10))
+        #expect(try harness.matches("proc.name = nginx and container.id = c1c1c1c1c1c1"), "a child starts as a copy of its parent")
+        harness.feed(exec(11, ppid: 10, "/bin/sh", ["sh", "-c", "id"]))
+        #expect(try harness.matches("proc.name = sh and proc.cmdline = \"sh -c id\" and container.id = c1c1c1c1c1c1"))
+    }
+
+    @Test func threadsShareTheirProcess() {
+        let harness = Harness()
+        harness.feed(exec(10, ppid: 1, "/usr/bin/java", ["java"]))
+        harness.feed(Event(type: .clone, time: 2, pid: 10, tid: 12, ppid: 1))
+        #expect(harness.engine.processes.count == 1)
+        harness.feed(Event(type: .procexit, time: 3, pid: 10, tid: 12, payload: .exit(status: 0)))
+        #expect(harness.engine.processes[10] != nil, "a thread's exit is not the process's")
+    }
+
+    @Test func tableStaysBounded() {
+        let table = ProcessTable(capacity: 100)
+        let engine = Engine(rules: [], processes: table)
+        for pid in 1...1000 {
+            engine.process(exec(Int64(pid), ppid: 0, "/bin/true", ["true"], time: UInt64(pid))) { _ in }
+        }
+        #expect(table.count <= 100)
+        #expect(table.evictedCount >= 900)
+        #expect(table[1000] != nil, "the newest stay")
+    }
+
+    @Test func forkChainsAreCut() {
+        let harness = Harness()
+        harness.feed(exec(1, ppid: 0, "/bin/sh", ["sh"]))
+        for pid in 2...500 { harness.feed(clone(Int64(pid), parent: Int64(pid - 1))) }
+        var depth = 0
+        var current = harness.engine.processes[500]
+        while let record = current?.parent {
+            depth += 1
+            current = record
+        }
+        #expect(depth <= ProcessTable.maximumAncestry)
+    }
+}
+
+@Suite struct EngineTests {
+    private func rule(_ name: String, _ condition: String, output: String = "%proc.name") throws -> CompiledRule {
+        let diagnostics = Diagnostics()
+        let template = OutputTemplate.compile(ConditionOrigin(text: output), diagnostics: diagnostics)
+        #expect(!diagnostics.hasErrors)
+        return CompiledRule(name: name, priority: .warning, tags: ["t"], condition: try compile(condition), output: template)
+    }
+
+    @Test func onlyIndexedRulesSeeAnEvent() throws {
+        let engine = Engine(rules: [try rule("exec", "evt.type = execve"), try rule("open", "evt.type = openat")])
+        #expect(engine.neededEventTypes == [.execve, .openat])
+        var fired: [String] = []
+        engine.process(exec(1, ppid: 0, "/bin/sh", ["sh"])) { fired.append($0.rule) }
+        #expect(fired == ["exec"])
+        #expect(engine.rules[1].alertCount == 0)
+    }
+
+    @Test func alertsCarryTheRenderedOutputAndFields() throws {
+        let engine = Engine(rules: [try rule("r", "evt.type = execve", output: "run %proc.cmdline by %proc.pname at %evt.time (%fd.name)")])
+        var alerts: [Alert] = []
+        engine.process(exec(1, ppid: 0, "/bin/sh", ["sh", "-c", "echo a\nforged line"], time: 1_795_341_600_123_456_789)) { alerts.append($0) }
+        let alert = try #require(alerts.first)
+        #expect(alert.output == "run sh -c echo a\\nforged line by <NA> at 2026-11-22T10:00:00.123456789Z (<NA>)")
+        #expect(alert.outputFields == [
+            Alert.Field(name: "proc.cmdline", value: .string("sh -c echo a\nforged line")),
+            Alert.Field(name: "proc.pname", value: .missing),
+            Alert.Field(name: "evt.time", value: .number(1_795_341_600_123_456_789)),
+            Alert.Field(name: "fd.name", value: .missing),
+        ])
+        #expect(alert.priority == .warning && alert.tags == ["t"] && alert.source == "syscall")
+    }
+
+    @Test func droppedBinariesAreRecognisedPerContainer() throws {
+        let harness = Harness()
+        harness.feed(exec(1, ppid: 0, "/bin/sh", ["sh"], container: "aaaaaaaaaaaa"))
+        harness.feed(Event(type: .openat, time: 2, pid: 1, payload: .open(path: "/tmp/x", flags: [.writeOnly, .create], result: 3)))
+        harness.feed(exec(2, ppid: 1, "/tmp/x", ["x"], container: "aaaaaaaaaaaa"))
+        #expect(try harness.matches("proc.is_exe_written = true"))
+        harness.feed(exec(3, ppid: 0, "/tmp/x", ["x"], container: "bbbbbbbbbbbb"))
+        #expect(try harness.matches("proc.is_exe_written = false"), "written in another container")
+    }
+}
+
+@Suite struct SupportTests {
+    @Test func escapesControlCharacters() {
+        #expect(escapeControlCharacters("a\nb\r\tc\u{1b}[31m\u{2028}") == "a\\nb\\r\\tc\\x1b[31m\\u{2028}")
+        #expect(escapeControlCharacters("plain é") == "plain é")
+        let once = escapeControlCharacters("x\ny")
+        #expect(escapeControlCharacters(once) == once)
+    }
+
+    @Test func timesRoundTrip() {
+        #expect(iso8601(nanoseconds: 0) == "1970-01-01T00:00:00.000000000Z")
+        #expect(parseISO8601("2026-11-22T10:00:00Z") == 1_795_341_600_000_000_000)
+        #expect(parseISO8601("2026-11-22T11:00:00.5+01:00") == 1_795_341_600_500_000_000)
+        #expect(parseISO8601("2026-02-30") == nil)
+        #expect(parseISO8601("yesterday") == nil)
+        let now: UInt64 = 1_795_341_600_987_654_321
+        #expect(parseISO8601(iso8601(nanoseconds: now)) == now)
+    }
+
+    @Test func priorities() {
+        #expect(Priority(name: "warning") == .warning)
+        #expect(Priority(name: "INFO") == .informational)
+        #expect(Priority(name: "LOUD") == nil)
+        #expect(Priority.critical.isAtLeast(.warning))
+        #expect(!Priority.notice.isAtLeast(.warning))
+    }
+}

@@ -1,0 +1,63 @@
+import Testing
+@testable import Engine
+import SentinelJSON
+
+@Suite struct EventCodecTests {
+    private func decode(_ line: String) -> (Event?, [String]) {
+        let diagnostics = Diagnostics()
+        guard case .success(let cursor) = JSONSource(name: "rec.jsonl", bytes: Array(line.utf8), firstLine: 7).parse() else {
+            return (nil, ["unparsable"])
+        }
+        let event = EventCodec.decode(cursor, diagnostics: diagnostics)
+        return (event, diagnostics.all.map(\.description))
+    }
+
+    @Test func everyEventTypeRoundTrips() throws {
+        let lines = [
+            #"{"evt.type":"container","evt.time":5,"container.id":"abc","container.name":"web","container.image":"nginx:1"}"#,
+            #"{"evt.type":"execve","evt.time":6,"container.id":"abc","proc.pid":10,"proc.ppid":1,"proc.name":"sh","proc.exepath":"/bin/sh","proc.args":["sh","-c","x"],"proc.cwd":"/","proc.tty":0,"user.uid":0,"user.euid":0,"user.name":"root","group.gid":0}"#,
+            #"{"evt.type":"clone","evt.time":7,"proc.pid":11,"proc.ppid":10}"#,
+            #"{"evt.type":"procexit","evt.time":8,"proc.pid":11,"evt.arg.status":1}"#,
+            #"{"evt.type":"openat","evt.time":9,"proc.pid":10,"fd.name":"/etc/x","evt.arg.flags":"O_WRONLY|O_CREAT","evt.rawres":3}"#,
+            #"{"evt.type":"close","evt.time":10,"proc.pid":10,"fd.l4proto":"tcp","fd.direction":"inbound","fd.sip":"::1","fd.sport":5,"fd.dip":"::1","fd.dport":80,"evt.rawres":0,"fd.bytes_in":1,"fd.bytes_out":2,"fd.segs_in":3,"fd.segs_out":4}"#,
+            #"{"evt.type":"setuid","evt.time":11,"proc.pid":10,"evt.arg.uid":0}"#,
+            #"{"evt.type":"syscall","evt.time":12,"proc.pid":10,"proc.tid":12,"syscall.nr":39}"#,
+        ]
+        for line in lines {
+            let (event, errors) = decode(line)
+            #expect(errors.isEmpty, "\(errors)")
+            let encoded = EventCodec.encode(try #require(event))
+            let (again, _) = decode(encoded)
+            #expect(EventCodec.encode(try #require(again)) == encoded)
+        }
+    }
+
+    @Test func timesMayBeISO8601() throws {
+        let (event, errors) = decode(#"{"evt.type":"clone","evt.time":"2026-11-22T10:00:00.25Z","proc.pid":2,"proc.ppid":1}"#)
+        #expect(errors.isEmpty)
+        #expect(try #require(event).time == 1_795_341_600_250_000_000)
+    }
+
+    @Test(arguments: [
+        (#"{"evt.type":"execve","evt.time":1,"proc.pid":1,"proc.pname":"x"}"#,
+         #"rec.jsonl:7:48: proc.pname: "proc.pname" is derived by the engine from its tables and is not recorded"#),
+        (#"{"evt.type":"execve","evt.time":1,"proc.pdi":1}"#, #"rec.jsonl:7:35: proc.pdi: unknown key "proc.pdi" (did you mean "proc.pid"?)"#),
+        (#"{"evt.type":"exec","evt.time":1,"proc.pid":1}"#, #"rec.jsonl:7:13: evt.type: unknown event type "exec" (did you mean "execve"?)"#),
+        (#"{"evt.type":"execve","evt.time":"noon","proc.pid":1}"#, #"rec.jsonl:7:33: evt.time: "noon" is not an ISO 8601 time (2026-11-22T14:04:24.5Z)"#),
+        (#"{"evt.type":"execve","evt.time":1}"#, #"rec.jsonl:7:1: missing required key "proc.pid""#),
+        (#"{"evt.type":"connect","evt.time":1,"proc.pid":1,"fd.sip":"1.2.3.4","fd.sport":1,"fd.dip":"1.2.3","fd.dport":80}"#,
+         #"rec.jsonl:7:90: fd.dip: "1.2.3" is not an IPv4 or IPv6 address"#),
+        (#"{"evt.type":"connect","evt.time":1,"proc.pid":1,"fd.sip":"1.2.3.4","fd.sport":1,"fd.dip":"1.2.3.5","fd.dport":70000}"#,
+         #"rec.jsonl:7:111: fd.dport: port 70000 is out of range 0...65535"#),
+        (#"{"evt.type":"execve","evt.time":1,"proc.pid":1,"proc.args":"sh -c x"}"#, #"rec.jsonl:7:60: proc.args: expected an array, found a string"#),
+        (#"{"evt.type":"execve","evt.time":1,"proc.pid":1,"container.name":"x"}"#,
+         #"rec.jsonl:7:1: container.name and container.image belong in a container event; process events name only container.id"#),
+        (#"{"evt.type":"openat","evt.time":1,"proc.pid":1,"fd.name":"/x","evt.arg.flags":"O_WEIRD"}"#,
+         #"rec.jsonl:7:79: evt.arg.flags: "O_WEIRD" is not a list of open flags such as "O_WRONLY|O_CREAT""#),
+    ])
+    func malformedEventsAreLocated(line: String, message: String) {
+        let (event, errors) = decode(line)
+        #expect(event == nil)
+        #expect(errors.first == message)
+    }
+}
