@@ -16,6 +16,15 @@ public struct RuleTestCase {
     public let mustFire: [String]
     public let mustNotFire: [String]
     public let exclusive: Bool
+
+    public init(file: String, name: String, events: [Event], mustFire: [String], mustNotFire: [String], exclusive: Bool) {
+        self.file = file
+        self.name = name
+        self.events = events
+        self.mustFire = mustFire
+        self.mustNotFire = mustNotFire
+        self.exclusive = exclusive
+    }
 }
 
 public struct RuleTestResult {

@@ -1,0 +1,135 @@
+import Testing
+import Engine
+import Rules
+import SentinelJSON
+
+@Suite struct RuleMergeTests {
+    static let base = """
+    {
+      "lists": [{ "list": "shells", "items": ["sh", "bash"] }, { "list": "all_shells", "items": ["shells", "zsh"] }],
+      "macros": [{ "macro": "spawned", "condition": "evt.type = execve" },
+                 { "macro": "shell_spawned", "condition": "spawned and proc.name in (all_shells)" }],
+      "rules": [{ "rule": "Shell", "condition": "shell_spawned", "output": "shell %proc.name", "priority": "WARNING", "tags": ["a"] }]
+    }
+    """
+    static let zsh = #"{"evt.type": "execve", "evt.time": 1, "proc.pid": 2, "proc.exepath": "/bin/zsh", "proc.args": ["zsh"]}"#
+    static let fish = #"{"evt.type": "execve", "evt.time": 1, "proc.pid": 3, "proc.exepath": "/bin/fish", "proc.args": ["fish"], "user.uid": 0}"#
+    static let bash = #"{"evt.type": "execve", "evt.time": 1, "proc.pid": 4, "proc.exepath": "/bin/bash", "proc.args": ["bash"], "user.uid": 1000}"#
+
+    @Test func listsNestAndMacrosExpandInsideMacros() throws {
+        let ruleSet = try loadRules([("base.json", Self.base)])
+        #expect(firedRules(ruleSet, [Self.zsh, Self.bash, Self.fish]) == ["Shell", "Shell"])
+    }
+
+    @Test func aLaterFileAppendsToAList() throws {
+        let ruleSet = try loadRules([("base.json", Self.base), ("local.json", #"{"lists": [{"list": "shells", "items": ["fish"], "append": true}]}"#)])
+        #expect(firedRules(ruleSet, [Self.fish]) == ["Shell"])
+    }
+
+    @Test func aLaterFileReplacesAListWithOverride() throws {
+        let ruleSet = try loadRules([("base.json", Self.base),
+                                     ("local.json", #"{"lists": [{"list": "shells", "items": ["fish"], "override": {"items": "replace"}}]}"#)])
+        #expect(firedRules(ruleSet, [Self.bash, Self.fish]) == ["Shell"])
+    }
+
+    @Test func appendingToAConditionNarrowsTheWholeCondition() throws {
+        let ruleSet = try loadRules([("base.json", Self.base),
+                                     ("local.json", #"{"rules": [{"rule": "Shell", "condition": "and user.uid = 0", "override": {"condition": "append"}}]}"#)])
+        #expect(firedRules(ruleSet, [Self.bash, Self.fish, Self.zsh]) == [])
+        let widened = try loadRules([("base.json", Self.base),
+                                     ("local.json", #"{"rules": [{"rule": "Shell", "condition": "or proc.name = fish", "append": true}]}"#)])
+        #expect(firedRules(widened, [Self.fish, Self.bash]) == ["Shell", "Shell"])
+    }
+
+    @Test func aMacroOverrideReachesRulesOfEarlierFiles() throws {
+        let ruleSet = try loadRules([("base.json", Self.base),
+                                     ("local.json", #"{"macros": [{"macro": "spawned", "condition": "evt.type = execve and user.uid = 1000", "override": {"condition": "replace"}}]}"#)])
+        #expect(firedRules(ruleSet, [Self.zsh, Self.bash]) == ["Shell"])
+    }
+
+    @Test func rulesAreSwitchedOffAndRetuned() throws {
+        let off = try loadRules([("base.json", Self.base), ("local.json", #"{"rules": [{"rule": "Shell", "enabled": false}]}"#)])
+        #expect(off.rules.isEmpty)
+        #expect(off.summaries.map(\.enabled) == [false])
+        let retuned = try loadRules([("base.json", Self.base), ("local.json", """
+            {"rules": [{"rule": "Shell", "priority": "CRITICAL", "tags": ["b"], "override": {"priority": "replace", "tags": "append"}}]}
+            """)])
+        #expect(retuned.rules.first?.priority == .critical)
+        #expect(retuned.rules.first?.tags == ["a", "b"])
+    }
+
+    @Test func exceptionsInBothFalcoForms() throws {
+        let ruleSet = try loadRules([("base.json", Self.base), ("local.json", """
+            {"rules": [{"rule": "Shell", "override": {"exceptions": "append"}, "exceptions": [
+              {"name": "root_zsh", "fields": ["proc.name", "user.uid"], "comps": ["=", "in"], "values": [["zsh", [0, 1]]]},
+              {"name": "bash_users", "fields": "user.uid", "comps": "in", "values": [1000, 1001]}
+            ]}]}
+            """)])
+        let rootZsh = #"{"evt.type": "execve", "evt.time": 1, "proc.pid": 5, "proc.exepath": "/bin/zsh", "proc.args": ["zsh"], "user.uid": 0}"#
+        let userZsh = #"{"evt.type": "execve", "evt.time": 1, "proc.pid": 6, "proc.exepath": "/bin/zsh", "proc.args": ["zsh"], "user.uid": 7}"#
+        #expect(firedRules(ruleSet, [rootZsh, userZsh, Self.bash]) == ["Shell"])
+    }
+
+    @Test func errorsInSeveralFilesComeTogetherInFileOrder() {
+        #expect(throws: DiagnosticsError.self) {
+            try loadRules([("a.json", #"{"rules": [{"rule": "A", "condition": "evt.type = execve and proc.nmae = x", "output": "o", "priority": "WARNING"}]}"#),
+                           ("b.json", #"{"rules": [{"rule": "A", "condition": "evt.type = execve", "output": "o", "priority": "WARNING"}]}"#)])
+        }
+        do {
+            _ = try loadRules([("a.json", #"{"rules": [{"rule": "A", "condition": "evt.type = execve and proc.nmae = x", "output": "o", "priority": "WARNING"}]}"#),
+                               ("b.json", #"{"rules": [{"rule": "A", "condition": "evt.type = execve", "output": "o", "priority": "LOUD"}]}"#)])
+        } catch {
+            // a.json's error is found when compiling, after b.json was read, yet it is listed first.
+            #expect(error.diagnostics.map(\.file) == ["a.json", "b.json"])
+        }
+    }
+
+    @Test func rulesThatWatchEveryEventAreWarnedAbout() throws {
+        let ruleSet = try loadRules([("w.json", #"{"rules": [{"rule": "Wide", "condition": "proc.name = x or user.uid = 0", "output": "o", "priority": "DEBUG"}]}"#)])
+        #expect(ruleSet.warnings.first?.message.contains("does not restrict evt.type") == true)
+    }
+
+    @Test func minimumPriorityLeavesLesserRulesOut() throws {
+        let ruleSet = try RuleLoader.load(sources: [source("base.json", Self.base)], minimumPriority: .error)
+        #expect(ruleSet.rules.isEmpty)
+        #expect(ruleSet.summaries.count == 1)
+    }
+}
+
+@Suite struct ThresholdRuleTests {
+    static let rule = """
+    {"rules": [{"rule": "Burst", "type": "threshold", "params": {"count": 3, "seconds": 10, "per": "proc.name"},
+                "condition": "evt.type = connect", "priority": "WARNING"}]}
+    """
+
+    private func connect(_ name: String, pid: Int, seconds: Int) -> [String] {
+        [#"{"evt.type": "execve", "evt.time": \#(seconds)000000000, "proc.pid": \#(pid), "proc.exepath": "/bin/\#(name)", "proc.args": ["\#(name)"]}"#,
+         #"{"evt.type": "connect", "evt.time": \#(seconds)000000001, "proc.pid": \#(pid), "fd.sip": "10.0.0.1", "fd.sport": 1000, "fd.dip": "10.0.0.2", "fd.dport": 80}"#]
+    }
+
+    @Test func firesOnTheCountWithinTheWindowAndStartsAgain() throws {
+        let ruleSet = try loadRules([("t.json", Self.rule)])
+        let lines = (1...3).flatMap { connect("a", pid: $0, seconds: $0) } + (4...6).flatMap { connect("a", pid: $0, seconds: $0) }
+        #expect(firedRules(ruleSet, lines) == ["Burst", "Burst"])
+    }
+
+    @Test func spreadOutMatchesAndOtherKeysDoNotAddUp() throws {
+        let ruleSet = try loadRules([("t.json", Self.rule)])
+        let slow = connect("a", pid: 1, seconds: 1) + connect("a", pid: 2, seconds: 8) + connect("a", pid: 3, seconds: 20)
+        #expect(firedRules(ruleSet, slow) == [])
+        let mixed = connect("a", pid: 1, seconds: 1) + connect("b", pid: 2, seconds: 2) + connect("a", pid: 3, seconds: 3)
+        #expect(firedRules(ruleSet, mixed) == [])
+    }
+
+    @Test func theDefaultOutputNamesTheFinding() throws {
+        let ruleSet = try loadRules([("t.json", Self.rule)])
+        let engine = Engine(rules: ruleSet.rules)
+        var outputs: [String] = []
+        let diagnostics = Diagnostics()
+        for line in (1...3).flatMap({ connect("a", pid: $0, seconds: $0) }) {
+            guard case .success(let cursor) = source("e", line).parse(), let event = EventCodec.decode(cursor, diagnostics: diagnostics) else { continue }
+            engine.process(event) { outputs.append($0.output) }
+        }
+        #expect(outputs == ["3 matching events in 10 s (a)"])
+    }
+}

@@ -1,0 +1,57 @@
+import Testing
+import Engine
+import Rules
+import SentinelJSON
+
+/// The stock rules in rules/, judged by the test files in Fixtures/stock: every rule has a test
+/// that must fire it and one where it must not fire.
+@Suite struct StockRuleTests {
+    // Read-only after start-up: each test runs on fresh copies of the rules.
+    nonisolated(unsafe) static let ruleSet: RuleSet = {
+        do {
+            return try RuleLoader.load(paths: [packageRoot + "/rules"])
+        } catch {
+            fatalError("the stock rules do not load:\n\(error)")
+        }
+    }()
+
+    nonisolated(unsafe) static let testCases: [RuleTestCase] = {
+        let diagnostics = Diagnostics()
+        let known = Set(ruleSet.summaries.map(\.name))
+        var cases: [RuleTestCase] = []
+        for file in directoryEntries(fixtures + "/stock", suffix: ".test.json") {
+            guard case .success(let source) = JSONSource.load(path: fixtures + "/stock/" + file) else { fatalError("cannot read \(file)") }
+            cases += RuleTests.read(source, knownRules: known, diagnostics: diagnostics)
+        }
+        if diagnostics.hasErrors { fatalError("bad stock fixtures:\n\(diagnostics.all.map(\.description).joined(separator: "\n"))") }
+        return cases
+    }()
+
+    @Test func theStockRulesValidateWithoutWarnings() {
+        #expect(Self.ruleSet.summaries.count >= 25)
+        #expect(Self.ruleSet.warnings.isEmpty, "\(Self.ruleSet.warnings)")
+        #expect(Self.ruleSet.rules.count == Self.ruleSet.summaries.count, "every stock rule is enabled")
+    }
+
+    @Test(arguments: testCases.map { "\($0.file.split(separator: "/").last!): \($0.name)" })
+    func fixture(_ label: String) {
+        let testCase = Self.testCases.first { "\($0.file.split(separator: "/").last!): \($0.name)" == label }!
+        let result = RuleTests.run(testCase, rules: Self.ruleSet.rules)
+        #expect(result.failures.isEmpty, "\(result.failures)")
+    }
+
+    @Test func everyStockRuleIsProvedBothWays() {
+        for rule in Self.ruleSet.summaries {
+            #expect(Self.testCases.contains { $0.mustFire.contains(rule.name) }, "no test fires \"\(rule.name)\"")
+            #expect(Self.testCases.contains { $0.mustNotFire.contains(rule.name) }, "no test keeps \"\(rule.name)\" quiet")
+        }
+    }
+
+    @Test func aTestRunnerReportsWhatWentWrong() throws {
+        let testCase = try #require(Self.testCases.first { $0.mustFire == ["Package manager in container"] })
+        let wrong = RuleTestCase(file: "x", name: "inverted", events: testCase.events, mustFire: [],
+                                 mustNotFire: testCase.mustFire, exclusive: false)
+        let result = RuleTests.run(wrong, rules: Self.ruleSet.rules)
+        #expect(result.failures == ["expected \"Package manager in container\" not to fire; it did"])
+    }
+}
