@@ -17,7 +17,7 @@ public final class AlertDispatcher: Sendable {
     }
 
     /// How long to keep retrying one alert before counting it failed: 0.1 s doubling, 6.3 s in all.
-    static let retryDelays: [Double] = [0.1, 0.2, 0.4, 0.8, 1.6, 3.2]
+    public static let defaultRetryDelays: [Double] = [0.1, 0.2, 0.4, 0.8, 1.6, 3.2]
 
     private final class Route: @unchecked Sendable {
         // The sink is used only on `queue`.
@@ -38,13 +38,15 @@ public final class AlertDispatcher: Sendable {
 
     private let routes: [Route]
     private let capacity: Int
+    private let retryDelays: [Double]
     private let reportError: @Sendable (String) -> Void
 
     /// `reportError` hears of failed writes (for stderr); it is called on a sink's queue.
     public init(sinks: [(sink: AlertSink, minimumPriority: Priority)], capacity: Int = 10_000,
-                reportError: @escaping @Sendable (String) -> Void = { _ in }) {
+                retryDelays: [Double] = defaultRetryDelays, reportError: @escaping @Sendable (String) -> Void = { _ in }) {
         routes = sinks.map { Route(sink: $0.sink, minimumPriority: $0.minimumPriority) }
         self.capacity = capacity
+        self.retryDelays = retryDelays
         self.reportError = reportError
     }
 
@@ -56,14 +58,14 @@ public final class AlertDispatcher: Sendable {
                 route.dropped.add(1, ordering: .relaxed)
                 continue
             }
-            route.queue.async { [reportError] in
-                Self.deliver(alert, to: route, reportError: reportError)
+            route.queue.async { [retryDelays, reportError] in
+                Self.deliver(alert, to: route, retryDelays: retryDelays, reportError: reportError)
                 route.backlog.subtract(1, ordering: .relaxed)
             }
         }
     }
 
-    private static func deliver(_ alert: Alert, to route: Route, reportError: @Sendable (String) -> Void) {
+    private static func deliver(_ alert: Alert, to route: Route, retryDelays: [Double], reportError: @Sendable (String) -> Void) {
         var lastError: Error?
         for delay in [0] + retryDelays {
             if delay > 0 { sleepSeconds(delay) }
