@@ -31,9 +31,10 @@ let package = Package(
 
         .testTarget(name: "SentinelJSONTests", dependencies: ["SentinelJSON"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "SentinelJSON"]),
-        .testTarget(name: "RulesTests", dependencies: ["Rules", "Engine", "Sensors"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "SensorsTests", dependencies: ["Sensors", "Engine"]),
+        .testTarget(name: "RulesTests", dependencies: ["Rules", "Engine", "SentinelJSON"], exclude: ["Fixtures"]),
+        .testTarget(name: "SensorsTests", dependencies: ["Sensors", "Engine", "SentinelJSON"]),
         .testTarget(name: "OutputsTests", dependencies: ["Outputs", "Engine", "SentinelJSON"]),
-        .testTarget(name: "sentinelTests", dependencies: ["Engine"]),
+        // Runs the built `sentinel` binary as a user would; the dependency makes sure it is built.
+        .testTarget(name: "sentinelTests", dependencies: ["sentinel"]),
     ]
 )

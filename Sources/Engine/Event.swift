@@ -18,10 +18,14 @@ public enum EventType: UInt8, CaseIterable, Sendable {
     /// Container metadata (name, image) from the container runtime; carries no process.
     case container
 
-    public var name: String { String(describing: self) }
+    /// Built once: `String(describing:)` goes through reflection, far too slow per event.
+    private static let names = allCases.map { String(describing: $0) }
+    private static let byName = Dictionary(uniqueKeysWithValues: allCases.map { (String(describing: $0), $0) })
+
+    public var name: String { Self.names[Int(rawValue)] }
 
     public init?(name: String) {
-        guard let type = EventType.allCases.first(where: { $0.name == name }) else { return nil }
+        guard let type = Self.byName[name] else { return nil }
         self = type
     }
 

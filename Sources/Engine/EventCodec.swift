@@ -42,6 +42,7 @@ public enum EventCodec {
     ]
 
     private static let allowedKeys = recordedKeys.map(\.key)
+    private static let allowedKeySet = Set(allowedKeys)
     private static let derivedKeys: Set<String> = [
         "proc.pname", "proc.pexepath", "proc.pcmdline", "proc.cmdline", "proc.exe", "proc.aname", "proc.apid",
         "container.full_id", "container.image.repository", "container.image.tag", "fd.lip", "fd.lport", "fd.rip", "fd.rport",
@@ -54,9 +55,9 @@ public enum EventCodec {
             diagnostics.add(cursor.diagnostic("expected an event object, found \(cursor.node.kindName)"))
             return nil
         }
-        let errorsBefore = diagnostics.errors.count
+        let problemsBefore = diagnostics.all.count
         var reader = Reader(object: JSONObjectCursor(cursor: cursor, members: members), diagnostics: diagnostics)
-        for member in members where !allowedKeys.contains(member.key) {
+        for member in members where !allowedKeySet.contains(member.key) {
             let message: String
             if derivedKeys.contains(member.key) {
                 message = "\"\(member.key)\" is derived by the engine from its tables and is not recorded"
@@ -96,7 +97,7 @@ public enum EventCodec {
             event = Event(type: eventType, time: time ?? 0, pid: pid, tid: reader.integer("proc.tid"), ppid: reader.integer("proc.ppid"),
                           containerID: containerID, process: facts, payload: payload(for: eventType, &reader) ?? .none)
         }
-        return diagnostics.errors.count == errorsBefore ? event : nil
+        return diagnostics.all.count == problemsBefore ? event : nil
     }
 
     private static func payload(for type: EventType, _ reader: inout Reader) -> Event.Payload? {

@@ -3,7 +3,7 @@ import SentinelJSON
 
 /// Where alerts go. Each sink runs on its own queue behind `AlertDispatcher`, so `write` may block
 /// (a TCP connection, a full disk) without stalling the sensors; a write that throws is retried.
-public protocol AlertSink: AnyObject {
+public protocol AlertSink: AnyObject, SendableMetatype {
     /// The name a config file uses: `{"type": "syslog", ...}`.
     static var typeName: String { get }
     /// The keys its config may hold besides "type" and "min_priority".

@@ -3,7 +3,7 @@ import SentinelJSON
 
 /// A built-in rule type: made from a rule's `params`, it judges the events its rule's condition
 /// selects (`"type": "threshold"`). Register a new type in `RuleTypeRegistry.types`.
-public protocol RuleType {
+public protocol RuleType: SendableMetatype {
     static var name: String { get }
     static var parameterNames: [String] { get }
     /// The output used when the rule gives none; may name the type's finding fields.

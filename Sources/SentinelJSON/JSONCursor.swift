@@ -2,13 +2,30 @@
 /// while recording every mismatch as a located diagnostic (and carrying on, to find the next one).
 public struct JSONCursor: Sendable {
     public let node: JSONNode
-    public let path: String
     public let source: JSONSource
+    /// The path is built only when an error needs it: reading a recorded event touches a dozen
+    /// keys, and building a dozen strings per event would cost more than the rest of the decoding.
+    private let parentPath: String
+    private let key: String?
 
     public init(node: JSONNode, path: String, source: JSONSource) {
         self.node = node
-        self.path = path
         self.source = source
+        parentPath = path
+        key = nil
+    }
+
+    init(node: JSONNode, parentPath: String, key: String, source: JSONSource) {
+        self.node = node
+        self.source = source
+        self.parentPath = parentPath
+        self.key = key
+    }
+
+    /// `rules[3].condition`, `proc.args[2]`, `["odd key"]`.
+    public var path: String {
+        guard let key else { return parentPath }
+        return Self.join(parentPath, key)
     }
 
     public var location: SourceLocation { source.location(of: node.offset) }
@@ -84,7 +101,9 @@ public struct JSONCursor: Sendable {
         return JSONObjectCursor(cursor: self, members: members)
     }
 
-    public func childPath(_ key: String) -> String {
+    public func childPath(_ key: String) -> String { Self.join(path, key) }
+
+    private static func join(_ path: String, _ key: String) -> String {
         // Dotted keys (the field names of recorded events) read best as they are: `proc.pid`.
         let isIdentifier = key.utf8.allSatisfy { $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) }
         if isIdentifier && !key.isEmpty { return path.isEmpty ? key : "\(path).\(key)" }
@@ -108,7 +127,7 @@ public struct JSONObjectCursor: Sendable {
 
     public func optional(_ key: String) -> JSONCursor? {
         guard let member = members.first(where: { $0.key == key }) else { return nil }
-        return JSONCursor(node: member.value, path: cursor.childPath(key), source: cursor.source)
+        return JSONCursor(node: member.value, parentPath: cursor.path, key: key, source: cursor.source)
     }
 
     public func required(_ key: String, _ diagnostics: Diagnostics) -> JSONCursor? {

@@ -118,6 +118,11 @@ struct Run: ParsableCommand {
         let queue = DispatchQueue(label: "sentinel.signals")
         let box = UncheckedBox(sensor)
         var sources: [DispatchSourceSignal] = []
+        // A supervisor may start us with these blocked; we handle them, so take them back.
+        var handled = sigset_t()
+        sigemptyset(&handled)
+        for number in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&handled, number) }
+        pthread_sigmask(SIG_UNBLOCK, &handled, nil)
         for number in [SIGINT, SIGTERM, SIGHUP] {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: queue)

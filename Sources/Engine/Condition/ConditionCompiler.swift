@@ -107,6 +107,9 @@ public enum ConditionCompiler {
         if op == .exists {
             return existenceMatcher(accessor)
         }
+        if field.name == "evt.type" {
+            return try eventTypeMatcher(op, comparison.operand, at: operatorPosition)
+        }
         switch accessor {
         case .string(let read):
             let predicate = try stringPredicate(op, comparison.operand, field: field, at: operatorPosition)
@@ -129,6 +132,23 @@ public enum ConditionCompiler {
         }
     }
 
+    /// `evt.type` compares the enum, not its name: the most common check of all stays an integer test.
+    private static func eventTypeMatcher(_ op: ComparisonOperator, _ operand: Operand, at position: ConditionPosition) throws(ConditionError) -> Matcher {
+        try checkEventTypeNames(operand)
+        switch op {
+        case .equal, .notEqual:
+            let expected = EventType(name: try singleValue(operand, op, at: position).text)!
+            return op == .equal ? { $0.event.type == expected } : { $0.event.type != expected }
+        case .in:
+            var members = [Bool](repeating: false, count: EventType.allCases.count)
+            for literal in try listItems(operand, at: position) { members[Int(EventType(name: literal.text)!.rawValue)] = true }
+            return { members[Int($0.event.type.rawValue)] }
+        default:
+            let predicate = try stringPredicate(op, operand, field: FieldRegistry.field(named: "evt.type")!, at: position)
+            return { predicate($0.event.type.name) }
+        }
+    }
+
     private static func existenceMatcher(_ accessor: FieldAccessor) -> Matcher {
         switch accessor {
         case .string(let read): return { read($0) != nil }
@@ -144,7 +164,6 @@ public enum ConditionCompiler {
 
     private static func stringPredicate(_ op: ComparisonOperator, _ operand: Operand, field: FieldDefinition,
                                         at position: ConditionPosition) throws(ConditionError) -> (String) -> Bool {
-        if field.name == "evt.type" { try checkEventTypeNames(operand) }
         switch op {
         case .in:
             let items = Set(try listItems(operand, at: position).map(\.text))

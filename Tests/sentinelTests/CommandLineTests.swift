@@ -1,0 +1,212 @@
+import Foundation
+import Testing
+
+/// The package root and the built binary, next to this test bundle.
+let packageRoot: String = {
+    var path = #filePath
+    for _ in 0..<3 { path = String(path[..<path.lastIndex(of: "/")!]) }
+    return path
+}()
+
+let sentinelBinary: String = {
+    let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+    return bundle.deletingLastPathComponent().appendingPathComponent("sentinel").path
+}()
+
+struct RunResult {
+    let status: Int32
+    let stdout: String
+    let stderr: String
+    var stdoutLines: [String] { stdout.split(separator: "\n").map(String.init) }
+}
+
+/// Runs sentinel with `arguments` from the package root, feeding `input` to its stdin.
+func sentinel(_ arguments: [String], input: String = "") throws -> RunResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: sentinelBinary)
+    process.arguments = arguments
+    process.currentDirectoryURL = URL(fileURLWithPath: packageRoot)
+    let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
+    process.standardInput = stdin
+    process.standardOutput = stdout
+    process.standardError = stderr
+    try process.run()
+    stdin.fileHandleForWriting.write(Data(input.utf8))
+    try stdin.fileHandleForWriting.close()
+    let out = stdout.fileHandleForReading.readDataToEndOfFile()
+    let err = stderr.fileHandleForReading.readDataToEndOfFile()
+    while process.isRunning { usleep(10_000) }
+    return RunResult(status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
+}
+
+func temporaryFile(_ name: String, _ contents: String) throws -> String {
+    let directory = NSTemporaryDirectory() + "sentinel-cli-" + UUID().uuidString
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    let path = directory + "/" + name
+    try contents.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+}
+
+@Suite struct CommandLineTests {
+    @Test func helpListsTheCommands() throws {
+        let result = try sentinel(["--help"])
+        #expect(result.status == 0)
+        for command in ["run", "rules", "fields"] { #expect(result.stdout.contains(command)) }
+        let rulesHelp = try sentinel(["rules", "test", "--help"])
+        #expect(rulesHelp.status == 0 && rulesHelp.stdout.contains("\"not_fire\""))
+    }
+
+    @Test func theStockRulesValidate() throws {
+        let result = try sentinel(["rules", "validate", "rules/"])
+        #expect(result.status == 0)
+        #expect(result.stdout.hasSuffix("rules (30 enabled): valid\n"))
+        #expect(result.stderr.isEmpty, "no warnings: \(result.stderr)")
+    }
+
+    @Test func aBrokenRuleSetIsRefusedWithEveryError() throws {
+        let result = try sentinel(["--rules", "Tests/RulesTests/Fixtures/malformed/many_errors_at_once.json", "--replay", "demo/attack.jsonl"])
+        #expect(result.status == 2)
+        #expect(result.stdout.isEmpty)
+        #expect(result.stderr.contains("many_errors_at_once.json:13:20: rules[1].condition: column 1: unknown field \"proc.nmae\" (did you mean \"proc.name\"?)"))
+        #expect(result.stderr.contains("rules[0].priority: unknown priority \"LOUD\""))
+        #expect(result.stderr.contains("the rule set has 3 error(s); not starting"))
+    }
+
+    @Test func theDemoRecordingGivesFalcoJSONAlerts() throws {
+        let result = try sentinel(["--rules", "rules/", "--replay", "demo/attack.jsonl", "-o", "json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let alerts = try result.stdoutLines.map { try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        #expect(alerts.count == 13)
+        let shadow = try #require(alerts.first { $0["rule"] as? String == "Sensitive file read in container" })
+        let fields = try #require(shadow["output_fields"] as? [String: Any])
+        #expect(fields["fd.name"] as? String == "/etc/shadow")
+        #expect(fields["container.name"] as? String == "shop-web")
+        #expect(fields["container.image"] as? String == "shop/web:1.4")
+        #expect(fields["proc.pname"] as? String == "sh")
+        #expect(shadow["priority"] as? String == "Warning")
+        #expect(result.stderr.contains("replay demo/attack.jsonl: 44 events delivered, 0 dropped; engine: 44 events, 13 alerts"))
+        #expect(result.stderr.contains("output stdout: 13 delivered, 0 dropped, 0 failed"))
+    }
+
+    @Test func minimumPriorityKeepsOnlyGraveRules() throws {
+        let result = try sentinel(["--rules", "rules/", "--replay", "demo/attack.jsonl", "--min-priority", "CRITICAL"])
+        #expect(result.status == 0)
+        #expect(result.stdoutLines.count == 4)
+        #expect(result.stdoutLines.allSatisfy { $0.contains(": Critical ") })
+    }
+
+    @Test func malformedRecordedEventsAreReportedAndTheRestStillJudged() throws {
+        let events = """
+        {"evt.type": "execve", "evt.time": 1, "proc.pid": 10, "proc.exepath": "/usr/bin/xmrig", "proc.args": ["xmrig"]}
+        {"evt.type": "execve", "evt.time": 2, "proc.pid": "x"}
+        {"evt.type": "execve", "evt.time": 3, "proc.pid": 11, "proc.exepath": "/usr/bin/xmrig", "proc.args": ["xmrig"]}
+        """
+        let result = try sentinel(["--rules", "rules/", "--replay", "-"], input: events)
+        #expect(result.status == 2)
+        #expect(result.stdoutLines.count == 2)
+        #expect(result.stderr.contains("-:2:51: proc.pid: expected an integer, found a string"))
+        #expect(result.stderr.contains("2 events delivered, 1 dropped"))
+    }
+
+    @Test func liveModeWithoutSensorsSaysSo() throws {
+        let result = try sentinel(["--rules", "rules/"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("give --replay FILE"))
+    }
+
+    @Test func badArgumentsExitTwo() throws {
+        let result = try sentinel(["--rules", "rules/", "--min-priority", "LOUD"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("LOUD"))
+        #expect(try sentinel(["--no-such-flag"]).status == 2)
+    }
+
+    @Test func ruleTestsPassAndFailWithTheRightStatus() throws {
+        let passing = try sentinel(["rules", "test", "rules/", "Tests/RulesTests/Fixtures/stock/network.test.json"])
+        #expect(passing.status == 0)
+        #expect(passing.stdoutLines.last == "11 passed, 0 failed")
+        let failingFile = try temporaryFile("t.json", """
+        {"tests": [{"name": "xmrig on the host is not a miner (wrong)", "fire": [], "not_fire": ["Crypto miner started"],
+                    "events": [{"evt.type": "execve", "evt.time": 1, "proc.pid": 10, "proc.exepath": "/usr/bin/xmrig", "proc.args": ["xmrig"]}]}]}
+        """)
+        let failing = try sentinel(["rules", "test", "rules/", failingFile])
+        #expect(failing.status == 1)
+        #expect(failing.stdout.contains("expected \"Crypto miner started\" not to fire; it did"))
+        #expect(failing.stdoutLines.last == "0 passed, 1 failed")
+        let typo = try temporaryFile("t.json", #"{"tests": [{"name": "n", "fire": ["Crypto minor started"], "events": []}]}"#)
+        let bad = try sentinel(["rules", "test", "rules/", typo])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("no rule \"Crypto minor started\" in the rule set (did you mean \"Crypto miner started\"?)"))
+    }
+
+    @Test func fieldsAreListed() throws {
+        let result = try sentinel(["fields"])
+        #expect(result.status == 0)
+        #expect(result.stdoutLines.contains { $0.hasPrefix("proc.aname[N]") && $0.contains("string") })
+        let json = try sentinel(["fields", "--json"])
+        let fields = try #require(JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
+        #expect(fields.contains { $0["name"] as? String == "fd.dport" && $0["type"] as? String == "number" })
+    }
+
+    @Test func aConfigFileChoosesOutputsAndFlagsOverrideIt() throws {
+        let alerts = try temporaryFile("alerts.jsonl", "")
+        try FileManager.default.removeItem(atPath: alerts)
+        let config = try temporaryFile("sentinel.json", """
+        {"rules": ["rules/"], "outputs": [{"type": "file", "path": "\(alerts)", "min_priority": "ERROR"}]}
+        """)
+        let result = try sentinel(["--config", config, "--replay", "demo/attack.jsonl"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.isEmpty, "the config names no stdout output")
+        let written = try String(contentsOfFile: alerts, encoding: .utf8).split(separator: "\n")
+        #expect(written.count == 5, "4 Critical and 1 Error alerts")
+        #expect(written.allSatisfy { $0.contains(#""priority":"Critical""#) || $0.contains(#""priority":"Error""#) })
+        let both = try sentinel(["--config", config, "--replay", "demo/attack.jsonl", "-o", "text"])
+        #expect(both.stdoutLines.count == 13, "-o adds stdout")
+    }
+
+    @Test func aBrokenConfigIsLocated() throws {
+        let config = try temporaryFile("sentinel.json", """
+        {"rules": ["rules/"],
+         "outputs": [{"type": "syslog", "transport": "carrier-pigeon"}]}
+        """)
+        let result = try sentinel(["--config", config, "--replay", "demo/attack.jsonl"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("sentinel.json:2:46: outputs[0].transport: unknown transport \"carrier-pigeon\" (expected one of: tcp, udp, unix)"))
+    }
+}
+
+@Suite struct LogRotationTests {
+    @Test func sighupReopensTheAlertFile() throws {
+        let alerts = try temporaryFile("alerts.jsonl", "")
+        let config = try temporaryFile("sentinel.json", #"{"rules": ["rules/"], "outputs": [{"type": "file", "path": "\#(alerts)"}]}"#)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: sentinelBinary)
+        process.arguments = ["--config", config, "--replay", "-"]
+        process.currentDirectoryURL = URL(fileURLWithPath: packageRoot)
+        let stdin = Pipe()
+        process.standardInput = stdin
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        func miner(_ pid: Int) -> Data {
+            Data((#"{"evt.type": "execve", "evt.time": 1, "proc.pid": \#(pid), "proc.exepath": "/usr/bin/xmrig", "proc.args": ["xmrig"]}"# + "\n").utf8)
+        }
+        func lines(_ path: String) -> Int {
+            ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").count
+        }
+        func waitFor(_ condition: () -> Bool) -> Bool {
+            for _ in 0..<500 where !condition() { usleep(10_000) }
+            return condition()
+        }
+        stdin.fileHandleForWriting.write(miner(1))
+        #expect(waitFor { lines(alerts) == 1 })
+        try FileManager.default.moveItem(atPath: alerts, toPath: alerts + ".1")
+        kill(process.processIdentifier, SIGHUP)
+        #expect(waitFor { FileManager.default.fileExists(atPath: alerts) }, "the file is created anew on SIGHUP")
+        stdin.fileHandleForWriting.write(miner(2))
+        try stdin.fileHandleForWriting.close()
+        while process.isRunning { usleep(10_000) }
+        #expect(process.terminationStatus == 0)
+        #expect(lines(alerts + ".1") == 1)
+        #expect(lines(alerts) == 1)
+    }
+}
