@@ -210,3 +210,18 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(lines(alerts) == 1)
     }
 }
+
+@Suite struct ReadmeTests {
+    /// README's field table is what `sentinel fields` prints: a field added to the registry must be
+    /// documented.
+    @Test func everyFieldIsDocumented() throws {
+        let readme = try String(contentsOfFile: packageRoot + "/README.md", encoding: .utf8)
+        let fields = try sentinel(["fields", "--json"])
+        let list = try #require(JSONSerialization.jsonObject(with: Data(fields.stdout.utf8)) as? [[String: Any]])
+        for field in list {
+            let name = try #require(field["name"] as? String)
+            let type = try #require(field["type"] as? String)
+            #expect(readme.contains("| `\(name)` | \(type) |"), "README does not document \(name)")
+        }
+    }
+}
