@@ -49,6 +49,17 @@ public enum EventCodec {
         "fd.directory", "fd.filename", "evt.is_open_read", "evt.is_open_write", "evt.rawtime", "proc.is_exe_written",
     ]
 
+    /// Decodes one line of a recording (line numbers count from 1); blank lines give nil and no error.
+    public static func decodeLine(_ bytes: [UInt8], file: String, line: Int, diagnostics: Diagnostics) -> Event? {
+        guard !isBlank(bytes) else { return nil }
+        guard let cursor = diagnostics.take(JSONSource(name: file, bytes: bytes, firstLine: line).parse()) else { return nil }
+        return decode(cursor, diagnostics: diagnostics)
+    }
+
+    public static func isBlank(_ bytes: [UInt8]) -> Bool {
+        bytes.allSatisfy { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\t") }
+    }
+
     /// Decodes one recorded event; every problem in it is added to `diagnostics`.
     public static func decode(_ cursor: JSONCursor, diagnostics: Diagnostics) -> Event? {
         guard case .object(let members) = cursor.node.value else {

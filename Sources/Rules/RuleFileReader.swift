@@ -16,14 +16,8 @@ enum RuleFileReader {
 
     static func read(_ source: JSONSource, diagnostics: Diagnostics) -> RuleFileContents {
         var contents = RuleFileContents()
-        let root: JSONCursor
-        switch source.parse() {
-        case .success(let cursor): root = cursor
-        case .failure(let diagnostic):
-            diagnostics.add(diagnostic)
-            return contents
-        }
-        guard let file = root.object(diagnostics, allowedKeys: topLevelKeys) else { return contents }
+        guard let root = diagnostics.take(source.parse()),
+              let file = root.object(diagnostics, allowedKeys: topLevelKeys) else { return contents }
         for entry in file.optional("lists")?.array(diagnostics) ?? [] {
             if let list = readList(entry, diagnostics) { contents.lists.append(list) }
         }

@@ -34,20 +34,13 @@ public enum RuleLoader {
         let diagnostics = Diagnostics()
         var files: [String] = []
         for path in paths {
-            switch listRuleFiles(path) {
-            case .success(let found):
-                if found.isEmpty { diagnostics.add(Diagnostic(file: path, location: nil, path: "", message: "no *.json rule files in this directory")) }
-                files += found
-            case .failure(let diagnostic):
-                diagnostics.add(diagnostic)
-            }
+            guard let found = diagnostics.take(listRuleFiles(path)) else { continue }
+            if found.isEmpty { diagnostics.add(Diagnostic(file: path, location: nil, path: "", message: "no *.json rule files in this directory")) }
+            files += found
         }
         var sources: [JSONSource] = []
         for file in files {
-            switch JSONSource.load(path: file) {
-            case .success(let source): sources.append(source)
-            case .failure(let diagnostic): diagnostics.add(diagnostic)
-            }
+            if let source = diagnostics.take(JSONSource.load(path: file)) { sources.append(source) }
         }
         return try load(sources: sources, minimumPriority: minimumPriority, diagnostics: diagnostics)
     }

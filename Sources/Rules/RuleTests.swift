@@ -43,14 +43,8 @@ public enum RuleTests {
 
     /// Reads a test file; every problem (including rule names the set does not define) is reported.
     public static func read(_ source: JSONSource, knownRules: Set<String>, diagnostics: Diagnostics) -> [RuleTestCase] {
-        let root: JSONCursor
-        switch source.parse() {
-        case .success(let cursor): root = cursor
-        case .failure(let diagnostic):
-            diagnostics.add(diagnostic)
-            return []
-        }
-        guard let file = root.object(diagnostics, allowedKeys: fileKeys) else { return [] }
+        guard let root = diagnostics.take(source.parse()),
+              let file = root.object(diagnostics, allowedKeys: fileKeys) else { return [] }
         let setup = file.optional("setup").map { events(in: $0, diagnostics) } ?? []
         var cases: [RuleTestCase] = []
         for testCursor in file.required("tests", diagnostics)?.array(diagnostics) ?? [] {
@@ -121,15 +115,7 @@ public enum RuleTests {
         }
         var events: [Event] = []
         for (index, line) in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
-            let lineBytes = Array(line)
-            guard lineBytes.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\r") && $0 != UInt8(ascii: "\t") }) else { continue }
-            let source = JSONSource(name: path, bytes: lineBytes, firstLine: index + 1)
-            switch source.parse() {
-            case .success(let lineCursor):
-                if let event = EventCodec.decode(lineCursor, diagnostics: diagnostics) { events.append(event) }
-            case .failure(let diagnostic):
-                diagnostics.add(diagnostic)
-            }
+            if let event = EventCodec.decodeLine(Array(line), file: path, line: index + 1, diagnostics: diagnostics) { events.append(event) }
         }
         return events
     }

@@ -44,11 +44,13 @@ public final class ReplaySensor: Sensor {
             guard length >= 0, let lineBuffer else { break }
             lineNumber += 1
             let bytes = Array(UnsafeRawBufferPointer(start: lineBuffer, count: length))
-            if let event = Self.decodeLine(bytes, file: path, line: lineNumber, reportError: reportError) {
+            let diagnostics = Diagnostics()
+            if let event = EventCodec.decodeLine(bytes, file: path, line: lineNumber, diagnostics: diagnostics) {
                 statistics.delivered += 1
                 deliver(event)
-            } else if bytes.contains(where: { !isBlank($0) }) {
+            } else if !EventCodec.isBlank(bytes) {
                 statistics.dropped += 1
+                diagnostics.all.forEach(reportError)
             }
         }
         if ferror(file) != 0 {
@@ -57,24 +59,4 @@ public final class ReplaySensor: Sensor {
     }
 
     public func stop() { stopped.store(true, ordering: .relaxed) }
-
-    /// Decodes one line; blank lines give nil without an error.
-    public static func decodeLine(_ bytes: [UInt8], file: String, line: Int, reportError: (Diagnostic) -> Void) -> Event? {
-        guard bytes.contains(where: { !isBlank($0) }) else { return nil }
-        let source = JSONSource(name: file, bytes: bytes, firstLine: line)
-        switch source.parse() {
-        case .failure(let diagnostic):
-            reportError(diagnostic)
-            return nil
-        case .success(let cursor):
-            let diagnostics = Diagnostics()
-            let event = EventCodec.decode(cursor, diagnostics: diagnostics)
-            diagnostics.errors.forEach(reportError)
-            return event
-        }
-    }
-}
-
-private func isBlank(_ byte: UInt8) -> Bool {
-    byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") || byte == UInt8(ascii: "\t")
 }

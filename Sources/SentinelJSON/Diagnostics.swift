@@ -54,6 +54,16 @@ public final class Diagnostics {
     public var hasErrors: Bool { all.contains { $0.severity == .error } }
 
     public func add(_ diagnostic: Diagnostic) { all.append(diagnostic) }
+
+    /// The success value, or nil with the failure recorded: `guard let root = diagnostics.take(source.parse())`.
+    public func take<Value>(_ result: Result<Value, Diagnostic>) -> Value? {
+        switch result {
+        case .success(let value): return value
+        case .failure(let diagnostic):
+            add(diagnostic)
+            return nil
+        }
+    }
     public func add(contentsOf diagnostics: [Diagnostic]) { all.append(contentsOf: diagnostics) }
 }
 

@@ -8,7 +8,6 @@
 
 import Engine
 import Rules
-import Sensors
 import SentinelJSON
 
 #if canImport(Glibc)
@@ -151,7 +150,8 @@ for _ in 0..<2 {
     var delivered = 0
     let start = now()
     for (index, line) in lines.enumerated() {
-        if let event = ReplaySensor.decodeLine(line, file: "bench", line: index + 1, reportError: { print($0) }) {
+        let diagnostics = Diagnostics()
+        if let event = EventCodec.decodeLine(line, file: "bench", line: index + 1, diagnostics: diagnostics) {
             delivered += 1
             engine.process(event) { _ in }
         }

@@ -18,21 +18,9 @@ struct Config {
     static let keys = ["$schema", "rules", "min_priority", "outputs"]
 
     static func load(path: String, diagnostics: Diagnostics) -> Config? {
-        let source: JSONSource
-        switch JSONSource.load(path: path) {
-        case .success(let loaded): source = loaded
-        case .failure(let diagnostic):
-            diagnostics.add(diagnostic)
-            return nil
-        }
-        let root: JSONCursor
-        switch source.parse() {
-        case .success(let cursor): root = cursor
-        case .failure(let diagnostic):
-            diagnostics.add(diagnostic)
-            return nil
-        }
-        guard let object = root.object(diagnostics, allowedKeys: keys) else { return nil }
+        guard let source = diagnostics.take(JSONSource.load(path: path)),
+              let root = diagnostics.take(source.parse()),
+              let object = root.object(diagnostics, allowedKeys: keys) else { return nil }
         var config = Config()
         if let rules = object.optional("rules")?.stringArray(diagnostics) { config.rulePaths = rules }
         if let cursor = object.optional("min_priority"), let text = cursor.string(diagnostics) {

@@ -11,19 +11,6 @@ struct RulesCommand: ParsableCommand {
     )
 }
 
-/// Loads a rule set for a subcommand, printing every error and warning.
-private func loadRuleSet(_ paths: [String]) throws -> RuleSet {
-    do {
-        let ruleSet = try RuleLoader.load(paths: paths)
-        printDiagnostics(ruleSet.warnings)
-        return ruleSet
-    } catch {
-        printDiagnostics(error.diagnostics)
-        printError("\(error.diagnostics.filter { $0.severity == .error }.count) error(s)")
-        throw ExitStatus.badInput
-    }
-}
-
 extension RulesCommand {
     struct Validate: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Load a rule set and report every error in it (exit 2 if any).")
@@ -78,9 +65,8 @@ extension RulesCommand {
             let known = Set(ruleSet.summaries.map(\.name))
             var cases: [RuleTestCase] = []
             for file in testFiles {
-                switch JSONSource.load(path: file) {
-                case .success(let source): cases += RuleTests.read(source, knownRules: known, diagnostics: diagnostics)
-                case .failure(let diagnostic): diagnostics.add(diagnostic)
+                if let source = diagnostics.take(JSONSource.load(path: file)) {
+                    cases += RuleTests.read(source, knownRules: known, diagnostics: diagnostics)
                 }
             }
             if diagnostics.hasErrors {

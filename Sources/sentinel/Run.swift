@@ -44,7 +44,7 @@ struct Run: ParsableCommand {
 
     func run() throws {
         let settings = try loadSettings()
-        let ruleSet = try loadRules(settings)
+        let ruleSet = try loadRuleSet(settings.rulePaths, minimumPriority: settings.minimumPriority)
         let dispatcher = startOutputs(settings)
         let sensor = try makeSensor()
         let engine = Engine(rules: ruleSet.rules)
@@ -80,17 +80,6 @@ struct Run: ParsableCommand {
         return settings
     }
 
-    private func loadRules(_ settings: Config) throws -> RuleSet {
-        do {
-            let ruleSet = try RuleLoader.load(paths: settings.rulePaths, minimumPriority: settings.minimumPriority)
-            printDiagnostics(ruleSet.warnings)
-            return ruleSet
-        } catch {
-            printDiagnostics(error.diagnostics)
-            printError("sentinel: the rule set has \(error.diagnostics.filter { $0.severity == .error }.count) error(s); not starting")
-            throw ExitStatus.badInput
-        }
-    }
 
     private func startOutputs(_ settings: Config) -> AlertDispatcher {
         var sinks = settings.outputs

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Engine
+import Rules
 import SentinelJSON
 
 #if canImport(Glibc)
@@ -51,6 +52,19 @@ struct ExitStatus: Error {
 
 func printError(_ message: String) {
     writeText(message.hasSuffix("\n") ? message : message + "\n", to: STDERR_FILENO)
+}
+
+/// Loads a rule set and prints its warnings; with errors, prints them all and exits 2.
+func loadRuleSet(_ paths: [String], minimumPriority: Priority = .debug) throws -> RuleSet {
+    do {
+        let ruleSet = try RuleLoader.load(paths: paths, minimumPriority: minimumPriority)
+        printDiagnostics(ruleSet.warnings)
+        return ruleSet
+    } catch {
+        printDiagnostics(error.diagnostics)
+        printError("sentinel: \(error.diagnostics.filter { $0.severity == .error }.count) error(s) in the rule set")
+        throw ExitStatus.badInput
+    }
 }
 
 func printDiagnostics(_ diagnostics: [Diagnostic]) {

@@ -69,7 +69,7 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(result.stdout.isEmpty)
         #expect(result.stderr.contains("many_errors_at_once.json:13:20: rules[1].condition: column 1: unknown field \"proc.nmae\" (did you mean \"proc.name\"?)"))
         #expect(result.stderr.contains("rules[0].priority: unknown priority \"LOUD\""))
-        #expect(result.stderr.contains("the rule set has 3 error(s); not starting"))
+        #expect(result.stderr.contains("sentinel: 3 error(s) in the rule set"))
     }
 
     @Test func theDemoRecordingGivesFalcoJSONAlerts() throws {
