@@ -39,13 +39,10 @@ public final class Engine {
         } else {
             let container = event.containerID.map { containers.record(for: $0) }
             let process = processes.apply(event, container: container)
-            switch event.payload {
-            case .open(let path, let flags, let result) where flags.isWrite && result >= 0:
-                writtenFiles.insert(container: process.container, path: path)
-            case _ where event.type == .execve:
+            if event.type == .execve {
                 process.isExeWritten = writtenFiles.contains(container: process.container, path: process.exePath)
-            default:
-                break
+            } else if case .open(let path, let flags, let result) = event.payload, flags.isWrite, result >= 0 {
+                writtenFiles.insert(container: process.container, path: path)
             }
             context = EventContext(event: event, process: process, container: process.container)
         }

@@ -72,6 +72,9 @@ public func parseISO8601(_ text: String) -> UInt64? {
     let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
     let days = era * 146_097 + dayOfEra - 719_468
     let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
+    // Nanoseconds since the epoch fit in 64 bits until the year 2554: later times are refused.
     guard seconds >= 0 else { return nil }
-    return UInt64(seconds) * 1_000_000_000 + UInt64(nanos)
+    let (whole, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
+    let (total, carry) = whole.addingReportingOverflow(UInt64(nanos))
+    return overflow || carry ? nil : total
 }

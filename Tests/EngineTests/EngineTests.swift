@@ -113,6 +113,7 @@ import SentinelJSON
         #expect(parseISO8601("2026-11-22T11:00:00.5+01:00") == 1_795_341_600_500_000_000)
         #expect(parseISO8601("2026-02-30") == nil)
         #expect(parseISO8601("yesterday") == nil)
+        #expect(parseISO8601("9999-12-31T23:59:59Z") == nil, "beyond what 64-bit nanoseconds hold")
         let now: UInt64 = 1_795_341_600_987_654_321
         #expect(parseISO8601(iso8601(nanoseconds: now)) == now)
     }
