@@ -16,7 +16,11 @@ struct Sentinel: ParsableCommand {
         abstract: "Runtime security monitor for Docker containers.",
         discussion: """
         Judges container events (process, network, file, system call) with JSON rules and raises \
-        alerts to stdout, files and syslog. `sentinel --rules rules/` runs the monitor.
+        alerts to stdout, files and syslog.
+
+          sentinel --rules DIR [--replay FILE] [--config FILE] [-o json]
+
+        runs the monitor (the `run` command, the default); `sentinel run --help` explains its options.
         """,
         subcommands: [Run.self, RulesCommand.self, Fields.self],
         defaultSubcommand: Run.self
