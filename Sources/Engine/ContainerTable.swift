@@ -70,8 +70,4 @@ public final class ContainerTable {
         record.name = facts.name
         record.image = facts.image
     }
-
-    public func remove(id: String) {
-        byID.removeValue(forKey: ContainerRecord.shortID(id))
-    }
 }

@@ -58,16 +58,6 @@ public struct JSONCursor: Sendable {
         return value
     }
 
-    public func number(_ diagnostics: Diagnostics) -> Double? {
-        switch node.value {
-        case .integer(let value): return Double(value)
-        case .double(let value): return value
-        default:
-            diagnostics.add(diagnostic("expected a number, found \(node.kindName)"))
-            return nil
-        }
-    }
-
     public func array(_ diagnostics: Diagnostics) -> [JSONCursor]? {
         guard case .array(let elements) = node.value else {
             diagnostics.add(diagnostic("expected an array, found \(node.kindName)"))
