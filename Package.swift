@@ -27,11 +27,13 @@ let package = Package(
             ]
         ),
         // `swift run -c release engine-bench`: the engine's throughput on a generated stream.
-        .executableTarget(name: "engine-bench", dependencies: ["Engine", "Rules", "SentinelJSON"]),
+        .executableTarget(name: "engine-bench", dependencies: ["Engine", "Rules", "SentinelJSON", "SentinelTestSupport"]),
+        // What benchmarks and tests share: a deterministic random generator.
+        .target(name: "SentinelTestSupport"),
 
         .testTarget(name: "SentinelJSONTests", dependencies: ["SentinelJSON"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "SentinelJSON"]),
-        .testTarget(name: "RulesTests", dependencies: ["Rules", "Engine", "SentinelJSON"], exclude: ["Fixtures"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "SentinelJSON", "SentinelTestSupport"]),
+        .testTarget(name: "RulesTests", dependencies: ["Rules", "Engine", "SentinelJSON", "SentinelTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SensorsTests", dependencies: ["Sensors", "Engine", "SentinelJSON"]),
         .testTarget(name: "OutputsTests", dependencies: ["Outputs", "Engine", "SentinelJSON"]),
         // Runs the built `sentinel` binary as a user would; the dependency makes sure it is built.

@@ -233,8 +233,7 @@ enum RuleFileReader {
 
     /// Reads `override` (Falco's newer form, key by key) or `append: true` (the older form).
     private static func readChange(_ object: JSONObjectCursor, appendable: Set<String>, _ diagnostics: Diagnostics) -> Change? {
-        let nameKey = object.keys.first ?? ""
-        let payloadKeys = Set(object.keys).subtracting([nameKey, "override", "append", "list", "macro", "rule"])
+        let payloadKeys = Set(object.keys).subtracting(["override", "append", "list", "macro", "rule"])
         if let overrideCursor = object.optional("override") {
             if object.optional("append") != nil {
                 diagnostics.add(overrideCursor.diagnostic("use either override or append, not both"))

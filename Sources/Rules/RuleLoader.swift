@@ -93,20 +93,17 @@ public enum RuleLoader {
 
     /// `(f1 op v1 and f2 op v2) or (...)` over the exception tuples: true when an exception applies.
     private static func exceptionExpression(_ exceptions: [ExceptionDefinition], _ expander: MacroExpander) -> Expression {
-        var any: Expression = .constant(false)
-        for exception in exceptions {
-            for tuple in exception.values {
-                var all: Expression = .constant(true)
-                for (index, operand) in tuple.enumerated() {
+        let tuples: [Expression] = exceptions.flatMap { exception in
+            exception.values.map { tuple in
+                let comparisons: [Expression] = tuple.enumerated().map { index, operand in
                     let (op, position) = exception.operators[index]
-                    let comparison = Comparison(field: exception.fields[index], op: op, operatorPosition: position,
-                                                operand: expander.expandLists(in: operand))
-                    all = index == 0 ? .comparison(comparison) : .and(all, .comparison(comparison))
+                    return .comparison(Comparison(field: exception.fields[index], op: op, operatorPosition: position,
+                                                  operand: expander.expandLists(in: operand)))
                 }
-                any = { if case .constant(false) = any { return all } else { return .or(any, all) } }()
+                return comparisons.dropFirst().reduce(comparisons[0]) { .and($0, $1) }
             }
         }
-        return any
+        return tuples.dropFirst().reduce(tuples.first ?? .constant(false)) { .or($0, $1) }
     }
 
     private static func listRuleFiles(_ path: String) -> Result<[String], Diagnostic> {

@@ -9,6 +9,7 @@
 import Engine
 import Rules
 import SentinelJSON
+import SentinelTestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -17,21 +18,8 @@ import Glibc
 let eventCount = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 1_000_000 : 1_000_000
 let rulesPath = CommandLine.arguments.count > 2 ? CommandLine.arguments[2] : "rules"
 
-/// SplitMix64: deterministic, so every run judges the same stream.
-struct Random {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-}
-
 func generateStream(count: Int) -> [Event] {
-    var random = Random(state: 42)
+    var random = SplitMix64(seed: 42)
     var events: [Event] = []
     events.reserveCapacity(count + 64)
     var time: UInt64 = 1_795_341_600_000_000_000

@@ -1,25 +1,14 @@
 import Testing
 @testable import Engine
 import SentinelJSON
+import SentinelTestSupport
 
 /// Bad input gets an error, never a crash: random mutations of valid conditions and recorded
 /// events go through the parsers, the compiler and the decoder. The seed is fixed, so a failure
 /// reproduces.
 @Suite struct HostileInputTests {
-    struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-    }
-
     /// Flips, inserts, deletes and duplicates bytes, favouring the characters the grammars use.
-    static func mutate(_ seed: [UInt8], _ random: inout Random) -> [UInt8] {
+    static func mutate(_ seed: [UInt8], _ random: inout SplitMix64) -> [UInt8] {
         var bytes = seed
         let alphabet = Array("()[]{},:\"'\\=!<> .-_0123456789aznotrueflsin\u{0}\n\t".utf8) + [0xC3, 0xA9, 0xFF, 0x80]
         for _ in 0..<(1 + random.below(6)) {
@@ -41,7 +30,7 @@ import SentinelJSON
             "evt.type = execve and proc.aname[2] in (nginx, \"java\") and not fd.name startswith '/etc'",
             "(fd.dip in (10.0.0.0/8, ::1) or fd.dport >= 1024) and proc.cmdline icontains \"-e\" and proc.exepath glob '/tmp/*'",
         ]
-        var random = Random(state: 7)
+        var random = SplitMix64(seed: 7)
         var compiled = 0
         for index in 0..<20_000 {
             let text = String(decoding: Self.mutate(Array(seeds[index % seeds.count].utf8), &random), as: UTF8.self)
@@ -59,7 +48,7 @@ import SentinelJSON
             #"{"evt.type": "connect", "evt.time": 1, "proc.pid": 1, "fd.sip": "2001:db8::1", "fd.sport": 40000, "fd.dip": "10.0.0.1", "fd.dport": 443}"#,
             #"{"evt.type": "execve", "evt.time": "2026-11-22T10:00:00.5Z", "proc.pid": 2, "proc.args": ["sh", "-c", "x\u00e9"], "evt.arg.flags": "O_RDONLY"}"#,
         ]
-        var random = Random(state: 11)
+        var random = SplitMix64(seed: 11)
         var decoded = 0
         let engine = Engine(rules: [])
         for index in 0..<20_000 {

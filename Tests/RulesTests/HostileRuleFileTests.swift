@@ -1,6 +1,7 @@
 import Testing
 import Rules
 import SentinelJSON
+import SentinelTestSupport
 
 /// Random mutations of a stock rule file go through the whole loader (JSON, keys, conditions,
 /// exceptions, outputs, thresholds): every outcome is a rule set or located errors, never a crash.
@@ -8,14 +9,8 @@ import SentinelJSON
     @Test func mutatedRuleFilesNeverCrash() throws {
         let lists = try #require(readWholeFile(packageRoot + "/rules/00-lists-and-macros.json"))
         let seed = try #require(readWholeFile(packageRoot + "/rules/30-network.json"))
-        var state: UInt64 = 3
-        func next() -> Int {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return Int((z ^ (z >> 31)) >> 1)
-        }
+        var random = SplitMix64(seed: 3)
+        func next() -> Int { Int(random.next() >> 1) }
         let alphabet = Array("()[]{},:\"\\= .-_0123456789andorin%".utf8)
         var refused = 0
         for _ in 0..<800 {
