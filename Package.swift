@@ -17,7 +17,12 @@ let package = Package(
         .target(name: "SentinelJSON"),
         .target(name: "Engine", dependencies: ["SentinelJSON"]),
         .target(name: "Rules", dependencies: ["Engine", "SentinelJSON"]),
-        .target(name: "Sensors", dependencies: ["Engine", "SentinelJSON"]),
+        // libbpf from Debian's libbpf-dev, and the record layouts of bpf/include/records.h.
+        .systemLibrary(name: "CLibbpf", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev", "libelf-dev"])]),
+        .target(name: "Sensors", dependencies: ["Engine", "SentinelJSON", "CLibbpf"], plugins: ["BPFCompiler"]),
+        // Compiles bpf/*.bpf.c and embeds the objects into Sensors.
+        .plugin(name: "BPFCompiler", capability: .buildTool(), dependencies: ["bpf-embed"]),
+        .executableTarget(name: "bpf-embed"),
         .target(name: "Outputs", dependencies: ["Engine", "SentinelJSON"]),
         .executableTarget(
             name: "sentinel",

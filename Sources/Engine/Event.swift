@@ -17,6 +17,9 @@ public enum EventType: UInt8, CaseIterable, Sendable {
     case syscall
     /// Container metadata (name, image) from the container runtime; carries no process.
     case container
+    /// A process that was already running: read from /proc when sentinel starts, or when an event
+    /// names a process whose birth the sensor did not see (a container's shim on the host).
+    case procinfo
 
     /// Built once: `String(describing:)` goes through reflection, far too slow per event.
     private static let names = allCases.map { String(describing: $0) }
@@ -85,9 +88,12 @@ public struct ProcessFacts: Sendable {
     public var euid: Int64?
     public var userName: String?
     public var tty: Int64?
+    /// Whether `args` was cut at the sensor's bound (the eBPF sensor keeps 1024 bytes of argv).
+    public var argsTruncated: Bool?
 
     public init(name: String? = nil, exePath: String? = nil, args: [String]? = nil, cwd: String? = nil,
-                uid: Int64? = nil, gid: Int64? = nil, euid: Int64? = nil, userName: String? = nil, tty: Int64? = nil) {
+                uid: Int64? = nil, gid: Int64? = nil, euid: Int64? = nil, userName: String? = nil, tty: Int64? = nil,
+                argsTruncated: Bool? = nil) {
         self.name = name
         self.exePath = exePath
         self.args = args
@@ -97,6 +103,7 @@ public struct ProcessFacts: Sendable {
         self.euid = euid
         self.userName = userName
         self.tty = tty
+        self.argsTruncated = argsTruncated
     }
 }
 
@@ -104,10 +111,12 @@ public struct ProcessFacts: Sendable {
 public struct ContainerFacts: Sendable {
     public var name: String
     public var image: String
+    public var labels: [String: String]
 
-    public init(name: String, image: String) {
+    public init(name: String, image: String, labels: [String: String] = [:]) {
         self.name = name
         self.image = image
+        self.labels = labels
     }
 }
 

@@ -6,7 +6,7 @@ import SentinelJSON
 public enum EventCodec {
     /// Keys a recorded event may carry, with what they mean; README's table is made from this.
     public static let recordedKeys: [(key: String, meaning: String)] = [
-        ("evt.type", "required: execve, clone, procexit, connect, accept, listen, close, open, openat, openat2, setuid, syscall, container"),
+        ("evt.type", "required: execve, clone, procexit, connect, accept, listen, close, open, openat, openat2, setuid, syscall, container, procinfo"),
         ("evt.time", "required: nanoseconds since the epoch, or an ISO 8601 string"),
         ("proc.pid", "required except for container events; for clone, the new child"),
         ("proc.tid", "the thread id (default: proc.pid)"),
@@ -16,6 +16,7 @@ public enum EventCodec {
         ("proc.args", "argv as an array of strings, argv[0] first (execve)"),
         ("proc.cwd", "the working directory"),
         ("proc.tty", "the controlling terminal's device number, 0 for none"),
+        ("proc.args_truncated", "true when the sensor cut argv at its bound (execve)"),
         ("user.uid", "the real user id"),
         ("user.euid", "the effective user id (default: user.uid)"),
         ("user.name", "the user name, where the source knows it"),
@@ -104,7 +105,8 @@ public enum EventCodec {
             let facts = ProcessFacts(name: reader.string("proc.name"), exePath: reader.string("proc.exepath"),
                                      args: reader.strings("proc.args"), cwd: reader.string("proc.cwd"),
                                      uid: reader.integer("user.uid"), gid: reader.integer("group.gid"), euid: reader.integer("user.euid"),
-                                     userName: reader.string("user.name"), tty: reader.integer("proc.tty"))
+                                     userName: reader.string("user.name"), tty: reader.integer("proc.tty"),
+                                     argsTruncated: reader.bool("proc.args_truncated"))
             event = Event(type: eventType, time: time ?? 0, pid: pid, tid: reader.integer("proc.tid"), ppid: reader.integer("proc.ppid"),
                           containerID: containerID, process: facts, payload: payload(for: eventType, &reader) ?? .none)
         }
@@ -124,7 +126,7 @@ public enum EventCodec {
             return .open(path: path, flags: reader.openFlags(), result: reader.integer("evt.rawres") ?? 0)
         case .connect, .accept, .listen, .close:
             return reader.connection(for: type).map { .socket($0) }
-        case .execve, .clone, .container:
+        case .execve, .clone, .container, .procinfo:
             return Event.Payload.none
         }
     }
@@ -154,6 +156,10 @@ public enum EventCodec {
         func integer(_ key: String, required: Bool = false) -> Int64? {
             guard let value = object.optional(key) else { return required ? missing(key) : nil }
             return value.integer(diagnostics)
+        }
+
+        func bool(_ key: String) -> Bool? {
+            object.optional(key)?.bool(diagnostics)
         }
 
         func strings(_ key: String) -> [String]? {
@@ -258,6 +264,7 @@ public enum EventCodec {
         }
         if let cwd = facts.cwd { writer.key("proc.cwd"); writer.string(cwd) }
         if let tty = facts.tty { writer.key("proc.tty"); writer.integer(tty) }
+        if let argsTruncated = facts.argsTruncated { writer.key("proc.args_truncated"); writer.bool(argsTruncated) }
         if let uid = facts.uid { writer.key("user.uid"); writer.integer(uid) }
         if let euid = facts.euid { writer.key("user.euid"); writer.integer(euid) }
         if let userName = facts.userName { writer.key("user.name"); writer.string(userName) }

@@ -71,7 +71,7 @@ public enum FieldRegistry {
     private static let sockets = EventType.sockets
 
     private static let eventFields: [FieldDefinition] = [
-        string("evt.type", "The event's type: execve, clone, procexit, connect, accept, listen, close, open, openat, openat2, setuid, syscall, container.", everyType) { $0.event.type.name },
+        string("evt.type", "The event's type: execve, clone, procexit, connect, accept, listen, close, open, openat, openat2, setuid, syscall, container, procinfo.", everyType) { $0.event.type.name },
         field("evt.time", .time, "The event's kernel timestamp: nanoseconds since the epoch, written as ISO 8601 in alerts.", everyType) { .number { Int64(bitPattern: $0.event.time) } },
         number("evt.rawtime", "The event's timestamp in nanoseconds since the epoch.", everyType) { Int64(bitPattern: $0.event.time) },
         number("evt.rawres", "The system call's return value: a file descriptor or a negative errno.", opens.union([.connect, .accept])) { context in
@@ -100,6 +100,7 @@ public enum FieldRegistry {
         string("proc.args", "The arguments after argv[0], joined by spaces.", processTypes) { $0.process?.arguments },
         string("proc.cmdline", "proc.name followed by proc.args.", processTypes) { $0.process?.commandLine },
         string("proc.cwd", "The working directory at exec.", processTypes) { nonEmpty($0.process?.cwd) },
+        bool("proc.args_truncated", "Whether the command line was cut at the sensor's bound (1024 bytes of argv).", processTypes) { $0.process?.argsTruncated },
         number("proc.tty", "The controlling terminal's device number; 0 when there is none.", processTypes) { $0.process?.tty },
         bool("proc.is_exe_written", "The executable was opened for writing in the same container (or on the host) before it was run: a dropped binary.", processTypes) { $0.process?.isExeWritten },
         string("proc.pname", "The parent's proc.name.", processTypes) { nonEmpty($0.process?.parent?.name) },

@@ -24,6 +24,15 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
         self.low = low
     }
 
+    /// An address as the network carries it: 4 bytes for IPv4, 16 for IPv6, most significant first.
+    public init(networkBytes bytes: [UInt8]) {
+        if bytes.count == 4 {
+            self.init(ipv4: bytes.reduce(0) { $0 << 8 | UInt32($1) })
+        } else {
+            self.init(ipv6: bytes[0..<8].reduce(0) { $0 << 8 | UInt64($1) }, bytes[8..<16].reduce(0) { $0 << 8 | UInt64($1) })
+        }
+    }
+
     public init?(_ text: String) {
         var v4 = in_addr()
         if inet_pton(AF_INET, text, &v4) == 1 {
@@ -32,8 +41,7 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
         }
         var v6 = in6_addr()
         guard inet_pton(AF_INET6, text, &v6) == 1 else { return nil }
-        let bytes = withUnsafeBytes(of: &v6) { Array($0) }
-        self.init(ipv6: bytes[0..<8].reduce(0) { $0 << 8 | UInt64($1) }, bytes[8..<16].reduce(0) { $0 << 8 | UInt64($1) })
+        self.init(networkBytes: withUnsafeBytes(of: &v6) { Array($0) })
     }
 
     public var bitCount: Int { isIPv4 ? 32 : 128 }

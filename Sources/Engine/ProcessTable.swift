@@ -16,6 +16,8 @@ public final class ProcessRecord {
     public var euid: Int64
     public var userName: String?
     public var tty: Int64
+    /// Whether the sensor cut argv at its bound.
+    public var argsTruncated = false
     public var container: ContainerRecord
     /// Whether the executable was opened for writing in the same container before it was run.
     public var isExeWritten = false
@@ -140,6 +142,7 @@ public final class ProcessTable {
         if let euid = facts.euid ?? facts.uid { record.euid = euid }
         if let userName = facts.userName { record.userName = userName }
         if let tty = facts.tty { record.tty = tty }
+        if let argsTruncated = facts.argsTruncated { record.argsTruncated = argsTruncated }
     }
 
     func remove(pid: Int64) {

@@ -21,8 +21,10 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the monitor: events through the rules, alerts to the outputs.",
         discussion: """
-        With --replay, events come from a recording (JSON lines; - reads stdin). Alerts go to \
-        stdout unless the config file names outputs. Exit status: 0 on success, 1 if an alert \
+        Without --replay, sentinel watches live: eBPF probes in the kernel (root needed), only the \
+        ones the rules need, on containers only unless --include-host. With --replay, events come \
+        from a recording (JSON lines; - reads stdin). Alerts go to stdout unless the config file \
+        names outputs. Exit status: 0 on success, 1 if an alert \
         could not be delivered, 2 on bad input (rules, config, arguments, malformed recorded events).
         """
     )
@@ -42,12 +44,15 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("min-priority"), help: ArgumentHelp("Load only rules of this priority or graver (EMERGENCY ... DEBUG).", valueName: "priority"))
     var minPriority: Priority?
 
+    @OptionGroup(title: "Live monitoring")
+    var live: LiveOptions
+
     func run() throws {
         let settings = try loadSettings()
         let ruleSet = try loadRuleSet(settings.rulePaths, minimumPriority: settings.minimumPriority)
         let dispatcher = startOutputs(settings)
-        let sensor = try makeSensor()
         let engine = Engine(rules: ruleSet.rules)
+        let sensor = try makeSensor(needing: engine.neededEventTypes, dispatcher: dispatcher)
         let signals = handleSignals(sensor: sensor, dispatcher: dispatcher)
         var sensorError: Error?
         do {
@@ -93,10 +98,11 @@ struct Run: ParsableCommand {
         return AlertDispatcher(sinks: sinks) { message in printError("sentinel: \(message)") }
     }
 
-    private func makeSensor() throws -> Sensor {
+    private func makeSensor(needing types: Set<EventType>, dispatcher: AlertDispatcher) throws -> Sensor {
         guard let replay else {
-            printError("sentinel: live monitoring needs the eBPF sensors, which this build does not have yet; give --replay FILE to run a recording")
-            throw ExitStatus.badInput
+            return try live.makeSensor(opens: !types.isDisjoint(with: EventType.opens),
+                                       sockets: !types.isDisjoint(with: EventType.sockets),
+                                       onDrop: dispatcher.dispatch)
         }
         return ReplaySensor(path: replay) { diagnostic in printError(diagnostic.description) }
     }
@@ -139,7 +145,8 @@ struct Run: ParsableCommand {
             if let diagnostics = sensorError as? DiagnosticsError { printDiagnostics(diagnostics.diagnostics) } else { printError("sentinel: \(sensorError)") }
             throw ExitStatus.badInput
         }
-        if sensorStatistics.dropped > 0 { throw ExitStatus.badInput }
+        // A replay's drops are malformed lines (bad input); live drops are events lost.
+        if sensorStatistics.dropped > 0 { throw sensor is ReplaySensor ? ExitStatus.badInput : ExitStatus.failure }
         if lost || !drained { throw ExitStatus.failure }
     }
 }

@@ -1,0 +1,284 @@
+import CLibbpf
+import Dispatch
+import Engine
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Live events from the kernel: the probes of bpf/ write records to one ring buffer; this turns
+/// each into an `Event`, with the process's container named from its cgroup and the container's
+/// name and image from Docker. Before the first record, every running process enters the process
+/// table (`procinfo` events from /proc), so processes older than sentinel have their ancestry.
+public final class EBPFSensor: Sensor {
+    public struct Options: Sendable {
+        public var probes: ProbeSelection
+        /// nil: do not ask Docker; container ids still work, names and images stay empty.
+        public var dockerSocket: String?
+        /// Where a refused program's verifier log is written.
+        public var verifierLogDirectory: String
+        /// How often `onStatistics` is called.
+        public var statisticsInterval: Double
+
+        public init(probes: ProbeSelection, dockerSocket: String? = "/var/run/docker.sock",
+                    verifierLogDirectory: String = "/tmp", statisticsInterval: Double = 10) {
+            self.probes = probes
+            self.dockerSocket = dockerSocket
+            self.verifierLogDirectory = verifierLogDirectory
+            self.statisticsInterval = statisticsInterval
+        }
+    }
+
+    public let label = "ebpf"
+    public var statistics: SensorStatistics { counters.withLock { $0.statistics } }
+    /// Which probe families are attached, for the start-up message.
+    public var attachedFamilies: [String] { probes.attached }
+
+    private let options: Options
+    private let probes: Probes
+    private let stopped = StopFlag()
+    private let counters = Mutex(RecordCounters())
+    private let onStatistics: (SensorStatistics, String) -> Void
+    private let onWarning: (String) -> Void
+    private let cgroupPaths = CgroupPaths()
+    private let metadata: ContainerMetadata?
+    private let clock = BootClock()
+
+    /// Cgroup id → its container id, or `ContainerRecord.hostID`.
+    private var containerOfCgroup: [UInt64: String] = [:]
+    private var announcedContainers: Set<String> = []
+    private var knownPIDs: Set<Int32> = []
+    private var deliver: ((Event) -> Void)?
+
+    /// Loads and attaches the probes now, so that what is missing (root, BTF, a verifier's no) is
+    /// said before anything runs.
+    public init(options: Options, onStatistics: @escaping (SensorStatistics, String) -> Void, onWarning: @escaping (String) -> Void) throws {
+        self.options = options
+        self.onStatistics = onStatistics
+        self.onWarning = onWarning
+        probes = try Probes(selection: options.probes, verifierLogDirectory: options.verifierLogDirectory)
+        metadata = options.dockerSocket.map { ContainerMetadata(client: DockerClient(socketPath: $0), onWarning: onWarning) }
+    }
+
+    public func stop() { stopped.set() }
+
+    public func run(deliver: (Event) -> Void) throws {
+        try withoutActuallyEscaping(deliver) { deliver in
+            self.deliver = deliver
+            defer { self.deliver = nil }
+            metadata?.start(isStopped: { [stopped] in stopped.isSet })
+            seedProcessTable()
+            try pollRecords()
+        }
+        probes.detach()
+    }
+
+    // MARK: - The ring buffer
+
+    private func pollRecords() throws {
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        guard let ring = ring_buffer__new(probes.eventsFD, { context, data, size in
+            guard let context, let data else { return 0 }
+            Unmanaged<EBPFSensor>.fromOpaque(context).takeUnretainedValue().handle(record: UnsafeRawPointer(data), size: size)
+            return 0
+        }, context, nil) else {
+            throw ProbeError(description: "cannot open the events ring buffer: \(String(cString: strerror(errno)))")
+        }
+        defer { ring_buffer__free(ring) }
+        var lastStatistics = clock.monotonicSeconds()
+        while !stopped.isSet {
+            let status = ring_buffer__poll(ring, 100)
+            if status < 0 && status != -EINTR {
+                throw ProbeError(description: "reading the events ring buffer failed: \(String(cString: strerror(-status)))")
+            }
+            let now = clock.monotonicSeconds()
+            if now - lastStatistics >= options.statisticsInterval {
+                lastStatistics = now
+                reportStatistics()
+            }
+        }
+        // What the kernel wrote before the probes stop is still delivered.
+        ring_buffer__consume(ring)
+        reportStatistics()
+    }
+
+    private func reportStatistics() {
+        let kernel = probes.readCounters()
+        let (statistics, line) = counters.withLock { counters in
+            counters.kernel = kernel
+            return (counters.statistics, counters.summary)
+        }
+        onStatistics(statistics, line)
+    }
+
+    private func handle(record: UnsafeRawPointer, size: Int) {
+        guard size >= MemoryLayout<sentinel_header>.size else { return }
+        let header = record.loadUnaligned(as: sentinel_header.self)
+        counters.withLock { $0.received(kind: header.kind) }
+        let time = clock.wallTime(bootNanoseconds: header.boot_ns)
+        let containerID: String?
+        switch owner(ofCgroup: header.cgroup_id, pid: Int32(bitPattern: header.pid)) {
+        case .unwatched: return
+        case .known(let id): containerID = id
+        case .unresolved: containerID = nil
+        }
+        let decoded = RecordDecoder(record: record, size: size, header: header, time: time, containerID: containerID)
+        guard let event = decoded.event() else {
+            counters.withLock { $0.malformed += 1 }
+            return
+        }
+        if let containerID { announce(container: containerID) }
+        switch event.type {
+        case .execve:
+            announceAncestors(of: Int32(truncatingIfNeeded: event.ppid ?? 0))
+            knownPIDs.insert(Int32(truncatingIfNeeded: event.pid))
+        case .clone:
+            announceAncestors(of: Int32(truncatingIfNeeded: event.ppid ?? 0))
+            knownPIDs.insert(Int32(truncatingIfNeeded: event.pid))
+        case .procexit:
+            knownPIDs.remove(Int32(truncatingIfNeeded: event.pid))
+        default:
+            announceAncestors(of: Int32(truncatingIfNeeded: event.pid))
+        }
+        counters.withLock { $0.delivered += 1 }
+        deliver?(event)
+    }
+
+    // MARK: - Containers
+
+    /// Whom a cgroup's events belong to.
+    private enum CgroupOwner {
+        /// The host, which is not watched: the event goes no further.
+        case unwatched
+        /// A container's id, or `ContainerRecord.hostID` when the host is watched.
+        case known(String)
+        /// The cgroup and the process are both gone (a container that lived for milliseconds): the
+        /// event still counts, and its process record, from its parent, names the container.
+        case unresolved
+    }
+
+    /// The owner of a cgroup, learnt once and told to the kernel, which then drops the host's
+    /// events itself.
+    private func owner(ofCgroup cgroupID: UInt64, pid: Int32) -> CgroupOwner {
+        let containerID: String
+        if let known = containerOfCgroup[cgroupID] {
+            containerID = known
+        } else {
+            guard let path = cgroupPaths.path(of: cgroupID) ?? ProcFS.snapshot(pid: pid)?.cgroupPath else { return .unresolved }
+            containerID = ContainerCgroup.containerID(path: path) ?? ContainerRecord.hostID
+            containerOfCgroup[cgroupID] = containerID
+            probes.setVerdict(containerID == ContainerRecord.hostID ? SENTINEL_CGROUP_IGNORE : SENTINEL_CGROUP_WATCH, cgroupID: cgroupID)
+        }
+        return containerID == ContainerRecord.hostID && !options.probes.includeHost ? .unwatched : .known(containerID)
+    }
+
+    /// Before a container's first event: a `container` event with its name and image, so that
+    /// its first alert already shows them.
+    private func announce(container id: String) {
+        guard id != ContainerRecord.hostID, !announcedContainers.contains(id) else { return }
+        announcedContainers.insert(id)
+        guard let facts = metadata?.facts(id: id) else { return }
+        deliver?(Event(type: .container, time: clock.now(), pid: 0, containerID: id, payload: .container(facts)))
+    }
+
+    // MARK: - Processes from /proc
+
+    private func seedProcessTable() {
+        var snapshots: [Int32: ProcessSnapshot] = [:]
+        for pid in ProcFS.allPIDs() {
+            if let snapshot = ProcFS.snapshot(pid: pid) { snapshots[pid] = snapshot }
+        }
+        // Parents before children, so that each record finds its parent's.
+        var emitted: Set<Int32> = []
+        func emit(_ snapshot: ProcessSnapshot, depth: Int) {
+            guard !emitted.contains(snapshot.pid) else { return }
+            emitted.insert(snapshot.pid)
+            if depth < ProcessTable.maximumAncestry, let parent = snapshots[snapshot.ppid] { emit(parent, depth: depth + 1) }
+            deliverSnapshot(snapshot)
+        }
+        for pid in snapshots.keys.sorted() { emit(snapshots[pid]!, depth: 0) }
+    }
+
+    /// Announces `pid` and its unknown ancestors from /proc, oldest first: a process the kernel
+    /// filter kept quiet (a container's shim, on the host) or that began before sentinel.
+    private func announceAncestors(of pid: Int32) {
+        var chain: [ProcessSnapshot] = []
+        var current = pid
+        while current > 0, !knownPIDs.contains(current), chain.count < ProcessTable.maximumAncestry,
+              let snapshot = ProcFS.snapshot(pid: current) {
+            chain.append(snapshot)
+            current = snapshot.ppid
+        }
+        for snapshot in chain.reversed() { deliverSnapshot(snapshot) }
+    }
+
+    private func deliverSnapshot(_ snapshot: ProcessSnapshot) {
+        knownPIDs.insert(snapshot.pid)
+        let containerID = ContainerCgroup.containerID(path: snapshot.cgroupPath) ?? ContainerRecord.hostID
+        announce(container: containerID)
+        let facts = ProcessFacts(name: snapshot.name, exePath: snapshot.exePath, args: snapshot.args,
+                                 uid: snapshot.uid, gid: snapshot.gid, euid: snapshot.euid)
+        deliver?(Event(type: .procinfo, time: clock.now(), pid: Int64(snapshot.pid), ppid: Int64(snapshot.ppid),
+                       containerID: containerID, process: facts))
+    }
+}
+
+/// What the sensor counted, per record kind, against what the kernel says it produced.
+struct RecordCounters {
+    var receivedByKind = [UInt64](repeating: 0, count: Int(SENTINEL_RECORD_KIND_COUNT.rawValue))
+    var kernel: [sentinel_counter] = []
+    var delivered: UInt64 = 0
+    var malformed: UInt64 = 0
+
+    mutating func received(kind: UInt32) {
+        if kind < receivedByKind.count { receivedByKind[Int(kind)] += 1 }
+    }
+
+    var kernelDropped: UInt64 { kernel.reduce(0) { $0 + $1.dropped } }
+
+    var statistics: SensorStatistics {
+        SensorStatistics(delivered: delivered, dropped: kernelDropped + malformed)
+    }
+
+    static let kindNames = ["", "exec", "fork", "exit", "open", "connect", "accept", "listen", "tcp_close", "syscalls"]
+
+    /// "exec 120/120/0 fork ..." as produced/received/dropped, for the kinds that saw any.
+    var summary: String {
+        var parts: [String] = []
+        for kind in 1..<Self.kindNames.count {
+            let produced = kind < kernel.count ? kernel[kind].produced : 0
+            let dropped = kind < kernel.count ? kernel[kind].dropped : 0
+            guard produced > 0 || receivedByKind[kind] > 0 else { continue }
+            parts.append("\(Self.kindNames[kind]) \(produced)/\(receivedByKind[kind])/\(dropped)")
+        }
+        let perKind = parts.isEmpty ? "no records" : parts.joined(separator: ", ")
+        return "records produced/received/dropped: \(perKind); \(delivered) events delivered, \(malformed) malformed"
+    }
+}
+
+/// Kernel time (CLOCK_BOOTTIME, which keeps counting through suspend) to wall time.
+struct BootClock {
+    private let offset: Int64
+
+    init() {
+        offset = Int64(bitPattern: Self.read(CLOCK_REALTIME)) - Int64(bitPattern: Self.read(CLOCK_BOOTTIME))
+    }
+
+    func wallTime(bootNanoseconds: UInt64) -> UInt64 { UInt64(bitPattern: Int64(bitPattern: bootNanoseconds) + offset) }
+    func now() -> UInt64 { Self.read(CLOCK_REALTIME) }
+    func monotonicSeconds() -> Double { Double(Self.read(CLOCK_MONOTONIC)) / 1e9 }
+
+    private static func read(_ clock: clockid_t) -> UInt64 {
+        var spec = timespec()
+        clock_gettime(clock, &spec)
+        return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+    }
+}
+
+/// Set once, from any thread (a signal handler's queue), read by the loops that must end.
+final class StopFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    var isSet: Bool { flag.load(ordering: .relaxed) }
+    func set() { flag.store(true, ordering: .relaxed) }
+}

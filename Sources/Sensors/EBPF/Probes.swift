@@ -1,0 +1,227 @@
+import CLibbpf
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why the probes could not start, in words a user can act on.
+public struct ProbeError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// Which probe families to load, from what the enabled rules need.
+public struct ProbeSelection: Sendable, Equatable {
+    /// open, openat, openat2 results.
+    public var opens: Bool
+    /// connect, accept, listen, and TCP close with the connection's counters.
+    public var sockets: Bool
+    /// Send the host's events too, not only containers'.
+    public var includeHost: Bool
+
+    public init(opens: Bool, sockets: Bool, includeHost: Bool) {
+        self.opens = opens
+        self.sockets = sockets
+        self.includeHost = includeHost
+    }
+}
+
+/// The eBPF objects built from bpf/ and embedded in the binary, loaded into the kernel and
+/// attached. The process family is always loaded (it keeps the process table right); the others
+/// only when `ProbeSelection` asks. `detach` undoes everything.
+final class Probes {
+    /// The maps every family defines and that must be one map in the kernel (see common.bpf.h).
+    private static let sharedMaps = ["events", "record_counters", "cgroup_verdicts", "tcp_owners"]
+
+    private var objects: [OpaquePointer] = []
+    private var links: [OpaquePointer] = []
+    private var sharedMapFDs: [String: Int32] = [:]
+    /// Each object's ELF, kept for as long as libbpf may read it.
+    private var images: [[UInt8]] = []
+
+    var eventsFD: Int32 { sharedMapFDs["events"] ?? -1 }
+    var countersFD: Int32 { sharedMapFDs["record_counters"] ?? -1 }
+    var verdictsFD: Int32 { sharedMapFDs["cgroup_verdicts"] ?? -1 }
+    /// The families attached, for the start-up message.
+    private(set) var attached: [String] = []
+
+    init(selection: ProbeSelection, verifierLogDirectory: String) throws {
+        try Self.checkPrerequisites()
+        LibbpfLog.install()
+        var families = ["process"]
+        if selection.opens || selection.sockets { families.append("syscall_results") }
+        if selection.sockets { families.append("tcp") }
+        var config = sentinel_config()
+        config.include_host = selection.includeHost ? 1 : 0
+        config.want_opens = selection.opens ? 1 : 0
+        config.want_sockets = selection.sockets ? 1 : 0
+        do {
+            for family in families {
+                try load(family: family, config: config, verifierLogDirectory: verifierLogDirectory)
+            }
+        } catch {
+            detach()
+            throw error
+        }
+    }
+
+    deinit { detach() }
+
+    /// Detaches every program and frees the objects; the kernel then stops producing records.
+    func detach() {
+        for link in links { bpf_link__destroy(link) }
+        links.removeAll()
+        for object in objects { bpf_object__close(object) }
+        objects.removeAll()
+        sharedMapFDs.removeAll()
+    }
+
+    private static func checkPrerequisites() throws {
+        if access("/sys/kernel/btf/vmlinux", R_OK) != 0 {
+            throw ProbeError(description: "this kernel has no BTF (/sys/kernel/btf/vmlinux is missing): sentinel's CO-RE probes need a kernel built with CONFIG_DEBUG_INFO_BTF=y")
+        }
+        let capBPF = 39, capPerfmon = 38, capSysAdmin = 21
+        let capabilities = effectiveCapabilities()
+        let has = { (bit: Int) in capabilities & (UInt64(1) << UInt64(bit)) != 0 }
+        if !(has(capSysAdmin) || (has(capBPF) && has(capPerfmon))) {
+            throw ProbeError(description: "loading eBPF probes needs root, or the capabilities CAP_BPF and CAP_PERFMON (this process has neither): run sentinel as root")
+        }
+    }
+
+    /// CapEff from /proc/self/status.
+    private static func effectiveCapabilities() -> UInt64 {
+        guard let status = readTextFile("/proc/self/status") else { return 0 }
+        for line in status.split(separator: "\n") where line.hasPrefix("CapEff:") {
+            return UInt64(String(line.dropFirst("CapEff:".count).filter { $0 != "\t" && $0 != " " }), radix: 16) ?? 0
+        }
+        return 0
+    }
+
+    private func load(family: String, config: sentinel_config, verifierLogDirectory: String) throws {
+        guard let hex = EmbeddedBPFObjects.hex[family] else {
+            throw ProbeError(description: "internal: the eBPF object \(family) was not embedded at build time")
+        }
+        let image = decodeHex(hex)
+        images.append(image)
+        var options = bpf_object_open_opts()
+        options.sz = MemoryLayout<bpf_object_open_opts>.size
+        let object: OpaquePointer? = family.withCString { name in
+            options.object_name = name
+            return image.withUnsafeBytes { bytes in bpf_object__open_mem(bytes.baseAddress, bytes.count, &options) }
+        }
+        guard let object, libbpf_get_error(UnsafeRawPointer(object)) == 0 else {
+            throw ProbeError(description: "cannot open the eBPF object \(family): \(String(cString: strerror(errno)))")
+        }
+        objects.append(object)
+        try configure(object, family: family, config: config)
+
+        LibbpfLog.reset()
+        let status = bpf_object__load(object)
+        if status != 0 {
+            let logPath = "\(verifierLogDirectory)/sentinel-\(family)-verifier.log"
+            let saved = LibbpfLog.save(to: logPath)
+            throw ProbeError(description: "the kernel refused the eBPF programs of \(family).bpf.c (\(String(cString: strerror(-status))))"
+                             + (saved ? "; the verifier's log is in \(logPath)" : "; its log could not be saved to \(logPath)"))
+        }
+        rememberSharedMaps(of: object)
+        var program = bpf_object__next_program(object, nil)
+        while let current = program {
+            let name = String(cString: bpf_program__name(current))
+            guard let link = bpf_program__attach(current), libbpf_get_error(UnsafeRawPointer(link)) == 0 else {
+                throw ProbeError(description: "cannot attach \(name) (\(String(cString: bpf_program__section_name(current)))) from \(family).bpf.c: \(String(cString: strerror(errno)))")
+            }
+            links.append(link)
+            program = bpf_object__next_program(object, current)
+        }
+        attached.append(family)
+    }
+
+    /// Writes the configuration into the object's .rodata and makes its shared maps the ones
+    /// already created by an earlier family.
+    private func configure(_ object: OpaquePointer, family: String, config: sentinel_config) throws {
+        var map = bpf_object__next_map(object, nil)
+        while let current = map {
+            let name = String(cString: bpf_map__name(current))
+            if name.hasSuffix(".rodata") {
+                var size = 0
+                guard let data = bpf_map__initial_value(current, &size), size == MemoryLayout<sentinel_config>.size else {
+                    throw ProbeError(description: "internal: \(family).bpf.c's .rodata is not one struct sentinel_config")
+                }
+                // libbpf lets the initial value be changed until the object is loaded.
+                UnsafeMutableRawPointer(mutating: data).storeBytes(of: config, as: sentinel_config.self)
+            } else if let fd = sharedMapFDs[name] {
+                let status = bpf_map__reuse_fd(current, fd)
+                if status != 0 { throw ProbeError(description: "cannot share the map \(name) with \(family).bpf.c: \(String(cString: strerror(-status)))") }
+            }
+            map = bpf_object__next_map(object, current)
+        }
+    }
+
+    private func rememberSharedMaps(of object: OpaquePointer) {
+        for name in Self.sharedMaps where sharedMapFDs[name] == nil {
+            if let map = bpf_object__find_map_by_name(object, name) {
+                sharedMapFDs[name] = bpf_map__fd(map)
+            }
+        }
+    }
+
+    /// Produced and dropped records per kind, summed over CPUs.
+    func readCounters() -> [sentinel_counter] {
+        let cpus = Int(libbpf_num_possible_cpus())
+        var perCPU = [sentinel_counter](repeating: sentinel_counter(), count: max(cpus, 1))
+        var totals = [sentinel_counter](repeating: sentinel_counter(), count: Int(SENTINEL_RECORD_KIND_COUNT.rawValue))
+        for kind in 0..<UInt32(totals.count) {
+            var key = kind
+            guard bpf_map_lookup_elem(countersFD, &key, &perCPU) == 0 else { continue }
+            for value in perCPU {
+                totals[Int(kind)].produced += value.produced
+                totals[Int(kind)].dropped += value.dropped
+            }
+        }
+        return totals
+    }
+
+    /// Tells the kernel whether to send a cgroup's events.
+    func setVerdict(_ verdict: sentinel_cgroup_verdict, cgroupID: UInt64) {
+        var key = cgroupID
+        var value = verdict.rawValue
+        bpf_map_update_elem(verdictsFD, &key, &value, UInt64(BPF_ANY))
+    }
+}
+
+private func decodeHex(_ hex: String) -> [UInt8] {
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(hex.utf8.count / 2)
+    var high: UInt8 = 0
+    for (index, digit) in hex.utf8.enumerated() {
+        let value = digit <= UInt8(ascii: "9") ? digit - UInt8(ascii: "0") : digit - UInt8(ascii: "a") + 10
+        if index % 2 == 0 { high = value } else { bytes.append(high << 4 | value) }
+    }
+    return bytes
+}
+
+/// libbpf's messages (the verifier's log among them), kept so a refused program's log can be saved.
+enum LibbpfLog {
+    private static let messages = Mutex<[String]>([])
+
+    static func install() {
+        libbpf_set_print { level, format, arguments in
+            // A verifier's log arrives as one message; a megabyte holds any log worth reading.
+            guard let format, let arguments else { return 0 }
+            var text = [CChar](repeating: 0, count: 1 << 20)
+            guard vsnprintf(&text, text.count, format, arguments) >= 0 else { return 0 }
+            let message = text.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+            LibbpfLog.messages.withLock { $0.append(message) }
+            return 0
+        }
+    }
+
+    static func reset() { messages.withLock { $0.removeAll() } }
+
+    static func save(to path: String) -> Bool {
+        let text = messages.withLock { $0.joined() }
+        guard let file = fopen(path, "w") else { return false }
+        defer { fclose(file) }
+        return fputs(text, file) >= 0
+    }
+}

@@ -1,0 +1,123 @@
+import CLibbpf
+import Engine
+
+/// One ring-buffer record (the layouts of bpf/include/records.h) as an `Event`. Lengths written by
+/// the kernel are checked against the record's size before any byte is read.
+struct RecordDecoder {
+    let record: UnsafeRawPointer
+    let size: Int
+    let header: sentinel_header
+    let time: UInt64
+    let containerID: String?
+
+    private static let syscallOpen: UInt32 = 2, syscallOpenat: UInt32 = 257, syscallOpenat2: UInt32 = 437
+    private static let inet6: UInt16 = 10, udp: UInt16 = 17
+
+    func event() -> Event? {
+        switch header.kind {
+        case SENTINEL_RECORD_EXEC.rawValue: return exec()
+        case SENTINEL_RECORD_FORK.rawValue: return fork()
+        case SENTINEL_RECORD_EXIT.rawValue: return exit()
+        case SENTINEL_RECORD_OPEN.rawValue: return open()
+        case SENTINEL_RECORD_CONNECT.rawValue: return socket(.connect)
+        case SENTINEL_RECORD_ACCEPT.rawValue: return socket(.accept)
+        case SENTINEL_RECORD_LISTEN.rawValue: return socket(.listen)
+        case SENTINEL_RECORD_TCP_CLOSE.rawValue: return socket(.close)
+        default: return nil
+        }
+    }
+
+    private func base(_ type: EventType, ppid: Int64? = nil, process: ProcessFacts = ProcessFacts(), payload: Event.Payload = .none) -> Event {
+        Event(type: type, time: time, pid: Int64(header.pid), tid: Int64(header.tid), ppid: ppid,
+              containerID: containerID, process: process, payload: payload)
+    }
+
+    private func exec() -> Event? {
+        guard size >= MemoryLayout<sentinel_exec>.size else { return nil }
+        let exec = record.loadUnaligned(as: sentinel_exec.self)
+        guard exec.path_len <= SENTINEL_PATH_MAX, exec.args_len <= SENTINEL_ARGS_MAX else { return nil }
+        let path = text(at: \sentinel_exec.path, length: Int(exec.path_len))
+        var args = bytes(at: \sentinel_exec.args, length: Int(exec.args_len))
+            .split(separator: 0, omittingEmptySubsequences: false)
+            .map { String(decoding: $0, as: UTF8.self) }
+        if args.last == "" { args.removeLast() }
+        // A program that runs itself again through /proc/self/exe (busybox's shell running an
+        // applet, runc) gets the kernel name "exe"; argv[0] says what it is being run as.
+        var name = text(at: \sentinel_exec.comm, length: nil)
+        if path == "/proc/self/exe", let first = args.first, !first.isEmpty {
+            name = String(first.split(separator: "/").last ?? Substring(first))
+        }
+        let facts = ProcessFacts(
+            name: name, exePath: path, args: args,
+            uid: Int64(exec.uid), gid: Int64(exec.gid), euid: Int64(exec.euid),
+            argsTruncated: header.flags & SENTINEL_FLAG_ARGS_TRUNCATED.rawValue != 0)
+        return base(.execve, ppid: Int64(exec.ppid), process: facts)
+    }
+
+    private func fork() -> Event? {
+        guard size >= MemoryLayout<sentinel_fork>.size else { return nil }
+        let fork = record.loadUnaligned(as: sentinel_fork.self)
+        return base(.clone, ppid: Int64(fork.parent_pid))
+    }
+
+    private func exit() -> Event? {
+        guard size >= MemoryLayout<sentinel_exit>.size else { return nil }
+        let code = record.loadUnaligned(as: sentinel_exit.self).exit_code
+        // wait(2)'s encoding: a signal's death reads as 128 + the signal, as shells report it.
+        let signal = code & 0x7f
+        return base(.procexit, payload: .exit(status: Int64(signal != 0 ? 128 + signal : (code >> 8) & 0xff)))
+    }
+
+    private func open() -> Event? {
+        guard size >= MemoryLayout<sentinel_open>.size else { return nil }
+        let open = record.loadUnaligned(as: sentinel_open.self)
+        guard open.path_len <= SENTINEL_PATH_MAX else { return nil }
+        let type: EventType
+        switch open.syscall_nr {
+        case Self.syscallOpen: type = .open
+        case Self.syscallOpenat: type = .openat
+        case Self.syscallOpenat2: type = .openat2
+        default: return nil
+        }
+        let path = text(at: \sentinel_open.path, length: Int(open.path_len))
+        return base(type, payload: .open(path: path, flags: OpenFlags(rawValue: open.open_flags), result: open.result))
+    }
+
+    private func socket(_ type: EventType) -> Event? {
+        guard size >= MemoryLayout<sentinel_socket>.size else { return nil }
+        let socket = record.loadUnaligned(as: sentinel_socket.self)
+        let isV6 = socket.family == Self.inet6
+        let local = Endpoint(address: address(at: \sentinel_socket.local_addr, v6: isV6), port: socket.local_port)
+        let remote = Endpoint(address: address(at: \sentinel_socket.remote_addr, v6: isV6), port: socket.remote_port)
+        let outbound = socket.outbound != 0
+        let traffic = type == .close
+            ? Traffic(bytesIn: socket.bytes_in, bytesOut: socket.bytes_out, segmentsIn: socket.segments_in, segmentsOut: socket.segments_out)
+            : nil
+        let connection = Connection(
+            l4proto: socket.protocol == Self.udp ? "udp" : "tcp",
+            direction: outbound ? .outbound : .inbound,
+            source: type == .listen ? nil : (outbound ? local : remote),
+            destination: outbound ? remote : local,
+            result: socket.result, traffic: traffic)
+        return base(type, payload: .socket(connection))
+    }
+
+    // MARK: - Reading fields
+
+    private func bytes<Root>(at field: KeyPath<Root, some Any>, length: Int) -> UnsafeRawBufferPointer {
+        let offset = MemoryLayout<Root>.offset(of: field)!
+        return UnsafeRawBufferPointer(start: record + offset, count: length)
+    }
+
+    /// The text at `field`: `length` bytes, or up to the first NUL when nil.
+    private func text<Root, Field>(at field: KeyPath<Root, Field>, length: Int?) -> String {
+        let all = bytes(at: field, length: MemoryLayout<Field>.size)
+        let count = length ?? all.firstIndex(of: 0) ?? all.count
+        return String(decoding: all.prefix(count), as: UTF8.self)
+    }
+
+    private func address(at field: KeyPath<sentinel_socket, (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8)>, v6: Bool) -> IPAddress {
+        let raw = bytes(at: field, length: 16)
+        return IPAddress(networkBytes: Array(v6 ? raw[...] : raw.prefix(4)))
+    }
+}

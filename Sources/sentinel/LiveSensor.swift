@@ -1,0 +1,58 @@
+import ArgumentParser
+import Engine
+import Outputs
+import Sensors
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The options of live monitoring, shared by `run` and `record`.
+struct LiveOptions: ParsableArguments {
+    @Flag(name: .customLong("include-host"), help: "Watch the host's processes too, not only containers'.")
+    var includeHost = false
+
+    @Option(name: .customLong("docker-socket"), help: ArgumentHelp("The Docker Engine API socket, for container names and images; \"\" to not ask Docker.", valueName: "path"))
+    var dockerSocket = "/var/run/docker.sock"
+
+    @Option(name: .customLong("stats-interval"), help: ArgumentHelp("Seconds between the sensor's statistics lines on stderr.", valueName: "seconds"))
+    var statisticsInterval: Double = 60
+
+    @Option(name: .customLong("verifier-log-dir"), help: ArgumentHelp("Where to save the kernel verifier's log if it refuses a probe.", valueName: "dir"))
+    var verifierLogDirectory = "/tmp"
+
+    /// Loads and attaches the probes. Statistics go to stderr; a rise in dropped events also goes
+    /// to `onDrop` (the outputs, as a `sentinel` alert), so that a SIEM sees the gap.
+    func makeSensor(opens: Bool, sockets: Bool, onDrop: @escaping (Alert) -> Void) throws -> EBPFSensor {
+        let options = EBPFSensor.Options(
+            probes: ProbeSelection(opens: opens, sockets: sockets, includeHost: includeHost),
+            dockerSocket: dockerSocket.isEmpty ? nil : dockerSocket,
+            verifierLogDirectory: verifierLogDirectory,
+            statisticsInterval: statisticsInterval)
+        var droppedSoFar: UInt64 = 0
+        do {
+            let sensor = try EBPFSensor(options: options, onStatistics: { statistics, summary in
+                printError("sentinel: ebpf: \(summary)")
+                guard statistics.dropped > droppedSoFar else { return }
+                let lost = statistics.dropped - droppedSoFar
+                droppedSoFar = statistics.dropped
+                onDrop(Alert(time: wallClockNow(), rule: "Events dropped", priority: .error,
+                             output: "sentinel lost \(lost) events (\(statistics.dropped) since start): \(summary)",
+                             outputFields: [Alert.Field(name: "sentinel.dropped", value: .number(Int64(lost))),
+                                            Alert.Field(name: "sentinel.dropped_total", value: .number(Int64(statistics.dropped)))],
+                             tags: ["sentinel", "drops"], source: "sentinel"))
+            }, onWarning: { printError("sentinel: \($0)") })
+            printError("sentinel: watching \(includeHost ? "containers and the host" : "containers") with the eBPF probes \(sensor.attachedFamilies.joined(separator: ", "))")
+            return sensor
+        } catch let error as ProbeError {
+            printError("sentinel: \(error.description)")
+            throw ExitStatus.badInput
+        }
+    }
+}
+
+func wallClockNow() -> UInt64 {
+    var now = timespec()
+    clock_gettime(CLOCK_REALTIME, &now)
+    return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+}

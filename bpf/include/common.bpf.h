@@ -1,0 +1,84 @@
+/* What every sentinel probe family shares: the ring buffer, the counters, the cgroup verdicts
+ * and the configuration. Each family's object defines these maps; user space creates them once
+ * (with the first object it loads) and hands the same map to the others (bpf_map__reuse_fd). */
+#ifndef SENTINEL_COMMON_BPF_H
+#define SENTINEL_COMMON_BPF_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include "kernel.h"
+#include "records.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+const volatile struct sentinel_config sentinel_config = {};
+
+/* Written by every program (one record per event), read by user space's ring-buffer poller. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);
+} events SEC(".maps");
+
+/* Written by every program (produced and dropped per record kind, per CPU), read by user space
+ * for the stats line and the drop events. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SENTINEL_RECORD_KIND_COUNT);
+	__type(key, __u32);
+	__type(value, struct sentinel_counter);
+} record_counters SEC(".maps");
+
+/* Written by user space (a verdict per cgroup id once it knows whether it is a container), read
+ * by every program to drop the host's events in the kernel. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u32);
+} cgroup_verdicts SEC(".maps");
+
+/* Whether the current task's events are wanted; sets *flags to SENTINEL_FLAG_NEW_CGROUP for a
+ * cgroup user space has not classified yet. */
+static __always_inline int watched(__u64 cgroup_id, __u32 *flags)
+{
+	*flags = 0;
+	if (sentinel_config.include_host)
+		return 1;
+	__u32 *verdict = bpf_map_lookup_elem(&cgroup_verdicts, &cgroup_id);
+	if (!verdict) {
+		*flags = SENTINEL_FLAG_NEW_CGROUP;
+		return 1;
+	}
+	return *verdict == SENTINEL_CGROUP_WATCH;
+}
+
+static __always_inline void count_record(__u32 kind, int dropped)
+{
+	struct sentinel_counter *counter = bpf_map_lookup_elem(&record_counters, &kind);
+	if (!counter)
+		return;
+	counter->produced++;
+	if (dropped)
+		counter->dropped++;
+}
+
+/* Reserves a record of `size` bytes and fills its header for the current task; NULL (counted as
+ * dropped) when the ring buffer is full. */
+static __always_inline void *reserve_record(__u32 kind, __u64 size, __u64 cgroup_id, __u32 flags)
+{
+	struct sentinel_header *header = bpf_ringbuf_reserve(&events, size, 0);
+	count_record(kind, header == 0);
+	if (!header)
+		return 0;
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	header->kind = kind;
+	header->flags = flags;
+	header->pid = pid_tgid >> 32;
+	header->tid = (__u32)pid_tgid;
+	header->boot_ns = bpf_ktime_get_boot_ns();
+	header->cgroup_id = cgroup_id;
+	return header;
+}
+
+#endif

@@ -1,0 +1,68 @@
+/* The few kernel structures sentinel reads, with only the fields it reads. CO-RE
+ * (preserve_access_index) relocates each field by name against the running kernel's BTF, so these
+ * need not match any kernel's layout: no generated vmlinux.h. */
+#ifndef SENTINEL_KERNEL_H
+#define SENTINEL_KERNEL_H
+
+#include <linux/types.h>
+
+#define CORE __attribute__((preserve_access_index))
+
+struct pt_regs { /* x86_64: the syscall's arguments and number, as saved at entry */
+	unsigned long di, si, dx, r10, orig_ax;
+} CORE;
+
+struct mm_struct {
+	unsigned long arg_start, arg_end;
+} CORE;
+
+struct file {
+	void *private_data;
+} CORE;
+
+struct fdtable {
+	unsigned int max_fds;
+	struct file **fd;
+} CORE;
+
+struct files_struct {
+	struct fdtable *fdt;
+} CORE;
+
+struct task_struct {
+	int pid, tgid, exit_code;
+	struct task_struct *real_parent;
+	struct mm_struct *mm;
+	struct files_struct *files;
+} CORE;
+
+struct linux_binprm {
+	const char *filename;
+} CORE;
+
+struct in6_addr {
+	__u8 s6_addr[16];
+} CORE;
+
+struct sock_common {
+	__u32 skc_daddr, skc_rcv_saddr;
+	__u16 skc_dport, skc_num;
+	unsigned short skc_family;
+	struct in6_addr skc_v6_daddr, skc_v6_rcv_saddr;
+} CORE;
+
+struct sock {
+	struct sock_common __sk_common;
+	__u16 sk_protocol;
+} CORE;
+
+struct socket {
+	struct sock *sk;
+} CORE;
+
+struct tcp_sock {
+	__u64 bytes_received, bytes_sent;
+	__u32 segs_in, segs_out;
+} CORE;
+
+#endif

@@ -1,0 +1,135 @@
+/* The records the eBPF programs write to the ring buffer, the map values they share with user
+ * space, and the configuration user space sets before loading. This header is the one definition:
+ * the programs in bpf/ include it, and Swift imports it through the CLibbpf module. */
+#ifndef SENTINEL_RECORDS_H
+#define SENTINEL_RECORDS_H
+
+#include <linux/types.h>
+
+#define SENTINEL_COMM_LEN 16
+/* Paths longer than this are cut and flagged SENTINEL_FLAG_PATH_TRUNCATED. */
+#define SENTINEL_PATH_MAX 256
+/* argv as the kernel holds it (NUL-separated); more is cut and flagged SENTINEL_FLAG_ARGS_TRUNCATED. */
+#define SENTINEL_ARGS_MAX 1024
+/* System-call records travel in batches of this many, one ring-buffer record per batch. */
+#define SENTINEL_SYSCALL_BATCH 64
+
+enum sentinel_record_kind {
+	SENTINEL_RECORD_EXEC = 1,
+	SENTINEL_RECORD_FORK = 2,
+	SENTINEL_RECORD_EXIT = 3,
+	SENTINEL_RECORD_OPEN = 4,
+	SENTINEL_RECORD_CONNECT = 5,
+	SENTINEL_RECORD_ACCEPT = 6,
+	SENTINEL_RECORD_LISTEN = 7,
+	SENTINEL_RECORD_TCP_CLOSE = 8,
+	SENTINEL_RECORD_SYSCALLS = 9,
+	SENTINEL_RECORD_KIND_COUNT = 10,
+};
+
+enum sentinel_record_flags {
+	SENTINEL_FLAG_PATH_TRUNCATED = 1,
+	SENTINEL_FLAG_ARGS_TRUNCATED = 2,
+	/* The record's cgroup had no verdict yet: user space should classify it. */
+	SENTINEL_FLAG_NEW_CGROUP = 4,
+};
+
+/* What user space has decided about a cgroup (map cgroup_verdicts). No entry means "not yet
+ * known": its events are sent, so that a new container is seen from its first exec. */
+enum sentinel_cgroup_verdict {
+	SENTINEL_CGROUP_WATCH = 1,
+	SENTINEL_CGROUP_IGNORE = 2,
+};
+
+struct sentinel_header {
+	__u32 kind;
+	__u32 flags;
+	__u32 pid; /* thread group id */
+	__u32 tid;
+	__u64 boot_ns; /* bpf_ktime_get_boot_ns() */
+	__u64 cgroup_id;
+};
+
+struct sentinel_exec {
+	struct sentinel_header header;
+	__u32 ppid;
+	__u32 uid;
+	__u32 gid;
+	__u32 euid;
+	__u32 path_len; /* bytes in path, without the NUL */
+	__u32 args_len; /* bytes in args, the last NUL included */
+	char comm[SENTINEL_COMM_LEN];
+	char path[SENTINEL_PATH_MAX];
+	char args[SENTINEL_ARGS_MAX];
+};
+
+/* A new process (not a thread): header.pid is the child, written in the parent's context. */
+struct sentinel_fork {
+	struct sentinel_header header;
+	__u32 parent_pid;
+	__u32 child_tid;
+};
+
+struct sentinel_exit {
+	struct sentinel_header header;
+	__s32 exit_code; /* as wait(2) reports it: status << 8 | signal */
+	__u32 reserved;
+};
+
+struct sentinel_open {
+	struct sentinel_header header;
+	__s64 result;
+	__u32 syscall_nr;
+	__u32 open_flags;
+	__s32 dirfd;
+	__u32 path_len;
+	char path[SENTINEL_PATH_MAX];
+};
+
+/* connect, accept, listen and close. For close, pid/tid/cgroup are the socket's owner as seen at
+ * connect or accept; the state change itself often runs in softirq context. */
+struct sentinel_socket {
+	struct sentinel_header header;
+	__s64 result;
+	__u16 family; /* AF_INET or AF_INET6 */
+	__u16 protocol; /* IPPROTO_TCP or IPPROTO_UDP */
+	__u16 local_port;
+	__u16 remote_port;
+	__u8 local_addr[16];
+	__u8 remote_addr[16];
+	__u64 bytes_in;
+	__u64 bytes_out;
+	__u64 segments_in;
+	__u64 segments_out;
+	__u32 outbound; /* 1: this side connected; 0: it accepted or listens */
+	__u32 reserved;
+};
+
+struct sentinel_syscall {
+	__u64 cgroup_id;
+	__u32 tid;
+	__u32 nr;
+};
+
+struct sentinel_syscalls {
+	struct sentinel_header header; /* kind, boot_ns of the batch's last call; pid/tid unused */
+	__u32 count;
+	__u32 reserved;
+	struct sentinel_syscall calls[SENTINEL_SYSCALL_BATCH];
+};
+
+/* Per record kind, summed over CPUs (map record_counters): nothing is lost silently. */
+struct sentinel_counter {
+	__u64 produced; /* records the kernel tried to send */
+	__u64 dropped;  /* of those, lost at a full ring buffer */
+};
+
+/* Set by user space in each object's .rodata before loading; the verifier then prunes what is off. */
+struct sentinel_config {
+	__u32 include_host; /* 1: ignore cgroup verdicts, send everything */
+	__u32 want_opens;
+	__u32 want_sockets;
+	__u32 reserved;
+};
+
+#endif
