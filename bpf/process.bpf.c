@@ -22,6 +22,18 @@ int on_exec(struct bpf_raw_tracepoint_args *ctx)
 	record->gid = uid_gid >> 32;
 	record->euid = record->uid; /* the tracepoint offers no cred cheaply; setuid binaries are rare in containers */
 	bpf_get_current_comm(record->comm, sizeof(record->comm));
+	struct tty_struct *tty = BPF_CORE_READ(task, signal, tty);
+	if (tty) {
+		__u32 major = BPF_CORE_READ(tty, driver, major);
+		__u32 minor = BPF_CORE_READ(tty, driver, minor_start) + BPF_CORE_READ(tty, index);
+		record->tty = (minor & 0xff) | (major << 8) | ((minor & ~0xffu) << 12);
+	} else {
+		record->tty = 0;
+	}
+	/* numbers[level] is the pid as the task's innermost pid namespace sees it. */
+	struct pid *pid = BPF_CORE_READ(task, thread_pid);
+	unsigned int level = BPF_CORE_READ(pid, level);
+	bpf_core_read(&record->vpid, sizeof(record->vpid), &pid->numbers[level & 31].nr);
 
 	const char *filename = BPF_CORE_READ(bprm, filename);
 	long path_len = bpf_probe_read_kernel_str(record->path, sizeof(record->path), filename);

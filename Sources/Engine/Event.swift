@@ -88,12 +88,14 @@ public struct ProcessFacts: Sendable {
     public var euid: Int64?
     public var userName: String?
     public var tty: Int64?
+    /// The pid inside the process's own pid namespace: 1 for a container's entrypoint.
+    public var vpid: Int64?
     /// Whether `args` was cut at the sensor's bound (the eBPF sensor keeps 1024 bytes of argv).
     public var argsTruncated: Bool?
 
     public init(name: String? = nil, exePath: String? = nil, args: [String]? = nil, cwd: String? = nil,
                 uid: Int64? = nil, gid: Int64? = nil, euid: Int64? = nil, userName: String? = nil, tty: Int64? = nil,
-                argsTruncated: Bool? = nil) {
+                vpid: Int64? = nil, argsTruncated: Bool? = nil) {
         self.name = name
         self.exePath = exePath
         self.args = args
@@ -103,6 +105,7 @@ public struct ProcessFacts: Sendable {
         self.euid = euid
         self.userName = userName
         self.tty = tty
+        self.vpid = vpid
         self.argsTruncated = argsTruncated
     }
 }

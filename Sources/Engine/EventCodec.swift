@@ -16,6 +16,7 @@ public enum EventCodec {
         ("proc.args", "argv as an array of strings, argv[0] first (execve)"),
         ("proc.cwd", "the working directory"),
         ("proc.tty", "the controlling terminal's device number, 0 for none"),
+        ("proc.vpid", "the pid in the process's own pid namespace (1: a container's entrypoint)"),
         ("proc.args_truncated", "true when the sensor cut argv at its bound (execve)"),
         ("user.uid", "the real user id"),
         ("user.euid", "the effective user id (default: user.uid)"),
@@ -106,7 +107,7 @@ public enum EventCodec {
                                      args: reader.strings("proc.args"), cwd: reader.string("proc.cwd"),
                                      uid: reader.integer("user.uid"), gid: reader.integer("group.gid"), euid: reader.integer("user.euid"),
                                      userName: reader.string("user.name"), tty: reader.integer("proc.tty"),
-                                     argsTruncated: reader.bool("proc.args_truncated"))
+                                     vpid: reader.integer("proc.vpid"), argsTruncated: reader.bool("proc.args_truncated"))
             event = Event(type: eventType, time: time ?? 0, pid: pid, tid: reader.integer("proc.tid"), ppid: reader.integer("proc.ppid"),
                           containerID: containerID, process: facts, payload: payload(for: eventType, &reader) ?? .none)
         }
@@ -264,6 +265,7 @@ public enum EventCodec {
         }
         if let cwd = facts.cwd { writer.key("proc.cwd"); writer.string(cwd) }
         if let tty = facts.tty { writer.key("proc.tty"); writer.integer(tty) }
+        if let vpid = facts.vpid { writer.key("proc.vpid"); writer.integer(vpid) }
         if let argsTruncated = facts.argsTruncated { writer.key("proc.args_truncated"); writer.bool(argsTruncated) }
         if let uid = facts.uid { writer.key("user.uid"); writer.integer(uid) }
         if let euid = facts.euid { writer.key("user.euid"); writer.integer(euid) }

@@ -100,6 +100,7 @@ public enum FieldRegistry {
         string("proc.args", "The arguments after argv[0], joined by spaces.", processTypes) { $0.process?.arguments },
         string("proc.cmdline", "proc.name followed by proc.args.", processTypes) { $0.process?.commandLine },
         string("proc.cwd", "The working directory at exec.", processTypes) { nonEmpty($0.process?.cwd) },
+        number("proc.vpid", "The pid inside the process's own pid namespace: 1 for a container's entrypoint.", processTypes) { $0.process?.vpid },
         bool("proc.args_truncated", "Whether the command line was cut at the sensor's bound (1024 bytes of argv).", processTypes) { $0.process?.argsTruncated },
         number("proc.tty", "The controlling terminal's device number; 0 when there is none.", processTypes) { $0.process?.tty },
         bool("proc.is_exe_written", "The executable was opened for writing in the same container (or on the host) before it was run: a dropped binary.", processTypes) { $0.process?.isExeWritten },

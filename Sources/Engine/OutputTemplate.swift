@@ -63,6 +63,11 @@ public struct OutputTemplate {
         return OutputTemplate(segments: segments)
     }
 
+    /// This template followed by a space and `extra` (`--append-output`).
+    public func appending(_ extra: OutputTemplate) -> OutputTemplate {
+        OutputTemplate(segments: segments + [.text(" ")] + extra.segments)
+    }
+
     /// The text and the fields it names, for one event. Values are escaped in the text and raw in
     /// the fields (JSON writers escape them their own way).
     public func render(_ context: EventContext, finding: [String: FieldValue] = [:]) -> (text: String, fields: [Alert.Field]) {

@@ -16,6 +16,8 @@ public final class ProcessRecord {
     public var euid: Int64
     public var userName: String?
     public var tty: Int64
+    /// The pid in the process's own pid namespace; nil when the source did not say.
+    public var vpid: Int64?
     /// Whether the sensor cut argv at its bound.
     public var argsTruncated = false
     public var container: ContainerRecord
@@ -142,6 +144,7 @@ public final class ProcessTable {
         if let euid = facts.euid ?? facts.uid { record.euid = euid }
         if let userName = facts.userName { record.userName = userName }
         if let tty = facts.tty { record.tty = tty }
+        if let vpid = facts.vpid { record.vpid = vpid }
         if let argsTruncated = facts.argsTruncated { record.argsTruncated = argsTruncated }
     }
 

@@ -34,6 +34,12 @@ public final class CompiledRule {
         self.builtin = builtin
     }
 
+    /// The same rule with `extra` after its output (`--append-output`).
+    public func appendingOutput(_ extra: OutputTemplate) -> CompiledRule {
+        CompiledRule(name: name, description: description, priority: priority, tags: tags, source: source,
+                     condition: condition, output: output.appending(extra), builtin: builtin)
+    }
+
     /// The same rule with no alerts counted and fresh built-in state.
     public var freshCopy: CompiledRule {
         CompiledRule(name: name, description: description, priority: priority, tags: tags, source: source,

@@ -44,6 +44,9 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("min-priority"), help: ArgumentHelp("Load only rules of this priority or graver (EMERGENCY ... DEBUG).", valueName: "priority"))
     var minPriority: Priority?
 
+    @Option(name: .customLong("append-output"), help: ArgumentHelp("Text with %fields added to every rule's output, as Falco's -p: \"id=%container.id\".", valueName: "template"))
+    var appendOutput: String?
+
     @OptionGroup(title: "Live monitoring")
     var live: LiveOptions
 
@@ -51,7 +54,7 @@ struct Run: ParsableCommand {
         let settings = try loadSettings()
         let ruleSet = try loadRuleSet(settings.rulePaths, minimumPriority: settings.minimumPriority)
         let dispatcher = startOutputs(settings)
-        let engine = Engine(rules: ruleSet.rules)
+        let engine = Engine(rules: try appendingOutput(to: ruleSet.rules))
         let sensor = try makeSensor(needing: engine.neededEventTypes, dispatcher: dispatcher)
         let signals = handleSignals(sensor: sensor, dispatcher: dispatcher)
         var sensorError: Error?
@@ -85,6 +88,17 @@ struct Run: ParsableCommand {
         return settings
     }
 
+
+    private func appendingOutput(to rules: [CompiledRule]) throws -> [CompiledRule] {
+        guard let appendOutput else { return rules }
+        let diagnostics = Diagnostics()
+        let extra = OutputTemplate.compile(ConditionOrigin(text: appendOutput, file: "--append-output"), diagnostics: diagnostics)
+        if !diagnostics.all.isEmpty {
+            printDiagnostics(diagnostics.all)
+            throw ExitStatus.badInput
+        }
+        return rules.map { $0.appendingOutput(extra) }
+    }
 
     private func startOutputs(_ settings: Config) -> AlertDispatcher {
         var sinks = settings.outputs

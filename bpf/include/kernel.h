@@ -29,8 +29,34 @@ struct files_struct {
 	struct fdtable *fdt;
 } CORE;
 
+/* Indexed by a variable below, so its size must be the kernel's (CO-RE cannot relocate it). */
+struct upid {
+	int nr;
+	void *ns;
+} CORE;
+
+struct pid {
+	unsigned int level;
+	struct upid numbers[1];
+} CORE;
+
+struct tty_driver {
+	int major, minor_start;
+} CORE;
+
+struct tty_struct {
+	int index;
+	struct tty_driver *driver;
+} CORE;
+
+struct signal_struct {
+	struct tty_struct *tty;
+} CORE;
+
 struct task_struct {
 	int pid, tgid, exit_code;
+	struct pid *thread_pid;
+	struct signal_struct *signal;
 	struct task_struct *real_parent;
 	struct mm_struct *mm;
 	struct files_struct *files;

@@ -56,8 +56,10 @@ struct sentinel_exec {
 	__u32 uid;
 	__u32 gid;
 	__u32 euid;
+	__u32 vpid; /* the pid inside the process's own pid namespace: 1 for a container's entrypoint */
 	__u32 path_len; /* bytes in path, without the NUL */
 	__u32 args_len; /* bytes in args, the last NUL included */
+	__u32 tty; /* the controlling terminal as a device number (new_encode_dev); 0 for none */
 	char comm[SENTINEL_COMM_LEN];
 	char path[SENTINEL_PATH_MAX];
 	char args[SENTINEL_ARGS_MAX];

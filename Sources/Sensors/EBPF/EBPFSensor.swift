@@ -98,7 +98,8 @@ public final class EBPFSensor: Sensor {
                 reportStatistics()
             }
         }
-        // What the kernel wrote before the probes stop is still delivered.
+        // Stop the producers first, then deliver what they wrote: the final counts then add up.
+        probes.detachPrograms()
         ring_buffer__consume(ring)
         reportStatistics()
     }
@@ -218,7 +219,7 @@ public final class EBPFSensor: Sensor {
         let containerID = ContainerCgroup.containerID(path: snapshot.cgroupPath) ?? ContainerRecord.hostID
         announce(container: containerID)
         let facts = ProcessFacts(name: snapshot.name, exePath: snapshot.exePath, args: snapshot.args,
-                                 uid: snapshot.uid, gid: snapshot.gid, euid: snapshot.euid)
+                                 uid: snapshot.uid, gid: snapshot.gid, euid: snapshot.euid, vpid: snapshot.vpid)
         deliver?(Event(type: .procinfo, time: clock.now(), pid: Int64(snapshot.pid), ppid: Int64(snapshot.ppid),
                        containerID: containerID, process: facts))
     }

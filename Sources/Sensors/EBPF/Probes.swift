@@ -67,10 +67,15 @@ final class Probes {
 
     deinit { detach() }
 
-    /// Detaches every program and frees the objects; the kernel then stops producing records.
-    func detach() {
+    /// Detaches every program: the kernel stops producing records; the maps stay readable.
+    func detachPrograms() {
         for link in links { bpf_link__destroy(link) }
         links.removeAll()
+    }
+
+    /// Detaches every program and frees the objects and their maps.
+    func detach() {
+        detachPrograms()
         for object in objects { bpf_object__close(object) }
         objects.removeAll()
         sharedMapFDs.removeAll()

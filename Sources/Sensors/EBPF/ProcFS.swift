@@ -15,6 +15,7 @@ struct ProcessSnapshot: Equatable {
     var uid: Int64
     var gid: Int64
     var euid: Int64
+    var vpid: Int64?
     /// The process's cgroup v2 path ("/docker/<id>"), or a v1 path when there is no v2 line.
     var cgroupPath: String
 }
@@ -45,6 +46,7 @@ enum ProcFS {
             exePath: readLink("\(directory)/exe") ?? "",
             args: args.last == "" ? Array(args.dropLast()) : args,
             uid: uids.first ?? -1, gid: gids.first ?? -1, euid: uids.dropFirst().first ?? uids.first ?? -1,
+            vpid: idsLine("NSpid:", in: status).last,
             cgroupPath: cgroupPath(readTextFile("\(directory)/cgroup") ?? "")
         )
     }

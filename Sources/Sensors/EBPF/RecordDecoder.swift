@@ -49,7 +49,7 @@ struct RecordDecoder {
         }
         let facts = ProcessFacts(
             name: name, exePath: path, args: args,
-            uid: Int64(exec.uid), gid: Int64(exec.gid), euid: Int64(exec.euid),
+            uid: Int64(exec.uid), gid: Int64(exec.gid), euid: Int64(exec.euid), tty: Int64(exec.tty), vpid: Int64(exec.vpid),
             argsTruncated: header.flags & SENTINEL_FLAG_ARGS_TRUNCATED.rawValue != 0)
         return base(.execve, ppid: Int64(exec.ppid), process: facts)
     }
