@@ -42,6 +42,6 @@ let package = Package(
         .testTarget(name: "SensorsTests", dependencies: ["Sensors", "Engine", "SentinelJSON"]),
         .testTarget(name: "OutputsTests", dependencies: ["Outputs", "Engine", "SentinelJSON"]),
         // Runs the built `sentinel` binary as a user would; the dependency makes sure it is built.
-        .testTarget(name: "sentinelTests", dependencies: ["sentinel"]),
+        .testTarget(name: "sentinelTests", dependencies: ["sentinel"], exclude: ["Fixtures"]),
     ]
 )

@@ -18,17 +18,28 @@ struct LiveOptions: ParsableArguments {
     @Option(name: .customLong("stats-interval"), help: ArgumentHelp("Seconds between the sensor's statistics lines on stderr.", valueName: "seconds"))
     var statisticsInterval: Double = 60
 
+    @Option(name: .customLong("ring-buffer-kib"), help: ArgumentHelp("The kernel-to-sentinel ring buffer's size in KiB: a power of two, at least 4. Events beyond it in a burst are dropped and counted.", valueName: "kib"))
+    var ringBufferKiB: UInt32 = 8192
+
     @Option(name: .customLong("verifier-log-dir"), help: ArgumentHelp("Where to save the kernel verifier's log if it refuses a probe.", valueName: "dir"))
     var verifierLogDirectory = "/tmp"
 
     /// Loads and attaches the probes. Statistics go to stderr; a rise in dropped events also goes
     /// to `onDrop` (the outputs, as a `sentinel` alert), so that a SIEM sees the gap.
+    func validate() throws {
+        guard ringBufferKiB >= 4, ringBufferKiB <= 1 << 20, ringBufferKiB & (ringBufferKiB - 1) == 0 else {
+            throw ValidationError("--ring-buffer-kib must be a power of two from 4 to 1048576, not \(ringBufferKiB)")
+        }
+        guard statisticsInterval > 0 else { throw ValidationError("--stats-interval must be more than 0 seconds") }
+    }
+
     func makeSensor(opens: Bool, sockets: Bool, onDrop: @escaping (Alert) -> Void) throws -> EBPFSensor {
         let options = EBPFSensor.Options(
             probes: ProbeSelection(opens: opens, sockets: sockets, includeHost: includeHost),
             dockerSocket: dockerSocket.isEmpty ? nil : dockerSocket,
             verifierLogDirectory: verifierLogDirectory,
-            statisticsInterval: statisticsInterval)
+            statisticsInterval: statisticsInterval,
+            ringBufferBytes: ringBufferKiB * 1024)
         var droppedSoFar: UInt64 = 0
         do {
             let sensor = try EBPFSensor(options: options, onStatistics: { statistics, summary in

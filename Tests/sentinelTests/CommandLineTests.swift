@@ -108,12 +108,6 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(result.stderr.contains("2 events delivered, 1 dropped"))
     }
 
-    @Test func liveModeWithoutSensorsSaysSo() throws {
-        let result = try sentinel(["--rules", "rules/"])
-        #expect(result.status == 2)
-        #expect(result.stderr.contains("give --replay FILE"))
-    }
-
     @Test func badArgumentsExitTwo() throws {
         let result = try sentinel(["--rules", "rules/", "--min-priority", "LOUD"])
         #expect(result.status == 2)

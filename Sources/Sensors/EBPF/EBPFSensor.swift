@@ -20,13 +20,16 @@ public final class EBPFSensor: Sensor {
         public var verifierLogDirectory: String
         /// How often `onStatistics` is called.
         public var statisticsInterval: Double
+        /// The ring buffer's size: a power of two, at least 4096.
+        public var ringBufferBytes: UInt32
 
         public init(probes: ProbeSelection, dockerSocket: String? = "/var/run/docker.sock",
-                    verifierLogDirectory: String = "/tmp", statisticsInterval: Double = 10) {
+                    verifierLogDirectory: String = "/tmp", statisticsInterval: Double = 10, ringBufferBytes: UInt32 = 8 << 20) {
             self.probes = probes
             self.dockerSocket = dockerSocket
             self.verifierLogDirectory = verifierLogDirectory
             self.statisticsInterval = statisticsInterval
+            self.ringBufferBytes = ringBufferBytes
         }
     }
 
@@ -57,7 +60,7 @@ public final class EBPFSensor: Sensor {
         self.options = options
         self.onStatistics = onStatistics
         self.onWarning = onWarning
-        probes = try Probes(selection: options.probes, verifierLogDirectory: options.verifierLogDirectory)
+        probes = try Probes(selection: options.probes, ringBufferBytes: options.ringBufferBytes, verifierLogDirectory: options.verifierLogDirectory)
         metadata = options.dockerSocket.map { ContainerMetadata(client: DockerClient(socketPath: $0), onWarning: onWarning) }
     }
 

@@ -45,7 +45,9 @@ final class Probes {
     /// The families attached, for the start-up message.
     private(set) var attached: [String] = []
 
-    init(selection: ProbeSelection, verifierLogDirectory: String) throws {
+    /// `ringBufferBytes`: the size of the ring buffer all records share, a power of two of at
+    /// least a page; a burst bigger than it is dropped (and counted).
+    init(selection: ProbeSelection, ringBufferBytes: UInt32, verifierLogDirectory: String) throws {
         try Self.checkPrerequisites()
         LibbpfLog.install()
         var families = ["process"]
@@ -57,7 +59,7 @@ final class Probes {
         config.want_sockets = selection.sockets ? 1 : 0
         do {
             for family in families {
-                try load(family: family, config: config, verifierLogDirectory: verifierLogDirectory)
+                try load(family: family, config: config, ringBufferBytes: ringBufferBytes, verifierLogDirectory: verifierLogDirectory)
             }
         } catch {
             detach()
@@ -102,7 +104,7 @@ final class Probes {
         return 0
     }
 
-    private func load(family: String, config: sentinel_config, verifierLogDirectory: String) throws {
+    private func load(family: String, config: sentinel_config, ringBufferBytes: UInt32, verifierLogDirectory: String) throws {
         guard let hex = EmbeddedBPFObjects.hex[family] else {
             throw ProbeError(description: "internal: the eBPF object \(family) was not embedded at build time")
         }
@@ -119,6 +121,10 @@ final class Probes {
         }
         objects.append(object)
         try configure(object, family: family, config: config)
+        if sharedMapFDs["events"] == nil, let events = bpf_object__find_map_by_name(object, "events") {
+            let status = bpf_map__set_max_entries(events, ringBufferBytes)
+            if status != 0 { throw ProbeError(description: "the ring buffer cannot have \(ringBufferBytes) bytes: \(String(cString: strerror(-status)))") }
+        }
 
         LibbpfLog.reset()
         let status = bpf_object__load(object)
