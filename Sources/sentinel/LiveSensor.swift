@@ -24,8 +24,6 @@ struct LiveOptions: ParsableArguments {
     @Option(name: .customLong("verifier-log-dir"), help: ArgumentHelp("Where to save the kernel verifier's log if it refuses a probe.", valueName: "dir"))
     var verifierLogDirectory = "/tmp"
 
-    /// Loads and attaches the probes. Statistics go to stderr; a rise in dropped events also goes
-    /// to `onDrop` (the outputs, as a `sentinel` alert), so that a SIEM sees the gap.
     func validate() throws {
         guard ringBufferKiB >= 4, ringBufferKiB <= 1 << 20, ringBufferKiB & (ringBufferKiB - 1) == 0 else {
             throw ValidationError("--ring-buffer-kib must be a power of two from 4 to 1048576, not \(ringBufferKiB)")
@@ -33,9 +31,16 @@ struct LiveOptions: ParsableArguments {
         guard statisticsInterval > 0 else { throw ValidationError("--stats-interval must be more than 0 seconds") }
     }
 
-    func makeSensor(opens: Bool, sockets: Bool, onDrop: @escaping (Alert) -> Void) throws -> EBPFSensor {
+    /// Loads and attaches the probes that events of `types` need. Statistics go to stderr; a rise
+    /// in dropped events also goes to `onDrop` (the outputs, as a `sentinel` alert), so that a SIEM
+    /// sees the gap.
+    func makeSensor(needing types: Set<EventType>, onDrop: @escaping (Alert) -> Void) throws -> EBPFSensor {
+        let probes = ProbeSelection(opens: !types.isDisjoint(with: EventType.opens),
+                                    sockets: !types.isDisjoint(with: EventType.sockets),
+                                    syscalls: types.contains(.syscall),
+                                    includeHost: includeHost)
         let options = EBPFSensor.Options(
-            probes: ProbeSelection(opens: opens, sockets: sockets, includeHost: includeHost),
+            probes: probes,
             dockerSocket: dockerSocket.isEmpty ? nil : dockerSocket,
             verifierLogDirectory: verifierLogDirectory,
             statisticsInterval: statisticsInterval,

@@ -114,9 +114,7 @@ struct Run: ParsableCommand {
 
     private func makeSensor(needing types: Set<EventType>, dispatcher: AlertDispatcher) throws -> Sensor {
         guard let replay else {
-            return try live.makeSensor(opens: !types.isDisjoint(with: EventType.opens),
-                                       sockets: !types.isDisjoint(with: EventType.sockets),
-                                       onDrop: dispatcher.dispatch)
+            return try live.makeSensor(needing: types, onDrop: dispatcher.dispatch)
         }
         return ReplaySensor(path: replay) { diagnostic in printError(diagnostic.description) }
     }

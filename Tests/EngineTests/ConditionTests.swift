@@ -105,6 +105,9 @@ import SentinelJSON
         #expect(try compile("evt.type != execve").eventTypes == ConditionCompiler.defaultEventTypes.subtracting([.execve]))
         #expect(try !compile("proc.name = sh").eventTypes.contains(.syscall), "system calls only when named")
         #expect(try compile("evt.type = syscall and syscall.nr = 59").eventTypes == [.syscall])
+        #expect(try compile("evt.type = syscall and container.id != host").eventTypes == [.syscall], "a field every event has keeps them")
+        #expect(try compile("syscall.nr = 101 or evt.type = execve").eventTypes == [.syscall, .execve])
+        #expect(try !compile("not evt.type = execve").eventTypes.contains(.syscall))
     }
 
     @Test(arguments: [

@@ -109,12 +109,14 @@ struct sentinel_socket {
 
 struct sentinel_syscall {
 	__u64 cgroup_id;
+	__u32 pid;
 	__u32 tid;
 	__u32 nr;
+	__u32 reserved;
 };
 
 struct sentinel_syscalls {
-	struct sentinel_header header; /* kind, boot_ns of the batch's last call; pid/tid unused */
+	struct sentinel_header header; /* kind, flags, and boot_ns of the batch's first call */
 	__u32 count;
 	__u32 reserved;
 	struct sentinel_syscall calls[SENTINEL_SYSCALL_BATCH];

@@ -24,27 +24,48 @@ public enum ConditionCompiler {
 
     // MARK: - Event types
 
-    /// The event types on which `expression` can be true. A comparison is false when its field is
-    /// missing, so it is true only on the types that carry the field; `not` can be true anywhere.
+    /// The event types on which `expression` can be true; system calls only if it names them.
     public static func eventTypes(of expression: Expression) -> Set<EventType> {
+        let possible = possibleEventTypes(of: expression)
+        return namesSystemCalls(expression) ? possible : possible.intersection(defaultEventTypes)
+    }
+
+    private static let everyType = Set(EventType.allCases)
+
+    /// A comparison is false when its field is missing, so it is true only on the types that carry
+    /// the field; `not` can be true anywhere.
+    private static func possibleEventTypes(of expression: Expression) -> Set<EventType> {
         switch expression {
-        case .and(let left, let right): return eventTypes(of: left).intersection(eventTypes(of: right))
-        case .or(let left, let right): return eventTypes(of: left).union(eventTypes(of: right))
+        case .and(let left, let right): return possibleEventTypes(of: left).intersection(possibleEventTypes(of: right))
+        case .or(let left, let right): return possibleEventTypes(of: left).union(possibleEventTypes(of: right))
         case .not(.comparison(let comparison)) where comparison.field.name == "evt.type":
-            return defaultEventTypes.subtracting(namedEventTypes(comparison) ?? [])
-        case .not, .reference: return defaultEventTypes
-        case .constant(let value): return value ? defaultEventTypes : []
+            return everyType.subtracting(namedEventTypes(comparison) ?? [])
+        case .not, .reference: return everyType
+        case .constant(let value): return value ? everyType : []
         case .comparison(let comparison):
             if comparison.field.name == "evt.type", let named = namedEventTypes(comparison) {
                 switch comparison.op {
                 case .equal, .in: return named
-                case .notEqual: return defaultEventTypes.subtracting(named)
+                case .notEqual: return everyType.subtracting(named)
                 default: break
                 }
             }
-            // A field that only system-call events carry (syscall.nr) names them as evt.type would.
-            guard let types = FieldRegistry.field(named: comparison.field.name)?.eventTypes else { return defaultEventTypes }
-            return types == [.syscall] ? types : types.intersection(defaultEventTypes)
+            return FieldRegistry.field(named: comparison.field.name)?.eventTypes ?? everyType
+        }
+    }
+
+    /// Whether the expression asks for system calls in so many words: `evt.type = syscall`, or a
+    /// field only system-call events carry (`syscall.nr`).
+    private static func namesSystemCalls(_ expression: Expression) -> Bool {
+        switch expression {
+        case .and(let left, let right), .or(let left, let right): return namesSystemCalls(left) || namesSystemCalls(right)
+        case .not(let inner): return namesSystemCalls(inner)
+        case .reference, .constant: return false
+        case .comparison(let comparison):
+            if comparison.field.name == "evt.type" {
+                return (comparison.op == .equal || comparison.op == .in) && namedEventTypes(comparison)?.contains(.syscall) == true
+            }
+            return FieldRegistry.field(named: comparison.field.name)?.eventTypes == [.syscall]
         }
     }
 

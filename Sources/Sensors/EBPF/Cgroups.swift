@@ -33,7 +33,8 @@ enum ContainerCgroup {
 final class CgroupPaths {
     /// Where cgroup v2 is mounted (/sys/fs/cgroup, or /sys/fs/cgroup/unified beside v1), or nil.
     let mountPoint: String?
-    private var pathsByID: [UInt64: String] = [:]
+    /// Every cgroup seen in the last walk, by id.
+    private(set) var pathsByID: [UInt64: String] = [:]
 
     init(mountInfo: String = readTextFile("/proc/self/mountinfo") ?? "") {
         mountPoint = Self.cgroup2MountPoint(mountInfo)

@@ -71,6 +71,7 @@ public final class EBPFSensor: Sensor {
             self.deliver = deliver
             defer { self.deliver = nil }
             metadata?.start(isStopped: { [stopped] in stopped.isSet })
+            classifyExistingCgroups()
             seedProcessTable()
             try pollRecords()
         }
@@ -95,6 +96,8 @@ public final class EBPFSensor: Sensor {
             if status < 0 && status != -EINTR {
                 throw ProbeError(description: "reading the events ring buffer failed: \(String(cString: strerror(-status)))")
             }
+            // System-call batches are written without waking us: collect them on every round.
+            ring_buffer__consume(ring)
             let now = clock.monotonicSeconds()
             if now - lastStatistics >= options.statisticsInterval {
                 lastStatistics = now
@@ -119,6 +122,10 @@ public final class EBPFSensor: Sensor {
     private func handle(record: UnsafeRawPointer, size: Int) {
         guard size >= MemoryLayout<sentinel_header>.size else { return }
         let header = record.loadUnaligned(as: sentinel_header.self)
+        if header.kind == SENTINEL_RECORD_SYSCALLS.rawValue {
+            handleSystemCalls(batch: record, size: size)
+            return
+        }
         counters.withLock { $0.received(kind: header.kind) }
         let time = clock.wallTime(bootNanoseconds: header.boot_ns)
         let containerID: String?
@@ -149,6 +156,33 @@ public final class EBPFSensor: Sensor {
         deliver?(event)
     }
 
+    /// A batch of system calls: one `syscall` event per call, for the rules that name them.
+    private func handleSystemCalls(batch record: UnsafeRawPointer, size: Int) {
+        guard size >= MemoryLayout<sentinel_syscalls>.size else {
+            counters.withLock { $0.malformed += 1 }
+            return
+        }
+        let callsOffset = MemoryLayout<sentinel_syscalls>.offset(of: \sentinel_syscalls.calls)!
+        let header = record.loadUnaligned(as: sentinel_header.self)
+        let count = min(Int(record.loadUnaligned(fromByteOffset: MemoryLayout<sentinel_header>.size, as: UInt32.self)), Int(SENTINEL_SYSCALL_BATCH))
+        counters.withLock { $0.received(kind: header.kind, count: UInt64(count)) }
+        let time = clock.wallTime(bootNanoseconds: header.boot_ns)
+        var delivered: UInt64 = 0
+        for index in 0..<count {
+            let call = record.loadUnaligned(fromByteOffset: callsOffset + index * MemoryLayout<sentinel_syscall>.stride, as: sentinel_syscall.self)
+            let containerID: String?
+            switch owner(ofCgroup: call.cgroup_id, pid: Int32(bitPattern: call.pid)) {
+            case .unwatched: continue
+            case .known(let id): containerID = id
+            case .unresolved: containerID = nil
+            }
+            delivered += 1
+            deliver?(Event(type: .syscall, time: time, pid: Int64(call.pid), tid: Int64(call.tid),
+                           containerID: containerID, payload: .syscall(number: Int64(call.nr))))
+        }
+        counters.withLock { $0.delivered += delivered }
+    }
+
     // MARK: - Containers
 
     /// Whom a cgroup's events belong to.
@@ -170,11 +204,24 @@ public final class EBPFSensor: Sensor {
             containerID = known
         } else {
             guard let path = cgroupPaths.path(of: cgroupID) ?? ProcFS.snapshot(pid: pid)?.cgroupPath else { return .unresolved }
-            containerID = ContainerCgroup.containerID(path: path) ?? ContainerRecord.hostID
-            containerOfCgroup[cgroupID] = containerID
-            probes.setVerdict(containerID == ContainerRecord.hostID ? SENTINEL_CGROUP_IGNORE : SENTINEL_CGROUP_WATCH, cgroupID: cgroupID)
+            containerID = learn(cgroupID: cgroupID, path: path)
         }
         return containerID == ContainerRecord.hostID && !options.probes.includeHost ? .unwatched : .known(containerID)
+    }
+
+    /// Tells the kernel at once about every cgroup that exists, so that the host's events stop
+    /// in the kernel from the start rather than after each cgroup's first event.
+    private func classifyExistingCgroups() {
+        for (cgroupID, path) in cgroupPaths.pathsByID { learn(cgroupID: cgroupID, path: path) }
+    }
+
+    /// Records whose cgroup `path` is, and tells the kernel; returns the container id or "host".
+    @discardableResult
+    private func learn(cgroupID: UInt64, path: String) -> String {
+        let containerID = ContainerCgroup.containerID(path: path) ?? ContainerRecord.hostID
+        containerOfCgroup[cgroupID] = containerID
+        probes.setVerdict(containerID == ContainerRecord.hostID ? SENTINEL_CGROUP_IGNORE : SENTINEL_CGROUP_WATCH, cgroupID: cgroupID)
+        return containerID
     }
 
     /// Before a container's first event: a `container` event with its name and image, so that
@@ -235,8 +282,9 @@ struct RecordCounters {
     var delivered: UInt64 = 0
     var malformed: UInt64 = 0
 
-    mutating func received(kind: UInt32) {
-        if kind < receivedByKind.count { receivedByKind[Int(kind)] += 1 }
+    /// `count` records of `kind` arrived (system calls are counted one by one, not by batch).
+    mutating func received(kind: UInt32, count: UInt64 = 1) {
+        if kind < receivedByKind.count { receivedByKind[Int(kind)] += count }
     }
 
     var kernelDropped: UInt64 { kernel.reduce(0) { $0 + $1.dropped } }

@@ -16,12 +16,15 @@ public struct ProbeSelection: Sendable, Equatable {
     public var opens: Bool
     /// connect, accept, listen, and TCP close with the connection's counters.
     public var sockets: Bool
+    /// Every system call, in batches (for rules that name `syscall` events).
+    public var syscalls: Bool
     /// Send the host's events too, not only containers'.
     public var includeHost: Bool
 
-    public init(opens: Bool, sockets: Bool, includeHost: Bool) {
+    public init(opens: Bool, sockets: Bool, syscalls: Bool = false, includeHost: Bool) {
         self.opens = opens
         self.sockets = sockets
+        self.syscalls = syscalls
         self.includeHost = includeHost
     }
 }
@@ -53,6 +56,7 @@ final class Probes {
         var families = ["process"]
         if selection.opens || selection.sockets { families.append("syscall_results") }
         if selection.sockets { families.append("tcp") }
+        if selection.syscalls { families.append("syscalls") }
         var config = sentinel_config()
         config.include_host = selection.includeHost ? 1 : 0
         config.want_opens = selection.opens ? 1 : 0
