@@ -84,9 +84,7 @@ static __always_inline void report_socket(struct pt_regs *regs, long nr, long re
 	int tracked = record->protocol == IPPROTO_TCP && kind != SENTINEL_RECORD_LISTEN && (result == 0 || result == -EINPROGRESS || kind == SENTINEL_RECORD_ACCEPT);
 	if (tracked) {
 		__u64 key = (__u64)sk;
-		struct sentinel_header owner = record->header;
-		owner.flags = record->outbound;
-		bpf_map_update_elem(&tcp_owners, &key, &owner, BPF_ANY);
+		bpf_map_update_elem(&tcp_connections, &key, record, BPF_ANY);
 	}
 	bpf_ringbuf_submit(record, 0);
 }

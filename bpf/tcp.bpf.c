@@ -13,27 +13,26 @@ int on_tcp_state(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	struct sock *sk = (struct sock *)ctx->args[0];
 	__u64 key = (__u64)sk;
-	struct sentinel_header *owner = bpf_map_lookup_elem(&tcp_owners, &key);
-	if (!owner)
+	struct sentinel_socket *opened = bpf_map_lookup_elem(&tcp_connections, &key);
+	if (!opened)
 		return 0;
 	struct sentinel_socket *record = bpf_ringbuf_reserve(&events, sizeof(*record), 0);
 	count_record(SENTINEL_RECORD_TCP_CLOSE, record == 0);
 	if (!record) {
-		bpf_map_delete_elem(&tcp_owners, &key);
+		bpf_map_delete_elem(&tcp_connections, &key);
 		return 0;
 	}
-	record->header = *owner;
+	*record = *opened;
 	record->header.kind = SENTINEL_RECORD_TCP_CLOSE;
 	record->header.flags = 0;
 	record->header.boot_ns = bpf_ktime_get_boot_ns();
-	record->outbound = owner->flags;
-	read_endpoints(record, sk);
+	record->result = 0;
 	struct tcp_sock *tcp = (struct tcp_sock *)sk;
 	record->bytes_in = BPF_CORE_READ(tcp, bytes_received);
 	record->bytes_out = BPF_CORE_READ(tcp, bytes_sent);
 	record->segments_in = BPF_CORE_READ(tcp, segs_in);
 	record->segments_out = BPF_CORE_READ(tcp, segs_out);
-	bpf_map_delete_elem(&tcp_owners, &key);
+	bpf_map_delete_elem(&tcp_connections, &key);
 	bpf_ringbuf_submit(record, 0);
 	return 0;
 }

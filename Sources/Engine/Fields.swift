@@ -188,7 +188,7 @@ public enum FieldRegistry {
         number("fd.lport", "The local port.", sockets) { context in context.connection?.local.map { Int64($0.port) } },
         ip("fd.rip", "The remote address, the peer's.", sockets) { $0.connection?.remote?.address },
         number("fd.rport", "The remote port.", sockets) { context in context.connection?.remote.map { Int64($0.port) } },
-        number("fd.bytes_in", "Bytes received over the connection (at close).", [.close]) { context in context.connection?.traffic.map { Int64($0.bytesIn) } },
+        number("fd.bytes_in", "Bytes received over the connection (at close); live, the kernel's count, in which a received FIN counts as one.", [.close]) { context in context.connection?.traffic.map { Int64($0.bytesIn) } },
         number("fd.bytes_out", "Bytes sent over the connection (at close).", [.close]) { context in context.connection?.traffic.map { Int64($0.bytesOut) } },
         number("fd.segs_in", "TCP segments received (at close).", [.close]) { context in context.connection?.traffic.map { Int64($0.segmentsIn) } },
         number("fd.segs_out", "TCP segments sent (at close).", [.close]) { context in context.connection?.traffic.map { Int64($0.segmentsOut) } },

@@ -56,7 +56,7 @@ struct Run: ParsableCommand {
         let dispatcher = startOutputs(settings)
         let engine = Engine(rules: try appendingOutput(to: ruleSet.rules))
         let sensor = try makeSensor(needing: engine.neededEventTypes, dispatcher: dispatcher)
-        let signals = handleSignals(sensor: sensor, dispatcher: dispatcher)
+        let signals = handleSignals(stopping: sensor, onHangup: dispatcher.reopenAll)
         var sensorError: Error?
         do {
             try sensor.run { event in engine.process(event, emit: dispatcher.dispatch) }
@@ -119,29 +119,6 @@ struct Run: ParsableCommand {
         return ReplaySensor(path: replay) { diagnostic in printError(diagnostic.description) }
     }
 
-    /// SIGINT and SIGTERM stop the sensor (the run then drains the outputs); SIGHUP reopens them.
-    private func handleSignals(sensor: Sensor, dispatcher: AlertDispatcher) -> [DispatchSourceSignal] {
-        signal(SIGPIPE, SIG_IGN)
-        let queue = DispatchQueue(label: "sentinel.signals")
-        let box = UncheckedBox(sensor)
-        var sources: [DispatchSourceSignal] = []
-        // A supervisor may start us with these blocked; we handle them, so take them back.
-        var handled = sigset_t()
-        sigemptyset(&handled)
-        for number in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&handled, number) }
-        pthread_sigmask(SIG_UNBLOCK, &handled, nil)
-        for number in [SIGINT, SIGTERM, SIGHUP] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            source.setEventHandler {
-                if number == SIGHUP { dispatcher.reopenAll() } else { box.value.stop() }
-            }
-            source.resume()
-            sources.append(source)
-        }
-        return sources
-    }
-
     private func finish(engine: Engine, sensor: Sensor, dispatcher: AlertDispatcher, sensorError: Error?) throws {
         let drained = dispatcher.drain(timeout: 30)
         let sensorStatistics = sensor.statistics
@@ -161,10 +138,4 @@ struct Run: ParsableCommand {
         if sensorStatistics.dropped > 0 { throw sensor is ReplaySensor ? ExitStatus.badInput : ExitStatus.failure }
         if lost || !drained { throw ExitStatus.failure }
     }
-}
-
-/// Hands a non-Sendable reference to the signal queue; `Sensor.stop` is safe from any thread.
-private final class UncheckedBox<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
 }

@@ -20,9 +20,10 @@ struct Sentinel: ParsableCommand {
 
           sentinel --rules DIR [--replay FILE] [--config FILE] [-o json]
 
-        runs the monitor (the `run` command, the default); `sentinel run --help` explains its options.
+        runs the monitor (the `run` command, the default): live, as root, without --replay. \
+        `sentinel run --help` explains its options; `sentinel record --out FILE` records live events.
         """,
-        subcommands: [Run.self, RulesCommand.self, Fields.self],
+        subcommands: [Run.self, Record.self, RulesCommand.self, Fields.self],
         defaultSubcommand: Run.self
     )
 

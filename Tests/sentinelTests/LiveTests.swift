@@ -46,7 +46,7 @@ final class LiveSentinel {
     let stdoutPath: String
     let stderrPath: String
 
-    init(_ extraArguments: [String] = []) throws {
+    init(_ extraArguments: [String] = [], command: [String] = ["--rules", "rules/", "-o", "json", "--append-output", LiveSentinel.appended]) throws {
         let directory = NSTemporaryDirectory() + "sentinel-live-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         stdoutPath = directory + "/alerts.jsonl"
@@ -54,7 +54,7 @@ final class LiveSentinel {
         _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: sentinelBinary)
-        process.arguments = ["--rules", "rules/", "-o", "json", "--stats-interval", "1", "--append-output", Self.appended] + extraArguments
+        process.arguments = command + ["--stats-interval", "1"] + extraArguments
         process.currentDirectoryURL = URL(fileURLWithPath: packageRoot)
         process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
         process.standardError = FileHandle(forWritingAtPath: stderrPath)
@@ -210,6 +210,41 @@ struct LiveTests {
             container.remove()
             #expect(sentinel.stop() == 0)
         }
+    }
+
+    @Test func aRecordingReplaysToTheSameAlerts() throws {
+        try #require(LiveEnvironment.problem == nil, "\(LiveEnvironment.problem ?? "")")
+        let recording = NSTemporaryDirectory() + "sentinel-recording-\(UUID().uuidString).jsonl"
+        let live = try LiveSentinel()
+        let recorder = try LiveSentinel(command: ["record", "--out", recording])
+        let container = try TestContainer.run("sentinel-live-recorded",
+            "/bin/cat /etc/shadow >/dev/null; /bin/nc -l -p 4444 >/dev/null & sleep 0.3; echo hi | /bin/nc 127.0.0.1 4444; wait; /usr/sbin/nginx /bin/id; sleep 1")
+        container.remove()
+        #expect(live.alert("User reconnaissance in container", container: container.id) != nil)
+        #expect(recorder.stop() == 0, "\(recorder.stderr)")
+        #expect(live.stop() == 0)
+
+        let replay = try sentinel(["--rules", "rules/", "-o", "json", "--append-output", LiveSentinel.appended, "--replay", recording])
+        #expect(replay.status == 0, "\(replay.stderr)")
+        func judged(_ alerts: [[String: Any]]) -> Set<String> {
+            Set(alerts.compactMap { alert in
+                let fields = alert["output_fields"] as? [String: Any] ?? [:]
+                guard fields["container.id"] as? String == container.id else { return nil }
+                return "\(alert["rule"] ?? "") \(fields["proc.name"] ?? "") \(fields["proc.pname"] ?? "") \(fields["proc.apid[1]"] ?? "")"
+            })
+        }
+        let replayed = replay.stdoutLines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(judged(replayed) == judged(live.alerts))
+        #expect(judged(replayed).count >= 5)
+
+        // The client's side of the loopback connection, closed: "hi\n" out, the kernel's counters.
+        let events = try String(contentsOfFile: recording, encoding: .utf8).split(separator: "\n")
+            .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let clientClose = try #require(events.first { $0["evt.type"] as? String == "close" && $0["fd.direction"] as? String == "outbound" && $0["fd.dport"] as? Int == 4444 })
+        #expect(clientClose["fd.bytes_out"] as? Int == 3)
+        #expect(clientClose["fd.sip"] as? String == "127.0.0.1")
+        #expect((clientClose["fd.sport"] as? Int ?? 0) > 0)
+        #expect((clientClose["fd.segs_out"] as? Int ?? 0) >= 2, "SYN and data at least")
     }
 
     /// The record counts of the last statistics line: kind → (produced, received, dropped).

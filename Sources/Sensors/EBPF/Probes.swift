@@ -34,7 +34,7 @@ public struct ProbeSelection: Sendable, Equatable {
 /// only when `ProbeSelection` asks. `detach` undoes everything.
 final class Probes {
     /// The maps every family defines and that must be one map in the kernel (see common.bpf.h).
-    private static let sharedMaps = ["events", "record_counters", "cgroup_verdicts", "tcp_owners"]
+    private static let sharedMaps = ["events", "record_counters", "cgroup_verdicts", "tcp_connections"]
 
     private var objects: [OpaquePointer] = []
     private var links: [OpaquePointer] = []

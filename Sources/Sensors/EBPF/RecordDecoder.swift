@@ -117,7 +117,10 @@ struct RecordDecoder {
     }
 
     private func address(at field: KeyPath<sentinel_socket, (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8)>, v6: Bool) -> IPAddress {
-        let raw = bytes(at: field, length: 16)
-        return IPAddress(networkBytes: Array(v6 ? raw[...] : raw.prefix(4)))
+        let raw = Array(bytes(at: field, length: 16))
+        // An IPv6 socket talking IPv4 holds ::ffff:a.b.c.d; the connection is IPv4's.
+        let isMappedV4 = raw[0..<10].allSatisfy { $0 == 0 } && raw[10] == 0xff && raw[11] == 0xff
+        if !v6 { return IPAddress(networkBytes: Array(raw[0..<4])) }
+        return IPAddress(networkBytes: isMappedV4 ? Array(raw[12..<16]) : raw)
     }
 }
