@@ -39,7 +39,7 @@ let package = Package(
         .testTarget(name: "SentinelJSONTests", dependencies: ["SentinelJSON"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "SentinelJSON", "SentinelTestSupport"]),
         .testTarget(name: "RulesTests", dependencies: ["Rules", "Engine", "SentinelJSON", "SentinelTestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "SensorsTests", dependencies: ["Sensors", "Engine", "SentinelJSON"]),
+        .testTarget(name: "SensorsTests", dependencies: ["Sensors", "Engine", "SentinelJSON", "CLibbpf"]),
         .testTarget(name: "OutputsTests", dependencies: ["Outputs", "Engine", "SentinelJSON"]),
         // Runs the built `sentinel` binary as a user would; the dependency makes sure it is built.
         .testTarget(name: "sentinelTests", dependencies: ["sentinel"], exclude: ["Fixtures"]),

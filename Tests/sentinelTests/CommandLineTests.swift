@@ -20,11 +20,12 @@ struct RunResult {
     var stdoutLines: [String] { stdout.split(separator: "\n").map(String.init) }
 }
 
-/// Runs sentinel with `arguments` from the package root, feeding `input` to its stdin.
-func sentinel(_ arguments: [String], input: String = "") throws -> RunResult {
+/// Runs sentinel with `arguments` from the package root, feeding `input` to its stdin; `wrapper`
+/// (a command such as setpriv with its options) runs it when given.
+func sentinel(_ arguments: [String], input: String = "", as wrapper: [String] = []) throws -> RunResult {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: sentinelBinary)
-    process.arguments = arguments
+    process.executableURL = URL(fileURLWithPath: wrapper.isEmpty ? sentinelBinary : "/usr/bin/env")
+    process.arguments = wrapper.isEmpty ? arguments : wrapper + [sentinelBinary] + arguments
     process.currentDirectoryURL = URL(fileURLWithPath: packageRoot)
     let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
     process.standardInput = stdin

@@ -212,6 +212,24 @@ struct LiveTests {
         }
     }
 
+    @Test func withoutPrivilegesItSaysWhatIsMissing() throws {
+        try #require(LiveEnvironment.problem == nil, "\(LiveEnvironment.problem ?? "")")
+        let result = try sentinel(["--rules", "rules/"], as: ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("loading eBPF probes needs root, or the capabilities CAP_BPF and CAP_PERFMON"), "\(result.stderr)")
+    }
+
+    @Test func withoutDockerContainerIdsStillWork() throws {
+        try #require(LiveEnvironment.problem == nil, "\(LiveEnvironment.problem ?? "")")
+        let sentinel = try LiveSentinel(["--docker-socket", "/nonexistent/docker.sock"])
+        let container = try TestContainer.run("sentinel-live-nodocker", "/bin/cat /etc/shadow >/dev/null")
+        container.remove()
+        let fields = try #require(sentinel.alert("Sensitive file read in container", container: container.id))
+        #expect(fields["container.name"] as? String != container.name, "no name without Docker")
+        #expect(sentinel.stderr.contains("cannot reach Docker at /nonexistent/docker.sock"))
+        #expect(sentinel.stop() == 0)
+    }
+
     @Test func aRecordingReplaysToTheSameAlerts() throws {
         try #require(LiveEnvironment.problem == nil, "\(LiveEnvironment.problem ?? "")")
         let recording = NSTemporaryDirectory() + "sentinel-recording-\(UUID().uuidString).jsonl"

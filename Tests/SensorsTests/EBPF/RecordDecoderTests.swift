@@ -1,0 +1,114 @@
+import CLibbpf
+import Engine
+import Testing
+@testable import Sensors
+
+/// Records laid out as the kernel writes them (bpf/include/records.h), decoded as the sensor does.
+@Suite struct RecordDecoderTests {
+    func decode<Record>(_ record: Record, kind: sentinel_record_kind, size: Int? = nil, edit: (inout Record) -> Void = { _ in }) -> Event? {
+        var record = record
+        edit(&record)
+        return withUnsafeBytes(of: &record) { bytes in
+            var header = sentinel_header()
+            header.kind = kind.rawValue
+            header.pid = 42
+            header.tid = 43
+            return RecordDecoder(record: bytes.baseAddress!, size: size ?? bytes.count, header: header, time: 7, containerID: "abc").event()
+        }
+    }
+
+    static func fill<Tuple>(_ tuple: inout Tuple, with text: [UInt8]) {
+        withUnsafeMutableBytes(of: &tuple) { buffer in
+            for (index, byte) in text.prefix(buffer.count).enumerated() { buffer[index] = byte }
+        }
+    }
+
+    @Test func anExecCarriesItsProcessAndArguments() throws {
+        let args = Array("/bin/sh\0-c\0cat /etc/shadow\0".utf8)
+        let event = try #require(decode(sentinel_exec(), kind: SENTINEL_RECORD_EXEC) { exec in
+            exec.ppid = 7; exec.uid = 1000; exec.gid = 1000; exec.euid = 1000; exec.vpid = 1; exec.tty = 34816
+            Self.fill(&exec.comm, with: Array("sh".utf8))
+            Self.fill(&exec.path, with: Array("/bin/sh".utf8)); exec.path_len = 7
+            Self.fill(&exec.args, with: args); exec.args_len = UInt32(args.count)
+        })
+        #expect(event.type == .execve)
+        #expect(event.pid == 42 && event.tid == 43 && event.ppid == 7)
+        #expect(event.process.name == "sh")
+        #expect(event.process.exePath == "/bin/sh")
+        #expect(event.process.args == ["/bin/sh", "-c", "cat /etc/shadow"])
+        #expect(event.process.vpid == 1 && event.process.tty == 34816 && event.process.uid == 1000)
+        #expect(event.process.argsTruncated == false)
+        #expect(event.containerID == "abc")
+    }
+
+    @Test func aReExecThroughProcSelfExeIsNamedByArgv0() throws {
+        let args = Array("cat\0/etc/shadow\0".utf8)
+        let event = try #require(decode(sentinel_exec(), kind: SENTINEL_RECORD_EXEC) { exec in
+            Self.fill(&exec.comm, with: Array("exe".utf8))
+            Self.fill(&exec.path, with: Array("/proc/self/exe".utf8)); exec.path_len = 14
+            Self.fill(&exec.args, with: args); exec.args_len = UInt32(args.count)
+        })
+        #expect(event.process.name == "cat")
+    }
+
+    @Test func lengthsBeyondTheBufferAreRefusedNotRead() {
+        #expect(decode(sentinel_exec(), kind: SENTINEL_RECORD_EXEC) { $0.args_len = UInt32(SENTINEL_ARGS_MAX) + 1 } == nil)
+        #expect(decode(sentinel_open(), kind: SENTINEL_RECORD_OPEN) { $0.syscall_nr = 257; $0.path_len = UInt32(SENTINEL_PATH_MAX) + 1 } == nil)
+        #expect(decode(sentinel_exec(), kind: SENTINEL_RECORD_EXEC, size: 100) == nil, "a record shorter than its layout")
+        #expect(decode(sentinel_exit(), kind: sentinel_record_kind(rawValue: 99)) == nil, "an unknown kind")
+    }
+
+    @Test func anOpenKeepsItsFlagsAndResult() throws {
+        let event = try #require(decode(sentinel_open(), kind: SENTINEL_RECORD_OPEN) { open in
+            open.syscall_nr = 257; open.open_flags = 0o1101; open.result = 3
+            Self.fill(&open.path, with: Array("/etc/owned".utf8)); open.path_len = 10
+        })
+        #expect(event.type == .openat)
+        guard case .open(let path, let flags, let result) = event.payload else { Issue.record("not an open"); return }
+        #expect(path == "/etc/owned" && result == 3)
+        #expect(flags.isWrite && flags.contains(.create) && flags.contains(.truncate))
+    }
+
+    @Test func anExitStatusReadsAsAShellWouldSayIt() throws {
+        let exited = try #require(decode(sentinel_exit(), kind: SENTINEL_RECORD_EXIT) { $0.exit_code = 3 << 8 })
+        let killed = try #require(decode(sentinel_exit(), kind: SENTINEL_RECORD_EXIT) { $0.exit_code = 9 })
+        guard case .exit(let status) = exited.payload, case .exit(let signalled) = killed.payload else { Issue.record("not exits"); return }
+        #expect(status == 3)
+        #expect(signalled == 137)
+    }
+
+    @Test func anIPv4MappedAcceptReadsAsIPv4() throws {
+        let mapped: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1]
+        let event = try #require(decode(sentinel_socket(), kind: SENTINEL_RECORD_ACCEPT) { socket in
+            socket.family = 10; socket.protocol = 6; socket.local_port = 4444; socket.remote_port = 50000; socket.result = 4
+            Self.fill(&socket.local_addr, with: mapped); Self.fill(&socket.remote_addr, with: mapped)
+        })
+        guard case .socket(let connection) = event.payload else { Issue.record("not a socket event"); return }
+        #expect(connection.direction == .inbound)
+        #expect(connection.destination == Endpoint(address: IPAddress("127.0.0.1")!, port: 4444))
+        #expect(connection.source == Endpoint(address: IPAddress("127.0.0.1")!, port: 50000))
+    }
+
+    @Test func aClosedConnectionCarriesTheKernelsCounters() throws {
+        let event = try #require(decode(sentinel_socket(), kind: SENTINEL_RECORD_TCP_CLOSE) { socket in
+            socket.family = 2; socket.protocol = 6; socket.outbound = 1; socket.local_port = 50000; socket.remote_port = 443
+            Self.fill(&socket.local_addr, with: [10, 0, 0, 2]); Self.fill(&socket.remote_addr, with: [192, 0, 2, 1])
+            socket.bytes_in = 100; socket.bytes_out = 3; socket.segments_in = 4; socket.segments_out = 5
+        })
+        guard case .socket(let connection) = event.payload else { Issue.record("not a socket event"); return }
+        #expect(event.type == .close)
+        #expect(connection.direction == .outbound)
+        #expect(connection.source == Endpoint(address: IPAddress("10.0.0.2")!, port: 50000))
+        #expect(connection.traffic == Traffic(bytesIn: 100, bytesOut: 3, segmentsIn: 4, segmentsOut: 5))
+    }
+
+    @Test func theSummarySaysWhatWasProducedReceivedAndDropped() {
+        var counters = RecordCounters()
+        counters.kernel = [sentinel_counter](repeating: sentinel_counter(), count: Int(SENTINEL_RECORD_KIND_COUNT.rawValue))
+        counters.kernel[Int(SENTINEL_RECORD_EXEC.rawValue)] = sentinel_counter(produced: 10, dropped: 2)
+        for _ in 0..<8 { counters.received(kind: SENTINEL_RECORD_EXEC.rawValue) }
+        counters.delivered = 8
+        #expect(counters.summary == "records produced/received/dropped: exec 10/8/2; 8 events delivered, 0 malformed")
+        #expect(counters.statistics.dropped == 2)
+    }
+}
