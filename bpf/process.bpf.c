@@ -1,6 +1,6 @@
 /* Process lifecycle: exec (with the parent, user, path and argv), fork of a new process, exit.
  * These feed user space's process table, so they are attached whenever sentinel runs. */
-#include "include/common.bpf.h"
+#include "include/syscall_batch.bpf.h"
 
 /* sched_process_exec(struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm) */
 SEC("raw_tracepoint/sched_process_exec")
@@ -86,7 +86,8 @@ int on_fork(struct bpf_raw_tracepoint_args *ctx)
 }
 
 /* sched_process_exit(struct task_struct *p, ...): reported when the thread group leader exits,
- * which is when the process leaves the table. */
+ * which is when the process leaves the table. The system calls this CPU has batched go first, so
+ * that they still find their process (calls made on another CPU before a migration may not). */
 SEC("raw_tracepoint/sched_process_exit")
 int on_exit(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -97,6 +98,9 @@ int on_exit(struct bpf_raw_tracepoint_args *ctx)
 	__u32 flags;
 	if (!watched(cgroup_id, &flags))
 		return 0;
+	struct sentinel_syscalls *batch = current_syscall_batch();
+	if (batch)
+		send_syscall_batch(batch, cgroup_id);
 	struct sentinel_exit *record = reserve_record(SENTINEL_RECORD_EXIT, sizeof(*record), cgroup_id, flags);
 	if (!record)
 		return 0;

@@ -27,6 +27,11 @@ public final class Engine {
         Set(EventType.allCases.filter { !rulesByType[Int($0.rawValue)].isEmpty })
     }
 
+    /// The system calls some rule could match: the others need not become events.
+    public var neededSystemCalls: SystemCallNumbers {
+        rulesByType[Int(EventType.syscall.rawValue)].reduce(.none) { $0.union($1.condition.systemCalls) }
+    }
+
     public func process(_ event: Event, emit: (Alert) -> Void) {
         statistics.events += 1
         statistics.eventsByType[Int(event.type.rawValue)] += 1
@@ -36,6 +41,8 @@ public final class Engine {
             let id = event.containerID ?? ContainerRecord.hostID
             containers.update(id: id, with: facts)
             context = EventContext(event: event, process: nil, container: containers.record(for: id))
+        } else if !event.type.hasProcess {
+            context = EventContext(event: event, process: nil, container: containers.record(for: event.containerID ?? ContainerRecord.hostID))
         } else {
             let container = event.containerID.map { containers.record(for: $0) }
             let process = processes.apply(event, container: container)
@@ -61,7 +68,8 @@ public final class Engine {
         }
 
         if event.type == .procexit, event.tid == event.pid {
-            processes.remove(pid: event.pid)
+            processes.exited(pid: event.pid, at: event.time)
         }
+        processes.forgetExited(before: event.time)
     }
 }

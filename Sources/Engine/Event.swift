@@ -20,6 +20,9 @@ public enum EventType: UInt8, CaseIterable, Sendable {
     /// A process that was already running: read from /proc when sentinel starts, or when an event
     /// names a process whose birth the sensor did not see (a container's shim on the host).
     case procinfo
+    /// One TCP segment a container's socket sent or received; rules see these only when they ask
+    /// by name. It carries no process: the kernel's network path handles packets outside it.
+    case segment
 
     /// Built once: `String(describing:)` goes through reflection, far too slow per event.
     private static let names = allCases.map { String(describing: $0) }
@@ -34,8 +37,13 @@ public enum EventType: UInt8, CaseIterable, Sendable {
 
     public static let opens: Set<EventType> = [.open, .openat, .openat2]
     public static let sockets: Set<EventType> = [.connect, .accept, .listen, .close]
-    /// Every type but `container`: the types whose events belong to a process.
-    public static let withProcess: Set<EventType> = Set(allCases).subtracting([.container])
+    /// The types whose events belong to a process: all but container metadata and segments.
+    public static let withProcess: Set<EventType> = Set(allCases).subtracting([.container, .segment])
+    /// Too many to reach a rule that does not name them: millions of system calls a second,
+    /// hundreds of thousands of segments.
+    public static let optIn: Set<EventType> = [.syscall, .segment]
+
+    public var hasProcess: Bool { Self.withProcess.contains(self) }
 }
 
 /// One thing that happened, from any source, normalized. Only the event's own data is here;
@@ -140,14 +148,19 @@ public struct Connection: Sendable {
     public var result: Int64
     /// Counters known when the connection closes; nil before.
     public var traffic: Traffic?
+    /// For segment events: the segment, whose sender is `source`; `direction` is outbound when
+    /// the container sent it.
+    public var segment: TCPSegment?
 
-    public init(l4proto: String = "tcp", direction: Direction, source: Endpoint?, destination: Endpoint, result: Int64 = 0, traffic: Traffic? = nil) {
+    public init(l4proto: String = "tcp", direction: Direction, source: Endpoint?, destination: Endpoint, result: Int64 = 0,
+                traffic: Traffic? = nil, segment: TCPSegment? = nil) {
         self.l4proto = l4proto
         self.direction = direction
         self.source = source
         self.destination = destination
         self.result = result
         self.traffic = traffic
+        self.segment = segment
     }
 
     public var local: Endpoint? { direction == .outbound ? source : destination }
@@ -165,6 +178,44 @@ public struct Endpoint: Sendable, Equatable {
 }
 
 /// Bytes and segments each way, from the point of view of the process.
+/// One TCP segment's header, as far as rules read it.
+public struct TCPSegment: Sendable, Equatable {
+    public var flags: TCPFlags
+    public var sequence: UInt32
+    public var acknowledgement: UInt32
+    /// Bytes after the TCP header.
+    public var payloadLength: UInt32
+
+    public init(flags: TCPFlags, sequence: UInt32, acknowledgement: UInt32, payloadLength: UInt32) {
+        self.flags = flags
+        self.sequence = sequence
+        self.acknowledgement = acknowledgement
+        self.payloadLength = payloadLength
+    }
+}
+
+/// The TCP header's flag byte; written as tcpdump names them, in header order: "SYN,ACK".
+public struct TCPFlags: OptionSet, Sendable, CustomStringConvertible {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    public static let names = ["FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"]
+
+    public var description: String {
+        Self.names.indices.filter { rawValue & (1 << $0) != 0 }.map { Self.names[$0] }.joined(separator: ",")
+    }
+
+    /// From the description's form; nil if a name is unknown.
+    public init?(text: String) {
+        var raw: UInt8 = 0
+        for name in text.split(separator: ",") {
+            guard let bit = Self.names.firstIndex(of: String(name)) else { return nil }
+            raw |= 1 << bit
+        }
+        rawValue = raw
+    }
+}
+
 public struct Traffic: Sendable, Equatable {
     public var bytesIn: UInt64
     public var bytesOut: UInt64

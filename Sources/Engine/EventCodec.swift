@@ -31,7 +31,7 @@ public enum EventCodec {
         ("evt.rawres", "opens, connect, accept: the return value (default 0)"),
         ("fd.name", "opens: the file's path"),
         ("fd.l4proto", "sockets: tcp (default) or udp"),
-        ("fd.direction", "close: outbound or inbound (connect, accept and listen imply it)"),
+        ("fd.direction", "close: outbound or inbound (connect, accept and listen imply it); segment: outbound when sent"),
         ("fd.sip", "sockets: the client's address"),
         ("fd.sport", "sockets: the client's port"),
         ("fd.dip", "sockets: the server's address; listen: the listening address"),
@@ -40,6 +40,10 @@ public enum EventCodec {
         ("fd.bytes_out", "close: bytes sent"),
         ("fd.segs_in", "close: segments received"),
         ("fd.segs_out", "close: segments sent"),
+        ("tcp.flags", "segment: the TCP flags, as \"SYN,ACK\""),
+        ("tcp.seq", "segment: the sequence number"),
+        ("tcp.ack", "segment: the acknowledgement number"),
+        ("tcp.len", "segment: the payload's bytes"),
         ("syscall.nr", "syscall: the system call's number"),
     ]
 
@@ -125,7 +129,7 @@ public enum EventCodec {
         case .open, .openat, .openat2:
             guard let path = reader.string("fd.name", required: true) else { return nil }
             return .open(path: path, flags: reader.openFlags(), result: reader.integer("evt.rawres") ?? 0)
-        case .connect, .accept, .listen, .close:
+        case .connect, .accept, .listen, .close, .segment:
             return reader.connection(for: type).map { .socket($0) }
         case .execve, .clone, .container, .procinfo:
             return Event.Payload.none
@@ -231,8 +235,21 @@ public enum EventCodec {
             if counters.contains(where: { $0 != nil }) {
                 traffic = Traffic(bytesIn: counters[0] ?? 0, bytesOut: counters[1] ?? 0, segmentsIn: counters[2] ?? 0, segmentsOut: counters[3] ?? 0)
             }
+            var segment: TCPSegment?
+            if type == .segment {
+                var flags = TCPFlags()
+                if let text = string("tcp.flags") {
+                    guard let parsed = TCPFlags(text: text) else {
+                        diagnostics.add(object.optional("tcp.flags")!.diagnostic("expected TCP flags such as \"SYN,ACK\", found \"\(text)\""))
+                        return nil
+                    }
+                    flags = parsed
+                }
+                let number = { (key: String) in UInt32(truncatingIfNeeded: max(integer(key) ?? 0, 0)) }
+                segment = TCPSegment(flags: flags, sequence: number("tcp.seq"), acknowledgement: number("tcp.ack"), payloadLength: number("tcp.len"))
+            }
             return Connection(l4proto: l4proto, direction: direction, source: source, destination: destination,
-                              result: integer("evt.rawres") ?? 0, traffic: traffic)
+                              result: integer("evt.rawres") ?? 0, traffic: traffic, segment: segment)
         }
     }
 
@@ -299,6 +316,12 @@ public enum EventCodec {
                 writer.key("fd.bytes_out"); writer.integer(traffic.bytesOut)
                 writer.key("fd.segs_in"); writer.integer(traffic.segmentsIn)
                 writer.key("fd.segs_out"); writer.integer(traffic.segmentsOut)
+            }
+            if let segment = connection.segment {
+                writer.key("tcp.flags"); writer.string(segment.flags.description)
+                writer.key("tcp.seq"); writer.integer(segment.sequence)
+                writer.key("tcp.ack"); writer.integer(segment.acknowledgement)
+                writer.key("tcp.len"); writer.integer(segment.payloadLength)
             }
         }
         writer.endObject()

@@ -55,7 +55,7 @@ extension FieldDefinition.Argument: Equatable {}
 
 /// Every field a condition or an output template may name.
 public enum FieldRegistry {
-    public static let all: [FieldDefinition] = eventFields + processFields + userFields + containerFields + fileFields + networkFields + systemCallFields
+    public static let all: [FieldDefinition] = eventFields + processFields + userFields + containerFields + fileFields + networkFields + segmentFields + systemCallFields
 
     private static let byName: [String: FieldDefinition] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
 
@@ -68,10 +68,11 @@ public enum FieldRegistry {
     private static let everyType = Set(EventType.allCases)
     private static let processTypes = EventType.withProcess
     private static let opens = EventType.opens
-    private static let sockets = EventType.sockets
+    /// Connections and the segments that cross them.
+    private static let sockets = EventType.sockets.union([.segment])
 
     private static let eventFields: [FieldDefinition] = [
-        string("evt.type", "The event's type: execve, clone, procexit, connect, accept, listen, close, open, openat, openat2, setuid, syscall, container, procinfo.", everyType) { $0.event.type.name },
+        string("evt.type", "The event's type: execve, clone, procexit, connect, accept, listen, close, open, openat, openat2, setuid, syscall, container, procinfo, segment.", everyType) { $0.event.type.name },
         field("evt.time", .time, "The event's kernel timestamp: nanoseconds since the epoch, written as ISO 8601 in alerts.", everyType) { .number { Int64(bitPattern: $0.event.time) } },
         number("evt.rawtime", "The event's timestamp in nanoseconds since the epoch.", everyType) { Int64(bitPattern: $0.event.time) },
         number("evt.rawres", "The system call's return value: a file descriptor or a negative errno.", opens.union([.connect, .accept])) { context in
@@ -179,8 +180,8 @@ public enum FieldRegistry {
 
     private static let networkFields: [FieldDefinition] = [
         string("fd.l4proto", "The transport protocol: tcp or udp.", sockets) { $0.connection?.l4proto },
-        string("fd.direction", "outbound when this process initiated the connection (connect), inbound when it accepted or listens.", sockets) { $0.connection?.direction.rawValue },
-        ip("fd.sip", "The source address: the client's, the side that initiated the connection (Falco's fd.sip is the server's: see fd.rip).", sockets) { $0.connection?.source?.address },
+        string("fd.direction", "outbound when this process initiated the connection (connect), inbound when it accepted or listens; for a segment, outbound when the container sent it.", sockets) { $0.connection?.direction.rawValue },
+        ip("fd.sip", "The source address: the client's, the side that initiated the connection (Falco's fd.sip is the server's: see fd.rip); for a segment, its sender's.", sockets) { $0.connection?.source?.address },
         number("fd.sport", "The source port: the client's.", sockets) { context in context.connection?.source.map { Int64($0.port) } },
         ip("fd.dip", "The destination address: the server's; for listen, the listening address.", sockets) { $0.connection?.destination.address },
         number("fd.dport", "The destination port: the server's; for listen, the listening port.", sockets) { context in context.connection.map { Int64($0.destination.port) } },
@@ -192,6 +193,13 @@ public enum FieldRegistry {
         number("fd.bytes_out", "Bytes sent over the connection (at close).", [.close]) { context in context.connection?.traffic.map { Int64($0.bytesOut) } },
         number("fd.segs_in", "TCP segments received (at close).", [.close]) { context in context.connection?.traffic.map { Int64($0.segmentsIn) } },
         number("fd.segs_out", "TCP segments sent (at close).", [.close]) { context in context.connection?.traffic.map { Int64($0.segmentsOut) } },
+    ]
+
+    private static let segmentFields: [FieldDefinition] = [
+        string("tcp.flags", "A segment's TCP flags as tcpdump names them, in header order: SYN, SYN,ACK, FIN,ACK, RST...", [.segment]) { $0.connection?.segment?.flags.description },
+        number("tcp.seq", "A segment's sequence number.", [.segment]) { context in context.connection?.segment.map { Int64($0.sequence) } },
+        number("tcp.ack", "A segment's acknowledgement number.", [.segment]) { context in context.connection?.segment.map { Int64($0.acknowledgement) } },
+        number("tcp.len", "A segment's payload: the bytes after its TCP header (a TSO/GSO send counts whole).", [.segment]) { context in context.connection?.segment.map { Int64($0.payloadLength) } },
     ]
 
     private static let systemCallFields: [FieldDefinition] = [

@@ -24,6 +24,8 @@ public final class ProcessRecord {
     /// Whether the executable was opened for writing in the same container before it was run.
     public var isExeWritten = false
     fileprivate var lastSeen: UInt64
+    /// Set when the process exits; it stays in the table for `ProcessTable.exitGrace`.
+    fileprivate var exitTime: UInt64?
 
     private var cachedCommandLine: String?
     private var cachedArguments: String?
@@ -79,10 +81,17 @@ public final class ProcessRecord {
 public final class ProcessTable {
     /// Longest ancestry kept; deeper chains (a fork loop that never ends) are cut here.
     public static let maximumAncestry = 64
+    /// How long (in event time) an exited process stays findable: some of its events reach
+    /// sentinel after its exit (system calls sent in a later batch, a TCP close the kernel handles
+    /// once the owner is gone). A new process with its pid replaces it at once.
+    public static let exitGrace: UInt64 = 5_000_000_000
 
     public let capacity: Int
     public private(set) var evictedCount: UInt64 = 0
     private var byPID: [Int64: ProcessRecord] = [:]
+    /// Exited processes, oldest exit first, from `exitsStart` on.
+    private var exits: [(time: UInt64, record: ProcessRecord)] = []
+    private var exitsStart = 0
 
     public init(capacity: Int = 131_072) {
         self.capacity = capacity
@@ -97,7 +106,7 @@ public final class ProcessTable {
         let record: ProcessRecord
         switch event.type {
         case .clone:
-            if let existing = byPID[event.pid] {
+            if let existing = byPID[event.pid], existing.exitTime == nil {
                 // A new thread of a known process; threads share the process record.
                 record = existing
             } else {
@@ -106,7 +115,7 @@ public final class ProcessTable {
                 record = insert(pid: event.pid, ppid: ppid, parent: parent, container: container ?? parent?.container, time: event.time)
             }
         case .execve:
-            if let existing = byPID[event.pid] {
+            if let existing = byPID[event.pid], existing.exitTime == nil {
                 record = existing
                 if let ppid = event.ppid, ppid != existing.ppid { existing.ppid = ppid }
             } else {
@@ -148,8 +157,24 @@ public final class ProcessTable {
         if let argsTruncated = facts.argsTruncated { record.argsTruncated = argsTruncated }
     }
 
-    func remove(pid: Int64) {
-        byPID.removeValue(forKey: pid)
+    /// The process `pid` exited at `time`: it leaves the table after `exitGrace`.
+    func exited(pid: Int64, at time: UInt64) {
+        guard let record = byPID[pid], record.exitTime == nil else { return }
+        record.exitTime = time
+        exits.append((time, record))
+    }
+
+    /// Removes the processes that exited `exitGrace` before `now`.
+    func forgetExited(before now: UInt64) {
+        while exitsStart < exits.count, exits[exitsStart].time &+ Self.exitGrace <= now {
+            let record = exits[exitsStart].record
+            if byPID[record.pid] === record { byPID.removeValue(forKey: record.pid) }
+            exitsStart += 1
+        }
+        if exitsStart > 1024 && exitsStart * 2 > exits.count {
+            exits.removeFirst(exitsStart)
+            exitsStart = 0
+        }
     }
 
     private func insert(pid: Int64, ppid: Int64, parent: ProcessRecord?, container: ContainerRecord?, time: UInt64) -> ProcessRecord {

@@ -31,20 +31,23 @@ struct LiveOptions: ParsableArguments {
         guard statisticsInterval > 0 else { throw ValidationError("--stats-interval must be more than 0 seconds") }
     }
 
-    /// Loads and attaches the probes that events of `types` need. Statistics go to stderr; a rise
+    /// Loads and attaches the probes that events of `types` need; of the system calls, only
+    /// `systemCalls` become events. Statistics go to stderr; a rise
     /// in dropped events also goes to `onDrop` (the outputs, as a `sentinel` alert), so that a SIEM
     /// sees the gap.
-    func makeSensor(needing types: Set<EventType>, onDrop: @escaping (Alert) -> Void) throws -> EBPFSensor {
+    func makeSensor(needing types: Set<EventType>, systemCalls: SystemCallNumbers, onDrop: @escaping (Alert) -> Void) throws -> EBPFSensor {
         let probes = ProbeSelection(opens: !types.isDisjoint(with: EventType.opens),
                                     sockets: !types.isDisjoint(with: EventType.sockets),
                                     syscalls: types.contains(.syscall),
+                                    segments: types.contains(.segment),
                                     includeHost: includeHost)
         let options = EBPFSensor.Options(
             probes: probes,
             dockerSocket: dockerSocket.isEmpty ? nil : dockerSocket,
             verifierLogDirectory: verifierLogDirectory,
             statisticsInterval: statisticsInterval,
-            ringBufferBytes: ringBufferKiB * 1024)
+            ringBufferBytes: ringBufferKiB * 1024,
+            systemCalls: systemCalls)
         var droppedSoFar: UInt64 = 0
         do {
             let sensor = try EBPFSensor(options: options, onStatistics: { statistics, summary in

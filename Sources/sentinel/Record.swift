@@ -39,7 +39,7 @@ struct Record: ParsableCommand {
         }
         var types = EventType.withProcess
         if !syscalls { types.remove(.syscall) }
-        let sensor = try live.makeSensor(needing: types, onDrop: { alert in printError("sentinel: \(alert.output)") })
+        let sensor = try live.makeSensor(needing: types, systemCalls: .all, onDrop: { alert in printError("sentinel: \(alert.output)") })
         let signals = handleSignals(stopping: sensor, onHangup: {})
         if let seconds {
             DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [sensor = UncheckedSensor(sensor)] in sensor.value.stop() }

@@ -55,7 +55,7 @@ struct Run: ParsableCommand {
         let ruleSet = try loadRuleSet(settings.rulePaths, minimumPriority: settings.minimumPriority)
         let dispatcher = startOutputs(settings)
         let engine = Engine(rules: try appendingOutput(to: ruleSet.rules))
-        let sensor = try makeSensor(needing: engine.neededEventTypes, dispatcher: dispatcher)
+        let sensor = try makeSensor(needing: engine.neededEventTypes, systemCalls: engine.neededSystemCalls, dispatcher: dispatcher)
         let signals = handleSignals(stopping: sensor, onHangup: dispatcher.reopenAll)
         var sensorError: Error?
         do {
@@ -112,9 +112,9 @@ struct Run: ParsableCommand {
         return AlertDispatcher(sinks: sinks) { message in printError("sentinel: \(message)") }
     }
 
-    private func makeSensor(needing types: Set<EventType>, dispatcher: AlertDispatcher) throws -> Sensor {
+    private func makeSensor(needing types: Set<EventType>, systemCalls: SystemCallNumbers, dispatcher: AlertDispatcher) throws -> Sensor {
         guard let replay else {
-            return try live.makeSensor(needing: types, onDrop: dispatcher.dispatch)
+            return try live.makeSensor(needing: types, systemCalls: systemCalls, onDrop: dispatcher.dispatch)
         }
         return ReplaySensor(path: replay) { diagnostic in printError(diagnostic.description) }
     }

@@ -110,6 +110,21 @@ import SentinelJSON
         #expect(try !compile("not evt.type = execve").eventTypes.contains(.syscall))
     }
 
+    @Test func systemCallNumbersAreInferredSoThatOthersNeedNoEvent() throws {
+        #expect(try compile("evt.type = syscall and container.id != host and syscall.nr = 101").systemCalls == SystemCallNumbers([101]))
+        #expect(try compile("syscall.nr in (59, 322) or (evt.type = syscall and syscall.nr = 101)").systemCalls == SystemCallNumbers([59, 101, 322]))
+        #expect(try compile("syscall.nr in (59, 322) and syscall.nr = 59").systemCalls == SystemCallNumbers([59]))
+        #expect(try compile("evt.type = syscall and proc.name = sh").systemCalls == .all, "no number named: every call")
+        #expect(try compile("syscall.nr > 300").systemCalls == .all)
+        #expect(try compile("evt.type = syscall and not syscall.nr = 0").systemCalls == .all)
+        #expect(try compile("proc.name = sh").systemCalls.isEmpty, "system calls only when named")
+        #expect(try compile("evt.type = syscall and fd.dport = 443").systemCalls.isEmpty, "a field system calls never carry")
+        let some = SystemCallNumbers([0, 63, 64, 1023, 5000, -1])
+        #expect(some.contains(0) && some.contains(63) && some.contains(64) && some.contains(1023))
+        #expect(!some.contains(1) && !some.contains(5000) && !some.contains(-1))
+        #expect(SystemCallNumbers.all.contains(5000))
+    }
+
     @Test(arguments: [
         ("proc.pid = abc", "column 12: \"abc\" is not a number, and proc.pid is a number field"),
         ("proc.nmae = x", "column 1: unknown field \"proc.nmae\" (did you mean \"proc.name\"?)"),

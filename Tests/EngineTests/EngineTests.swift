@@ -8,9 +8,19 @@ import SentinelJSON
         harness.feed(exec(10, ppid: 1, "/bin/bash", ["bash"]))
         harness.feed(clone(11, parent: 10))
         harness.feed(Event(type: .procexit, time: 2, pid: 10, payload: .exit(status: 0)))
+        harness.feed(exec(11, ppid: 10, "/usr/bin/nc", ["nc", "-l"], time: 2 + ProcessTable.exitGrace))
         #expect(harness.engine.processes[10] == nil, "the exited process leaves the table")
-        harness.feed(exec(11, ppid: 10, "/usr/bin/nc", ["nc", "-l"]))
         #expect(try harness.matches("proc.pname = bash and proc.name = nc"))
+    }
+
+    @Test func eventsThatArriveAfterTheExitStillFindTheProcess() throws {
+        let harness = Harness()
+        harness.feed(exec(10, ppid: 1, "/bin/sync", ["sync"]))
+        harness.feed(Event(type: .procexit, time: 5, pid: 10, payload: .exit(status: 0)))
+        harness.feed(Event(type: .syscall, time: 4, pid: 10, payload: .syscall(number: 162)))
+        #expect(try harness.matches("proc.name = sync"), "a batched system call sent after the exit")
+        harness.feed(clone(10, parent: 1))
+        #expect(harness.engine.processes[10]?.name != "sync", "a new process with the pid is not the exited one")
     }
 
     @Test func cloneInheritsAndExecReplaces() throws {

@@ -265,6 +265,34 @@ struct LiveTests {
         #expect((clientClose["fd.segs_out"] as? Int ?? 0) >= 2, "SYN and data at least")
     }
 
+    @Test func optInEventsComeOnlyAsRulesNameThem() throws {
+        try #require(LiveEnvironment.problem == nil, "\(LiveEnvironment.problem ?? "")")
+        let sentinel = try LiveSentinel(["--rules", "Tests/sentinelTests/Fixtures/live/opt-in-events.json"])
+        #expect(sentinel.stderr.contains("syscalls, segments"), "\(sentinel.stderr)")
+        let container = try TestContainer.run("sentinel-live-opt-in",
+            "/bin/sync; /bin/nc -l -p 4445 >/dev/null & sleep 0.3; echo hello | /bin/nc 127.0.0.1 4445; wait")
+        container.remove()
+        let sync = try #require(sentinel.alert("sync called in container", container: container.id), "\(sentinel.alerts)")
+        #expect(sync["proc.name"] as? String == "sync")
+        #expect(sentinel.alert("Segment on port 4445", container: container.id) != nil)
+        #expect(sentinel.stop() == 0)
+
+        // The connection as both of its sockets saw it: each segment leaves one and reaches the other.
+        let segments = sentinel.alerts.filter { $0["rule"] as? String == "Segment on port 4445" }.compactMap { alert -> String? in
+            let fields = alert["output_fields"] as? [String: Any] ?? [:]
+            guard fields["container.id"] as? String == container.id else { return nil }
+            let toServer = (fields["fd.name"] as? String ?? "").hasSuffix(":4445")
+            return "\(toServer ? "client->server" : "server->client") \(fields["tcp.flags"] ?? "") \(fields["tcp.len"] ?? "") \(fields["fd.direction"] ?? "")"
+        }
+        for expected in ["client->server SYN 0", "server->client SYN,ACK 0", "client->server PSH,ACK 6"] {
+            #expect(segments.contains(expected + " outbound") && segments.contains(expected + " inbound"), "\(expected): \(segments)")
+        }
+        let counts = Self.recordCounts(sentinel.stderr)
+        let segmentCounts = try #require(counts["segment"], "\(sentinel.stderr)")
+        #expect(segmentCounts.produced == segmentCounts.received && segmentCounts.produced >= 16, "\(segmentCounts)")
+        #expect(sentinel.stderr.contains("system calls passed over"), "calls no rule names are not events: \(sentinel.stderr)")
+    }
+
     /// The record counts of the last statistics line: kind → (produced, received, dropped).
     static func recordCounts(_ stderr: String) -> [String: (produced: Int, received: Int, dropped: Int)] {
         let marker = "records produced/received/dropped: "

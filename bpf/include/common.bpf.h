@@ -63,15 +63,14 @@ static __always_inline void count_record(__u32 kind, int dropped)
 		counter->dropped++;
 }
 
-/* Reserves a record of `size` bytes and fills its header for the current task; NULL (counted as
- * dropped) when the ring buffer is full. */
-static __always_inline void *reserve_record(__u32 kind, __u64 size, __u64 cgroup_id, __u32 flags)
+/* Reserves a record of `size` bytes and fills its header for the task `pid_tgid` (0 for none);
+ * NULL (counted as dropped) when the ring buffer is full. */
+static __always_inline void *reserve_record_of(__u32 kind, __u64 size, __u64 cgroup_id, __u32 flags, __u64 pid_tgid)
 {
 	struct sentinel_header *header = bpf_ringbuf_reserve(&events, size, 0);
 	count_record(kind, header == 0);
 	if (!header)
 		return 0;
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	header->kind = kind;
 	header->flags = flags;
 	header->pid = pid_tgid >> 32;
@@ -79,6 +78,12 @@ static __always_inline void *reserve_record(__u32 kind, __u64 size, __u64 cgroup
 	header->boot_ns = bpf_ktime_get_boot_ns();
 	header->cgroup_id = cgroup_id;
 	return header;
+}
+
+/* reserve_record_of for the current task. */
+static __always_inline void *reserve_record(__u32 kind, __u64 size, __u64 cgroup_id, __u32 flags)
+{
+	return reserve_record_of(kind, size, cgroup_id, flags, bpf_get_current_pid_tgid());
 }
 
 #endif

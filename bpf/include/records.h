@@ -24,7 +24,8 @@ enum sentinel_record_kind {
 	SENTINEL_RECORD_LISTEN = 7,
 	SENTINEL_RECORD_TCP_CLOSE = 8,
 	SENTINEL_RECORD_SYSCALLS = 9,
-	SENTINEL_RECORD_KIND_COUNT = 10,
+	SENTINEL_RECORD_TCP_SEGMENT = 10,
+	SENTINEL_RECORD_KIND_COUNT = 11,
 };
 
 enum sentinel_record_flags {
@@ -105,6 +106,24 @@ struct sentinel_socket {
 	__u64 segments_out;
 	__u32 outbound; /* 1: this side connected; 0: it accepted or listens */
 	__u32 reserved;
+};
+
+/* One TCP segment that a watched cgroup's socket sent or received (the opt-in per-segment view).
+ * header.pid and tid are 0: packets are handled in the network path, often outside any process.
+ * A TSO/GSO send is one segment of its whole length, as a capture on the sender shows it. */
+struct sentinel_segment {
+	struct sentinel_header header;
+	__u16 family; /* AF_INET or AF_INET6 */
+	__u8 sent; /* 1: the watched socket sent it; 0: it received it */
+	__u8 tcp_flags; /* the TCP header's flag byte: FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10... */
+	__u16 source_port;
+	__u16 destination_port;
+	__u32 sequence;
+	__u32 acknowledgement;
+	__u32 payload_len; /* bytes after the TCP header */
+	__u32 reserved;
+	__u8 source_addr[16];
+	__u8 destination_addr[16];
 };
 
 struct sentinel_syscall {

@@ -5,29 +5,31 @@ import SentinelJSON
 public struct CompiledCondition {
     public let matches: (EventContext) -> Bool
     public let eventTypes: Set<EventType>
+    /// The system-call numbers of the `syscall` events it can match: a sensor passes over the
+    /// other calls without making events of them.
+    public let systemCalls: SystemCallNumbers
 }
 
 /// Type-checks an expanded expression against the field registry and compiles it to closures.
 /// Every error is collected; a condition with errors yields nil.
 public enum ConditionCompiler {
-    /// The event types a condition covers when it says nothing of `evt.type`. System calls are left
-    /// out: there are millions a second, and only a rule that names `evt.type = syscall` gets them.
-    public static let defaultEventTypes = Set(EventType.allCases).subtracting([.syscall])
+    /// The event types a condition covers when it says nothing of `evt.type`. System calls and
+    /// segments are left out: there are far too many, and only a rule that names them gets them.
+    public static let defaultEventTypes = Set(EventType.allCases).subtracting(EventType.optIn)
 
     public static func compile(_ expression: Expression, diagnostics: Diagnostics) -> CompiledCondition? {
         var errors: [Diagnostic] = []
         let matcher = build(expression, &errors)
         diagnostics.add(contentsOf: errors)
         guard errors.isEmpty, let matcher else { return nil }
-        return CompiledCondition(matches: matcher, eventTypes: eventTypes(of: expression))
+        return CompiledCondition(matches: matcher, eventTypes: eventTypes(of: expression), systemCalls: systemCalls(of: expression))
     }
 
     // MARK: - Event types
 
-    /// The event types on which `expression` can be true; system calls only if it names them.
+    /// The event types on which `expression` can be true; opt-in types only if it names them.
     public static func eventTypes(of expression: Expression) -> Set<EventType> {
-        let possible = possibleEventTypes(of: expression)
-        return namesSystemCalls(expression) ? possible : possible.intersection(defaultEventTypes)
+        possibleEventTypes(of: expression).intersection(defaultEventTypes.union(namedOptInTypes(expression)))
     }
 
     private static let everyType = Set(EventType.allCases)
@@ -54,18 +56,44 @@ public enum ConditionCompiler {
         }
     }
 
-    /// Whether the expression asks for system calls in so many words: `evt.type = syscall`, or a
-    /// field only system-call events carry (`syscall.nr`).
-    private static func namesSystemCalls(_ expression: Expression) -> Bool {
+    /// The opt-in types the expression asks for in so many words: `evt.type = syscall`, or a field
+    /// only they carry (`syscall.nr`, `tcp.flags`).
+    private static func namedOptInTypes(_ expression: Expression) -> Set<EventType> {
         switch expression {
-        case .and(let left, let right), .or(let left, let right): return namesSystemCalls(left) || namesSystemCalls(right)
-        case .not(let inner): return namesSystemCalls(inner)
-        case .reference, .constant: return false
+        case .and(let left, let right), .or(let left, let right): return namedOptInTypes(left).union(namedOptInTypes(right))
+        case .not(let inner): return namedOptInTypes(inner)
+        case .reference, .constant: return []
         case .comparison(let comparison):
             if comparison.field.name == "evt.type" {
-                return (comparison.op == .equal || comparison.op == .in) && namedEventTypes(comparison)?.contains(.syscall) == true
+                guard comparison.op == .equal || comparison.op == .in else { return [] }
+                return (namedEventTypes(comparison) ?? []).intersection(EventType.optIn)
             }
-            return FieldRegistry.field(named: comparison.field.name)?.eventTypes == [.syscall]
+            guard let types = FieldRegistry.field(named: comparison.field.name)?.eventTypes, types.isSubset(of: EventType.optIn) else { return [] }
+            return types
+        }
+    }
+
+    /// The system-call numbers on which `expression` can be true of a `syscall` event: those that
+    /// `syscall.nr =` or `in` names, narrowed by `and`, widened by `or`; every number otherwise.
+    public static func systemCalls(of expression: Expression) -> SystemCallNumbers {
+        eventTypes(of: expression).contains(.syscall) ? possibleSystemCalls(of: expression) : .none
+    }
+
+    private static func possibleSystemCalls(of expression: Expression) -> SystemCallNumbers {
+        guard possibleEventTypes(of: expression).contains(.syscall) else { return .none }
+        switch expression {
+        case .and(let left, let right): return possibleSystemCalls(of: left).intersection(possibleSystemCalls(of: right))
+        case .or(let left, let right): return possibleSystemCalls(of: left).union(possibleSystemCalls(of: right))
+        case .comparison(let comparison) where comparison.field.name == "syscall.nr":
+            let literals: [Literal]
+            switch (comparison.op, comparison.operand) {
+            case (.equal, .value(let literal)): literals = [literal]
+            case (.in, .list(let items)): literals = items
+            default: return .all
+            }
+            let numbers = literals.compactMap { Int64($0.text) }
+            return numbers.count == literals.count ? SystemCallNumbers(numbers) : .all
+        case .not, .reference, .constant, .comparison: return .all
         }
     }
 

@@ -22,10 +22,14 @@ public final class EBPFSensor: Sensor {
         public var statisticsInterval: Double
         /// The ring buffer's size: a power of two, at least 4096.
         public var ringBufferBytes: UInt32
+        /// The system calls that become `syscall` events; the others are counted and passed over.
+        public var systemCalls: SystemCallNumbers
 
         public init(probes: ProbeSelection, dockerSocket: String? = "/var/run/docker.sock",
-                    verifierLogDirectory: String = "/tmp", statisticsInterval: Double = 10, ringBufferBytes: UInt32 = 8 << 20) {
+                    verifierLogDirectory: String = "/tmp", statisticsInterval: Double = 10, ringBufferBytes: UInt32 = 8 << 20,
+                    systemCalls: SystemCallNumbers = .all) {
             self.probes = probes
+            self.systemCalls = systemCalls
             self.dockerSocket = dockerSocket
             self.verifierLogDirectory = verifierLogDirectory
             self.statisticsInterval = statisticsInterval
@@ -156,7 +160,8 @@ public final class EBPFSensor: Sensor {
         deliver?(event)
     }
 
-    /// A batch of system calls: one `syscall` event per call, for the rules that name them.
+    /// A batch of system calls: a `syscall` event for each call whose number a rule names; the
+    /// rest (nearly all, at millions a second) are only counted.
     private func handleSystemCalls(batch record: UnsafeRawPointer, size: Int) {
         guard size >= MemoryLayout<sentinel_syscalls>.size else {
             counters.withLock { $0.malformed += 1 }
@@ -167,9 +172,11 @@ public final class EBPFSensor: Sensor {
         let count = min(Int(record.loadUnaligned(fromByteOffset: MemoryLayout<sentinel_header>.size, as: UInt32.self)), Int(SENTINEL_SYSCALL_BATCH))
         counters.withLock { $0.received(kind: header.kind, count: UInt64(count)) }
         let time = clock.wallTime(bootNanoseconds: header.boot_ns)
+        let wanted = options.systemCalls
         var delivered: UInt64 = 0
         for index in 0..<count {
             let call = record.loadUnaligned(fromByteOffset: callsOffset + index * MemoryLayout<sentinel_syscall>.stride, as: sentinel_syscall.self)
+            guard wanted.contains(Int64(call.nr)) else { continue }
             let containerID: String?
             switch owner(ofCgroup: call.cgroup_id, pid: Int32(bitPattern: call.pid)) {
             case .unwatched: continue
@@ -180,7 +187,10 @@ public final class EBPFSensor: Sensor {
             deliver?(Event(type: .syscall, time: time, pid: Int64(call.pid), tid: Int64(call.tid),
                            containerID: containerID, payload: .syscall(number: Int64(call.nr))))
         }
-        counters.withLock { $0.delivered += delivered }
+        counters.withLock {
+            $0.delivered += delivered
+            $0.systemCallsPassedOver += UInt64(count) - delivered
+        }
     }
 
     // MARK: - Containers
@@ -281,6 +291,8 @@ struct RecordCounters {
     var kernel: [sentinel_counter] = []
     var delivered: UInt64 = 0
     var malformed: UInt64 = 0
+    /// Received, and not made events: no rule names their number, or their cgroup is the host's.
+    var systemCallsPassedOver: UInt64 = 0
 
     /// `count` records of `kind` arrived (system calls are counted one by one, not by batch).
     mutating func received(kind: UInt32, count: UInt64 = 1) {
@@ -293,7 +305,7 @@ struct RecordCounters {
         SensorStatistics(delivered: delivered, dropped: kernelDropped + malformed)
     }
 
-    static let kindNames = ["", "exec", "fork", "exit", "open", "connect", "accept", "listen", "tcp_close", "syscalls"]
+    static let kindNames = ["", "exec", "fork", "exit", "open", "connect", "accept", "listen", "tcp_close", "syscalls", "segment"]
 
     /// "exec 120/120/0 fork ..." as produced/received/dropped, for the kinds that saw any.
     var summary: String {
@@ -305,7 +317,8 @@ struct RecordCounters {
             parts.append("\(Self.kindNames[kind]) \(produced)/\(receivedByKind[kind])/\(dropped)")
         }
         let perKind = parts.isEmpty ? "no records" : parts.joined(separator: ", ")
-        return "records produced/received/dropped: \(perKind); \(delivered) events delivered, \(malformed) malformed"
+        let passedOver = systemCallsPassedOver > 0 ? ", \(systemCallsPassedOver) system calls passed over (no rule wants them)" : ""
+        return "records produced/received/dropped: \(perKind); \(delivered) events delivered\(passedOver), \(malformed) malformed"
     }
 }
 

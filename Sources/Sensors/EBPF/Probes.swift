@@ -18,13 +18,16 @@ public struct ProbeSelection: Sendable, Equatable {
     public var sockets: Bool
     /// Every system call, in batches (for rules that name `syscall` events).
     public var syscalls: Bool
+    /// Every TCP segment of a watched socket (for rules that name `segment` events).
+    public var segments: Bool
     /// Send the host's events too, not only containers'.
     public var includeHost: Bool
 
-    public init(opens: Bool, sockets: Bool, syscalls: Bool = false, includeHost: Bool) {
+    public init(opens: Bool, sockets: Bool, syscalls: Bool = false, segments: Bool = false, includeHost: Bool) {
         self.opens = opens
         self.sockets = sockets
         self.syscalls = syscalls
+        self.segments = segments
         self.includeHost = includeHost
     }
 }
@@ -34,7 +37,7 @@ public struct ProbeSelection: Sendable, Equatable {
 /// only when `ProbeSelection` asks. `detach` undoes everything.
 final class Probes {
     /// The maps every family defines and that must be one map in the kernel (see common.bpf.h).
-    private static let sharedMaps = ["events", "record_counters", "cgroup_verdicts", "tcp_connections"]
+    private static let sharedMaps = ["events", "record_counters", "cgroup_verdicts", "tcp_connections", "syscall_batches"]
 
     private var objects: [OpaquePointer] = []
     private var links: [OpaquePointer] = []
@@ -47,6 +50,8 @@ final class Probes {
     var verdictsFD: Int32 { sharedMapFDs["cgroup_verdicts"] ?? -1 }
     /// The families attached, for the start-up message.
     private(set) var attached: [String] = []
+    /// Where cgroup_skb programs attach: the cgroup v2 root.
+    private var cgroupRoot = ""
 
     /// `ringBufferBytes`: the size of the ring buffer all records share, a power of two of at
     /// least a page; a burst bigger than it is dropped (and counted).
@@ -57,6 +62,14 @@ final class Probes {
         if selection.opens || selection.sockets { families.append("syscall_results") }
         if selection.sockets { families.append("tcp") }
         if selection.syscalls { families.append("syscalls") }
+        if selection.segments {
+            // cgroup_skb programs attach to a cgroup: the v2 root holds every container's.
+            guard let root = CgroupPaths().mountPoint else {
+                throw ProbeError(description: "segment events need cgroup v2 mounted (at /sys/fs/cgroup or /sys/fs/cgroup/unified): none is in /proc/self/mountinfo")
+            }
+            cgroupRoot = root
+            families.append("segments")
+        }
         var config = sentinel_config()
         config.include_host = selection.includeHost ? 1 : 0
         config.want_opens = selection.opens ? 1 : 0
@@ -142,13 +155,22 @@ final class Probes {
         var program = bpf_object__next_program(object, nil)
         while let current = program {
             let name = String(cString: bpf_program__name(current))
-            guard let link = bpf_program__attach(current), libbpf_get_error(UnsafeRawPointer(link)) == 0 else {
+            guard let link = attach(current), libbpf_get_error(UnsafeRawPointer(link)) == 0 else {
                 throw ProbeError(description: "cannot attach \(name) (\(String(cString: bpf_program__section_name(current)))) from \(family).bpf.c: \(String(cString: strerror(errno)))")
             }
             links.append(link)
             program = bpf_object__next_program(object, current)
         }
         attached.append(family)
+    }
+
+    /// Tracepoint programs attach where their section says; cgroup_skb programs to the cgroup root.
+    private func attach(_ program: OpaquePointer) -> OpaquePointer? {
+        guard bpf_program__type(program) == BPF_PROG_TYPE_CGROUP_SKB else { return bpf_program__attach(program) }
+        let root = open(cgroupRoot, O_RDONLY | O_DIRECTORY)
+        guard root >= 0 else { return nil }
+        defer { close(root) }
+        return bpf_program__attach_cgroup(program, root)
     }
 
     /// Writes the configuration into the object's .rodata and makes its shared maps the ones

@@ -23,6 +23,7 @@ struct RecordDecoder {
         case SENTINEL_RECORD_ACCEPT.rawValue: return socket(.accept)
         case SENTINEL_RECORD_LISTEN.rawValue: return socket(.listen)
         case SENTINEL_RECORD_TCP_CLOSE.rawValue: return socket(.close)
+        case SENTINEL_RECORD_TCP_SEGMENT.rawValue: return segment()
         default: return nil
         }
     }
@@ -102,6 +103,21 @@ struct RecordDecoder {
         return base(type, payload: .socket(connection))
     }
 
+    /// Source and destination are the segment's sender and receiver; direction says which is
+    /// the container.
+    private func segment() -> Event? {
+        guard size >= MemoryLayout<sentinel_segment>.size else { return nil }
+        let segment = record.loadUnaligned(as: sentinel_segment.self)
+        let isV6 = segment.family == Self.inet6
+        let connection = Connection(
+            direction: segment.sent != 0 ? .outbound : .inbound,
+            source: Endpoint(address: address(at: \sentinel_segment.source_addr, v6: isV6), port: segment.source_port),
+            destination: Endpoint(address: address(at: \sentinel_segment.destination_addr, v6: isV6), port: segment.destination_port),
+            segment: TCPSegment(flags: TCPFlags(rawValue: segment.tcp_flags), sequence: segment.sequence,
+                                acknowledgement: segment.acknowledgement, payloadLength: segment.payload_len))
+        return base(.segment, payload: .socket(connection))
+    }
+
     // MARK: - Reading fields
 
     private func bytes<Root>(at field: KeyPath<Root, some Any>, length: Int) -> UnsafeRawBufferPointer {
@@ -116,7 +132,8 @@ struct RecordDecoder {
         return String(decoding: all.prefix(count), as: UTF8.self)
     }
 
-    private func address(at field: KeyPath<sentinel_socket, (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8)>, v6: Bool) -> IPAddress {
+    /// The 16-byte address at `field`: IPv4 in its first 4 bytes unless `v6`.
+    private func address<Root>(at field: KeyPath<Root, some Any>, v6: Bool) -> IPAddress {
         let raw = Array(bytes(at: field, length: 16))
         // An IPv6 socket talking IPv4 holds ::ffff:a.b.c.d; the connection is IPv4's.
         let isMappedV4 = raw[0..<10].allSatisfy { $0 == 0 } && raw[10] == 0xff && raw[11] == 0xff
