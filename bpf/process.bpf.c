@@ -55,7 +55,7 @@ int on_exec(struct bpf_raw_tracepoint_args *ctx)
 		record->args_len = args_len;
 	else
 		record->args_len = 0;
-	bpf_ringbuf_submit(record, 0);
+	submit_record(record);
 	return 0;
 }
 
@@ -81,7 +81,7 @@ int on_fork(struct bpf_raw_tracepoint_args *ctx)
 	record->header.tid = BPF_CORE_READ(child, pid);
 	record->parent_pid = parent_pid;
 	record->child_tid = record->header.tid;
-	bpf_ringbuf_submit(record, 0);
+	submit_record(record);
 	return 0;
 }
 
@@ -105,6 +105,6 @@ int on_exit(struct bpf_raw_tracepoint_args *ctx)
 	if (!record)
 		return 0;
 	record->exit_code = BPF_CORE_READ(task, exit_code);
-	bpf_ringbuf_submit(record, 0);
+	submit_record(record);
 	return 0;
 }

@@ -95,7 +95,7 @@ static __always_inline void report_segment(struct __sk_buff *skb, __u8 sent)
 	/* Everything after the header, which reserve_record_of filled. */
 	__builtin_memcpy((char *)record + sizeof(record->header), (char *)&segment + sizeof(segment.header),
 			 sizeof(segment) - sizeof(segment.header));
-	bpf_ringbuf_submit(record, 0);
+	submit_record(record);
 }
 
 SEC("cgroup_skb/egress")

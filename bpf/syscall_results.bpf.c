@@ -45,7 +45,7 @@ static __always_inline void report_open(struct pt_regs *regs, long nr, long resu
 	record->path_len = path_len > 0 ? path_len - 1 : 0;
 	if (path_len == sizeof(record->path))
 		record->header.flags |= SENTINEL_FLAG_PATH_TRUNCATED;
-	bpf_ringbuf_submit(record, 0);
+	submit_record(record);
 }
 
 static __always_inline struct sock *socket_of(int fd)
@@ -86,7 +86,7 @@ static __always_inline void report_socket(struct pt_regs *regs, long nr, long re
 		__u64 key = (__u64)sk;
 		bpf_map_update_elem(&tcp_connections, &key, record, BPF_ANY);
 	}
-	bpf_ringbuf_submit(record, 0);
+	submit_record(record);
 }
 
 /* sys_exit(struct pt_regs *regs, long ret) */

@@ -33,6 +33,6 @@ int on_tcp_state(struct bpf_raw_tracepoint_args *ctx)
 	record->segments_in = BPF_CORE_READ(tcp, segs_in);
 	record->segments_out = BPF_CORE_READ(tcp, segs_out);
 	bpf_map_delete_elem(&tcp_connections, &key);
-	bpf_ringbuf_submit(record, 0);
+	submit_record(record);
 	return 0;
 }

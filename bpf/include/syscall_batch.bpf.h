@@ -23,14 +23,14 @@ static __always_inline struct sentinel_syscalls *current_syscall_batch(void)
 	return bpf_map_lookup_elem(&syscall_batches, &zero);
 }
 
-/* Sends the batch (if it holds any call) without waking user space, counted per call. */
+/* Sends the batch (if it holds any call), counted per call. */
 static __always_inline void send_syscall_batch(struct sentinel_syscalls *batch, __u64 cgroup_id)
 {
 	if (batch->count == 0)
 		return;
 	batch->header.kind = SENTINEL_RECORD_SYSCALLS;
 	batch->header.cgroup_id = cgroup_id;
-	long status = bpf_ringbuf_output(&events, batch, sizeof(*batch), BPF_RB_NO_WAKEUP);
+	long status = bpf_ringbuf_output(&events, batch, sizeof(*batch), wakeup_flag());
 	__u32 kind = SENTINEL_RECORD_SYSCALLS;
 	struct sentinel_counter *counter = bpf_map_lookup_elem(&record_counters, &kind);
 	if (counter) {

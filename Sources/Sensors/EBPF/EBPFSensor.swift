@@ -84,6 +84,9 @@ public final class EBPFSensor: Sensor {
 
     // MARK: - The ring buffer
 
+    /// The longest a record waits in the ring before it is read.
+    static let pollMilliseconds: Int32 = 20
+
     private func pollRecords() throws {
         let context = Unmanaged.passUnretained(self).toOpaque()
         guard let ring = ring_buffer__new(probes.eventsFD, { context, data, size in
@@ -96,11 +99,12 @@ public final class EBPFSensor: Sensor {
         defer { ring_buffer__free(ring) }
         var lastStatistics = clock.monotonicSeconds()
         while !stopped.isSet {
-            let status = ring_buffer__poll(ring, 100)
+            // The kernel wakes us only when the ring is filling up (see wakeup_flag in
+            // common.bpf.h); otherwise records wait here at most this long.
+            let status = ring_buffer__poll(ring, Self.pollMilliseconds)
             if status < 0 && status != -EINTR {
                 throw ProbeError(description: "reading the events ring buffer failed: \(String(cString: strerror(-status)))")
             }
-            // System-call batches are written without waking us: collect them on every round.
             ring_buffer__consume(ring)
             let now = clock.monotonicSeconds()
             if now - lastStatistics >= options.statisticsInterval {
