@@ -37,12 +37,10 @@ public final class Engine {
         statistics.eventsByType[Int(event.type.rawValue)] += 1
 
         let context: EventContext
-        if case .container(let facts) = event.payload {
+        if !event.type.hasProcess {
             let id = event.containerID ?? ContainerRecord.hostID
-            containers.update(id: id, with: facts)
+            if case .container(let facts) = event.payload { containers.update(id: id, with: facts) }
             context = EventContext(event: event, process: nil, container: containers.record(for: id))
-        } else if !event.type.hasProcess {
-            context = EventContext(event: event, process: nil, container: containers.record(for: event.containerID ?? ContainerRecord.hostID))
         } else {
             let container = event.containerID.map { containers.record(for: $0) }
             let process = processes.apply(event, container: container)

@@ -177,7 +177,6 @@ public struct Endpoint: Sendable, Equatable {
     }
 }
 
-/// Bytes and segments each way, from the point of view of the process.
 /// One TCP segment's header, as far as rules read it.
 public struct TCPSegment: Sendable, Equatable {
     public var flags: TCPFlags
@@ -216,6 +215,7 @@ public struct TCPFlags: OptionSet, Sendable, CustomStringConvertible {
     }
 }
 
+/// Bytes and segments each way, from the point of view of the process.
 public struct Traffic: Sendable, Equatable {
     public var bytesIn: UInt64
     public var bytesOut: UInt64

@@ -64,7 +64,7 @@ final class Probes {
         if selection.syscalls { families.append("syscalls") }
         if selection.segments {
             // cgroup_skb programs attach to a cgroup: the v2 root holds every container's.
-            guard let root = CgroupPaths().mountPoint else {
+            guard let root = CgroupPaths.cgroup2MountPoint(readTextFile("/proc/self/mountinfo") ?? "") else {
                 throw ProbeError(description: "segment events need cgroup v2 mounted (at /sys/fs/cgroup or /sys/fs/cgroup/unified): none is in /proc/self/mountinfo")
             }
             cgroupRoot = root
