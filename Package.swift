@@ -16,7 +16,9 @@ let package = Package(
         // A JSON reader that keeps the line and column of every value, so that errors can say where.
         .target(name: "SentinelJSON"),
         .target(name: "Engine", dependencies: ["SentinelJSON"]),
-        .target(name: "Rules", dependencies: ["Engine", "SentinelJSON"]),
+        // The Bag of System Calls: training, profiles and the user-space detector.
+        .target(name: "BoSC", dependencies: ["Engine", "SentinelJSON"]),
+        .target(name: "Rules", dependencies: ["Engine", "SentinelJSON", "BoSC"]),
         // libbpf from Debian's libbpf-dev, and the record layouts of bpf/include/records.h.
         .systemLibrary(name: "CLibbpf", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev", "libelf-dev"])]),
         .target(name: "Sensors", dependencies: ["Engine", "SentinelJSON", "CLibbpf"], plugins: ["BPFCompiler"]),
@@ -27,19 +29,18 @@ let package = Package(
         .executableTarget(
             name: "sentinel",
             dependencies: [
-                "Engine", "Rules", "Sensors", "Outputs",
+                "Engine", "Rules", "Sensors", "Outputs", "BoSC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // `swift run -c release engine-bench`: the engine's throughput on a generated stream.
-        .executableTarget(name: "engine-bench", dependencies: ["Engine", "Rules", "SentinelJSON", "SentinelTestSupport"]),
-        // What benchmarks and tests share: a deterministic random generator.
-        .target(name: "SentinelTestSupport"),
+        .executableTarget(name: "engine-bench", dependencies: ["Engine", "Rules", "SentinelJSON"]),
 
         .testTarget(name: "SentinelJSONTests", dependencies: ["SentinelJSON"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "SentinelJSON", "SentinelTestSupport"]),
-        .testTarget(name: "RulesTests", dependencies: ["Rules", "Engine", "SentinelJSON", "SentinelTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "SentinelJSON"]),
+        .testTarget(name: "RulesTests", dependencies: ["Rules", "Engine", "SentinelJSON"], exclude: ["Fixtures"]),
         .testTarget(name: "SensorsTests", dependencies: ["Sensors", "Engine", "SentinelJSON", "CLibbpf"]),
+        .testTarget(name: "BoSCTests", dependencies: ["BoSC", "Engine", "SentinelJSON"], exclude: ["Fixtures"]),
         .testTarget(name: "OutputsTests", dependencies: ["Outputs", "Engine", "SentinelJSON"]),
         // Runs the built `sentinel` binary as a user would; the dependency makes sure it is built.
         .testTarget(name: "sentinelTests", dependencies: ["sentinel"], exclude: ["Fixtures"]),

@@ -64,6 +64,7 @@ public enum RuleLoader {
             var condition: CompiledCondition?
             if let fullCondition {
                 condition = ConditionCompiler.compile(fullCondition, diagnostics: diagnostics)
+                if let observed = builtinRule?.observes { condition = condition?.observing(observed) }
             }
             let outputText = rule.output ?? ConditionOrigin(text: builtinRule?.defaultOutput ?? "", file: rule.cursor.source.name, path: rule.cursor.path)
             let output = OutputTemplate.compile(outputText, findingFields: builtinRule?.rule.findingFields ?? [], diagnostics: diagnostics)
@@ -83,12 +84,12 @@ public enum RuleLoader {
         return RuleSet(rules: compiled, summaries: summaries, warnings: diagnostics.warnings, files: sources.map(\.name))
     }
 
-    private static func makeBuiltin(_ rule: MergedRule, _ diagnostics: Diagnostics) -> (rule: BuiltinRule, defaultOutput: String)? {
+    private static func makeBuiltin(_ rule: MergedRule, _ diagnostics: Diagnostics) -> (rule: BuiltinRule, defaultOutput: String, observes: Set<EventType>?)? {
         guard let typeName = rule.builtinType, let type = RuleTypeRegistry.type(named: typeName) else { return nil }
         let params = rule.params ?? JSONCursor(node: JSONNode(.object([])), path: rule.cursor.path + ".params", source: rule.cursor.source)
         guard let object = params.object(diagnostics, allowedKeys: type.parameterNames),
               let builtin = type.make(params: object, diagnostics: diagnostics) else { return nil }
-        return (builtin, type.defaultOutput)
+        return (builtin, type.defaultOutput, type.observedEventTypes)
     }
 
     /// `(f1 op v1 and f2 op v2) or (...)` over the exception tuples: true when an exception applies.

@@ -9,10 +9,17 @@ public protocol RuleType: SendableMetatype {
     /// The output used when the rule gives none; may name the type's finding fields.
     static var defaultOutput: String { get }
     static func make(params: JSONObjectCursor, diagnostics: Diagnostics) -> BuiltinRule?
+    /// The event types the type judges, whatever its condition says (the condition still selects
+    /// among them); nil to take the condition's.
+    static var observedEventTypes: Set<EventType>? { get }
+}
+
+extension RuleType {
+    public static var observedEventTypes: Set<EventType>? { nil }
 }
 
 public enum RuleTypeRegistry {
-    public static let types: [RuleType.Type] = [ThresholdRule.self]
+    public static let types: [RuleType.Type] = [ThresholdRule.self, BoSCRule.self]
 
     public static var names: [String] { types.map { $0.name } }
 

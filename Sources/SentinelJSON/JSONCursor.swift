@@ -58,6 +58,23 @@ public struct JSONCursor: Sendable {
         return value
     }
 
+    /// A number, integer or not, within `range`.
+    public func number(_ diagnostics: Diagnostics, in range: ClosedRange<Double>) -> Double? {
+        let value: Double
+        switch node.value {
+        case .integer(let integer): value = Double(integer)
+        case .double(let double): value = double
+        default:
+            diagnostics.add(diagnostic("expected a number, found \(node.kindName)"))
+            return nil
+        }
+        guard range.contains(value) else {
+            diagnostics.add(diagnostic("\(value) is out of range \(range.lowerBound)...\(range.upperBound)"))
+            return nil
+        }
+        return value
+    }
+
     public func array(_ diagnostics: Diagnostics) -> [JSONCursor]? {
         guard case .array(let elements) = node.value else {
             diagnostics.add(diagnostic("expected an array, found \(node.kindName)"))

@@ -9,7 +9,6 @@
 import Engine
 import Rules
 import SentinelJSON
-import SentinelTestSupport
 
 #if canImport(Glibc)
 import Glibc

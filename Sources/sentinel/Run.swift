@@ -47,6 +47,11 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("append-output"), help: ArgumentHelp("Text with %fields added to every rule's output, as Falco's -p: \"id=%container.id\".", valueName: "template"))
     var appendOutput: String?
 
+    @Option(name: .customLong("state-dir"), help: ArgumentHelp("Where rules keep what they learn (BoSC's profiles). Live runs use \(Run.defaultStateDirectory) without it; replays keep it in memory.", valueName: "dir"))
+    var stateDirectory: String?
+
+    static let defaultStateDirectory = "/var/lib/sentinel"
+
     @OptionGroup(title: "Live monitoring")
     var live: LiveOptions
 
@@ -55,6 +60,7 @@ struct Run: ParsableCommand {
         let ruleSet = try loadRuleSet(settings.rulePaths, minimumPriority: settings.minimumPriority)
         let dispatcher = startOutputs(settings)
         let engine = Engine(rules: try appendingOutput(to: ruleSet.rules))
+        let persistentRules = try openState(of: engine.rules)
         let sensor = try makeSensor(needing: engine.neededEventTypes, systemCalls: engine.neededSystemCalls, dispatcher: dispatcher)
         let signals = handleSignals(stopping: sensor, onHangup: dispatcher.reopenAll)
         var sensorError: Error?
@@ -64,7 +70,10 @@ struct Run: ParsableCommand {
             sensorError = error
         }
         signals.forEach { $0.cancel() }
+        let unsaved = persistentRules.flatMap { $0.saveState() }
+        unsaved.forEach { printError("sentinel: \($0)") }
         try finish(engine: engine, sensor: sensor, dispatcher: dispatcher, sensorError: sensorError)
+        if !unsaved.isEmpty { throw ExitStatus.failure }
     }
 
     // MARK: - Steps, in order
@@ -88,6 +97,29 @@ struct Run: ParsableCommand {
         return settings
     }
 
+
+    /// Loads what rules learnt in earlier runs, each rule from its own folder of the state
+    /// directory: `<state-dir>/rules/<rule name>/`.
+    private func openState(of rules: [CompiledRule]) throws -> [PersistentRule] {
+        let persistent = rules.compactMap { rule in (rule.builtin as? PersistentRule).map { (rule.name, $0) } }
+        guard let base = stateDirectory ?? (replay == nil ? Run.defaultStateDirectory : nil) else { return persistent.map(\.1) }
+        let diagnostics = Diagnostics()
+        for (name, rule) in persistent {
+            if let bosc = rule as? BoSCRule { bosc.notice = { printError("sentinel: rule \"\(name)\": \($0)") } }
+            do {
+                try rule.openState(directory: "\(base)/rules/\(fileNameSafe(name))", diagnostics: diagnostics)
+            } catch {
+                printError("sentinel: \(error)")
+                throw ExitStatus.badInput
+            }
+        }
+        if !diagnostics.all.isEmpty {
+            printDiagnostics(diagnostics.all)
+            printError("sentinel: the state directory \(base) has files that cannot be read; move them away or fix them")
+            throw ExitStatus.badInput
+        }
+        return persistent.map(\.1)
+    }
 
     private func appendingOutput(to rules: [CompiledRule]) throws -> [CompiledRule] {
         guard let appendOutput else { return rules }

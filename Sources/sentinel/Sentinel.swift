@@ -23,7 +23,7 @@ struct Sentinel: ParsableCommand {
         runs the monitor (the `run` command, the default): live, as root, without --replay. \
         `sentinel run --help` explains its options; `sentinel record --out FILE` records live events.
         """,
-        subcommands: [Run.self, Record.self, RulesCommand.self, Fields.self],
+        subcommands: [Run.self, Record.self, RulesCommand.self, Fields.self, BoSCCommand.self],
         defaultSubcommand: Run.self
     )
 

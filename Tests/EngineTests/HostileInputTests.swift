@@ -1,7 +1,6 @@
 import Testing
 @testable import Engine
 import SentinelJSON
-import SentinelTestSupport
 
 /// Bad input gets an error, never a crash: random mutations of valid conditions and recorded
 /// events go through the parsers, the compiler and the decoder. The seed is fixed, so a failure

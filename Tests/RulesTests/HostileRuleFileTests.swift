@@ -1,7 +1,7 @@
+import Engine
 import Testing
 import Rules
 import SentinelJSON
-import SentinelTestSupport
 
 /// Random mutations of a stock rule file go through the whole loader (JSON, keys, conditions,
 /// exceptions, outputs, thresholds): every outcome is a rule set or located errors, never a crash.

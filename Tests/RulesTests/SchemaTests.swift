@@ -24,5 +24,8 @@ import SentinelJSON
             return
         }
         #expect(Set(types.compactMap { if case .string(let name) = $0.value { name } else { nil } }) == Set(RuleTypeRegistry.names))
+        for type in RuleTypeRegistry.types {
+            #expect(properties(definitions?["\(type.name)Params"]) == Set(type.parameterNames), "params of \(type.name)")
+        }
     }
 }

@@ -36,20 +36,5 @@ func firedRules(_ ruleSet: RuleSet, _ lines: [String]) -> [String] {
 }
 
 func directoryEntries(_ path: String, suffix: String) -> [String] {
-    guard let bytes = try? listDirectory(path) else { return [] }
-    return bytes.filter { $0.hasSuffix(suffix) }.sorted()
-}
-
-#if canImport(Glibc)
-import Glibc
-#endif
-
-private func listDirectory(_ path: String) throws -> [String] {
-    guard let directory = opendir(path) else { return [] }
-    defer { closedir(directory) }
-    var names: [String] = []
-    while let entry = readdir(directory) {
-        names.append(withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) })
-    }
-    return names
+    listDirectory(path).filter { $0.hasSuffix(suffix) }
 }

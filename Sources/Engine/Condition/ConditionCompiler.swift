@@ -8,6 +8,12 @@ public struct CompiledCondition {
     /// The system-call numbers of the `syscall` events it can match: a sensor passes over the
     /// other calls without making events of them.
     public let systemCalls: SystemCallNumbers
+
+    /// The same test, applied to exactly `types` (and every system call among them): for built-in
+    /// rules that judge events of their own kinds, such as BoSC's system calls.
+    public func observing(_ types: Set<EventType>) -> CompiledCondition {
+        CompiledCondition(matches: matches, eventTypes: types, systemCalls: types.contains(.syscall) ? .all : .none)
+    }
 }
 
 /// Type-checks an expanded expression against the field registry and compiles it to closures.

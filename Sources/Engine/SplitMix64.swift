@@ -1,5 +1,6 @@
-/// SplitMix64: a small deterministic generator, so that a benchmark judges the same stream on every
-/// run and a randomised test that fails fails again with the same input.
+/// SplitMix64 (Steele, Lea and Flood): a small deterministic generator, so that a benchmark judges
+/// the same stream on every run, a randomised test that fails fails again with the same input, and
+/// BoSC's bag-hash values are the same in every run.
 public struct SplitMix64 {
     private var state: UInt64
 

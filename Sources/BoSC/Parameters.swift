@@ -1,0 +1,78 @@
+import SentinelJSON
+
+/// The numbers of the Bag of System Calls algorithm, each with the published default.
+public struct BoSCParameters: Sendable, Equatable {
+    /// How the calls are cut into sliding windows.
+    public enum Windows: String, Sendable {
+        /// One window per thread: interleaved threads would otherwise make bags of noise.
+        case thread
+        /// One window over all the calls of a container, in the order they arrive.
+        case container
+    }
+
+    /// Which container field names the profile a container is judged by.
+    public enum ProfileKey: String, Sendable, CaseIterable {
+        /// Every container of an image shares one profile: a new container of a known image is in
+        /// detection from its first call.
+        case image = "container.image"
+        /// Each container learns its own.
+        case id = "container.id"
+    }
+
+    /// The kernel keeps windows in a fixed array of this many calls.
+    public static let largestWindow = 16
+    /// Unknown bags kept per epoch to show what they held (and to learn from, with `learn`).
+    public static let unknownBagsKept = 64
+
+    public var window = 10
+    /// Calls per epoch: training measures stability and detection counts mismatches per epoch.
+    public var epoch = 1000
+    /// An epoch with more mismatches than this is anomalous.
+    public var threshold = 10
+    /// Training ends once consecutive epochs' databases are at least this similar (cosine) ...
+    public var similarity = 0.99
+    /// ... this many epochs in a row.
+    public var stableEpochs = 3
+    /// Training also ends after this many seconds or calls, stable or not; nil for no limit.
+    public var trainingSeconds: Int?
+    public var trainingCalls: Int?
+    public var windows = Windows.thread
+    /// Whether the unknown bags of an epoch under the threshold join the database, as the
+    /// authors' code does. Off: an attacker who stays under the threshold would teach the profile.
+    public var learn = false
+    public var profile = ProfileKey.image
+
+    public init() {}
+
+    public static let names = ["window", "epoch", "threshold", "similarity", "stable_epochs", "training_seconds",
+                               "training_calls", "windows", "learn", "profile"]
+
+    /// Reads `params`; every problem is reported, and nil returned if there was one.
+    public static func parse(_ params: JSONObjectCursor, diagnostics: Diagnostics) -> BoSCParameters? {
+        let errorsBefore = diagnostics.errors.count
+        var parameters = BoSCParameters()
+        func integer(_ key: String, _ range: ClosedRange<Int64>) -> Int? {
+            params.optional(key)?.integer(diagnostics, in: range).map { Int($0) }
+        }
+        if let window = integer("window", 2...Int64(largestWindow)) { parameters.window = window }
+        if let epoch = integer("epoch", 10...100_000_000) { parameters.epoch = epoch }
+        if let threshold = integer("threshold", 0...100_000_000) { parameters.threshold = threshold }
+        if let similarity = params.optional("similarity")?.number(diagnostics, in: 0...1) { parameters.similarity = similarity }
+        if let stableEpochs = integer("stable_epochs", 1...1_000_000) { parameters.stableEpochs = stableEpochs }
+        parameters.trainingSeconds = integer("training_seconds", 1...31_536_000)
+        parameters.trainingCalls = integer("training_calls", 1...Int64.max)
+        if let cursor = params.optional("windows"), let text = cursor.string(diagnostics) {
+            if let windows = Windows(rawValue: text) { parameters.windows = windows }
+            else { diagnostics.add(cursor.diagnostic("windows must be \"thread\" or \"container\", not \"\(text)\"")) }
+        }
+        if let learn = params.optional("learn")?.bool(diagnostics) { parameters.learn = learn }
+        if let cursor = params.optional("profile"), let text = cursor.string(diagnostics) {
+            if let key = ProfileKey(rawValue: text) { parameters.profile = key }
+            else { diagnostics.add(cursor.diagnostic("profile must be \"container.image\" or \"container.id\", not \"\(text)\"")) }
+        }
+        if parameters.learn, parameters.threshold >= unknownBagsKept, let cursor = params.optional("learn") {
+            diagnostics.add(cursor.diagnostic("learn needs a threshold below \(unknownBagsKept): the unknown bags of an epoch are kept up to that many"))
+        }
+        return diagnostics.errors.count == errorsBefore ? parameters : nil
+    }
+}

@@ -1,0 +1,41 @@
+import SentinelJSON
+
+/// The state directory's profiles: one JSON file per profile, replaced atomically, so that a crash
+/// leaves the old profile or the new one, never half of one.
+public struct ProfileStore: Sendable {
+    public let directory: String
+
+    public init(directory: String) {
+        self.directory = directory
+    }
+
+    /// `image-nginx_1.27-3f2a9c1e.json`: readable, and the hash keeps apart values that the
+    /// readable part makes equal ("a/b" and "a_b").
+    public func path(key: BoSCParameters.ProfileKey, value: String) -> String {
+        let prefix = key == .image ? "image" : "container"
+        let readable = fileNameSafe(String(value.unicodeScalars.prefix(80)))
+        var hash: UInt32 = 0x811C_9DC5
+        for byte in value.utf8 { hash = (hash ^ UInt32(byte)) &* 0x0100_0193 }
+        let hex = String(hash, radix: 16)
+        return "\(directory)/\(prefix)-\(readable)-\(String(repeating: "0", count: 8 - hex.count))\(hex).json"
+    }
+
+    /// Creates the directory (and its parents) if need be.
+    public func create() throws(FileError) {
+        if let error = createDirectories(directory) { throw error }
+    }
+
+    public func save(_ profile: StoredProfile) throws(FileError) {
+        if let error = replaceFileAtomically(path(key: profile.key, value: profile.value), with: ProfileFile.encode(profile)) { throw error }
+    }
+
+    /// Every profile in the directory; a file that cannot be read is reported, not skipped in
+    /// silence. A directory that does not exist holds no profiles.
+    public func loadAll(diagnostics: Diagnostics) -> [StoredProfile] {
+        let names = listDirectory(directory).filter { $0.hasSuffix(".json") }
+        return names.compactMap { name in
+            guard let source = diagnostics.take(JSONSource.load(path: "\(directory)/\(name)")) else { return nil }
+            return ProfileFile.decode(source, diagnostics: diagnostics)
+        }
+    }
+}

@@ -1,0 +1,155 @@
+/// Learns a profile from a stream of calls, epoch by epoch, until it is stable.
+///
+/// Bags are counted by system-call number while training: which calls are rare enough to share the
+/// "other" slot is known only once training ends. Each distinct bag keeps its calls, so that the
+/// profile can fold them into slots then; the stability test compares these unfolded databases.
+public final class BoSCTrainer {
+    public enum Completion: String, Sendable {
+        case stable, calls, duration
+        /// The log or recording ended (offline training).
+        case endOfInput = "end_of_input"
+    }
+
+    struct TrainingBag {
+        var frequency: UInt64 = 0
+        /// The frequency when the current epoch began, for the similarity with the last epoch.
+        var frequencyBeforeEpoch: UInt64 = 0
+        var epochLastSeen = -1
+        let calls: [UInt16]
+    }
+
+    public let parameters: BoSCParameters
+    private(set) var callCounts = [UInt64](repeating: 0, count: BagHash.slotCount)
+    private(set) var bags: [UInt64: TrainingBag] = [:]
+    private var windows = WindowTable()
+    private let identitySlots = (0..<BagHash.slotCount).map { UInt16($0) }
+
+    public private(set) var calls: UInt64 = 0
+    /// Whole epochs so far.
+    public private(set) var epochs = 0
+    private var callsInEpoch = 0
+    /// Σ frequency² of the database now and when the epoch began, and Σ before·now: the cosine
+    /// similarity of the two, kept up to date in O(1) per bag.
+    private var normSquared: Double = 0
+    private var normSquaredBeforeEpoch: Double = 0
+    private var dotWithEpochStart: Double = 0
+    /// The similarity of the last whole epoch's database with the one before; nil after one epoch.
+    public private(set) var similarity: Double?
+    public private(set) var stableEpochsInRow = 0
+    public private(set) var completion: Completion?
+    public private(set) var started: UInt64?
+    public private(set) var lastCallTime: UInt64 = 0
+
+    public init(parameters: BoSCParameters) {
+        self.parameters = parameters
+    }
+
+    /// Training as it was saved: the epoch in progress starts again, and windows start empty.
+    init(parameters: BoSCParameters, restoring progress: Progress, callCounts: [UInt64], bags: [(calls: [UInt16], frequency: UInt64)]) {
+        self.parameters = parameters
+        self.callCounts = callCounts
+        calls = progress.calls
+        epochs = progress.epochs
+        similarity = progress.similarity
+        stableEpochsInRow = progress.stableEpochsInRow
+        started = progress.started
+        lastCallTime = progress.lastCallTime
+        for bag in bags {
+            let hash = BagHash.of(slots: bag.calls)
+            self.bags[hash, default: TrainingBag(calls: bag.calls)].frequency += bag.frequency
+        }
+        normSquared = self.bags.values.reduce(0) { $0 + Double($1.frequency) * Double($1.frequency) }
+        normSquaredBeforeEpoch = normSquared
+        dotWithEpochStart = normSquared
+    }
+
+    /// What a saved training keeps besides its counts.
+    struct Progress {
+        var calls: UInt64
+        var epochs: Int
+        var similarity: Double?
+        var stableEpochsInRow: Int
+        var started: UInt64?
+        var lastCallTime: UInt64
+    }
+
+    var progress: Progress {
+        Progress(calls: calls, epochs: epochs, similarity: similarity, stableEpochsInRow: stableEpochsInRow,
+                 started: started, lastCallTime: lastCallTime)
+    }
+
+    /// Adds one call; true when it completed the training.
+    @discardableResult
+    public func observe(thread: Int64, call number: Int, time: UInt64 = 0) -> Bool {
+        guard completion == nil else { return false }
+        let call = storedCall(number)
+        calls += 1
+        callCounts[Int(call)] += 1
+        if started == nil { started = time }
+        lastCallTime = time
+        let key = parameters.windows == .thread ? thread : 0
+        let index = windows.index(of: key)
+        let full = identitySlots.withUnsafeBufferPointer { slots in
+            BagHash.values.withUnsafeBufferPointer { values in
+                windows.windows[index].slide(call, size: parameters.window, slots: slots, values: values)
+            }
+        }
+        if full { count(bag: windows.windows[index].hash, index: index) }
+        callsInEpoch += 1
+        if callsInEpoch == parameters.epoch { endEpoch() }
+        if completion == nil, let limit = parameters.trainingCalls, calls >= limit { completion = .calls }
+        if completion == nil, let limit = parameters.trainingSeconds, let started, time &- started >= UInt64(limit) * 1_000_000_000 {
+            completion = .duration
+        }
+        return completion != nil
+    }
+
+    /// A thread exited: its window goes with it.
+    public func forget(thread: Int64) {
+        windows.forget(thread)
+    }
+
+    private func count(bag hash: UInt64, index: Int) {
+        let epoch = epochs
+        let before = bags[hash, default: TrainingBag(calls: windows.windows[index].bag())].record(inEpoch: epoch)
+        dotWithEpochStart += Double(before.atEpochStart)
+        normSquared += Double(2 * before.now + 1)
+    }
+
+    private func endEpoch() {
+        epochs += 1
+        callsInEpoch = 0
+        if normSquaredBeforeEpoch > 0, normSquared > 0 {
+            similarity = dotWithEpochStart / (normSquaredBeforeEpoch * normSquared).squareRoot()
+        } else {
+            similarity = nil
+        }
+        if let similarity, similarity >= parameters.similarity {
+            stableEpochsInRow += 1
+        } else {
+            stableEpochsInRow = 0
+        }
+        if stableEpochsInRow >= parameters.stableEpochs { completion = .stable }
+        normSquaredBeforeEpoch = normSquared
+        dotWithEpochStart = normSquared
+    }
+
+    /// Ends the training now, stable or not (an operator's decision, or a restart's).
+    public func finish(_ reason: Completion) {
+        if completion == nil { completion = reason }
+    }
+
+    public var distinctBags: Int { bags.count }
+}
+
+extension BoSCTrainer.TrainingBag {
+    /// Counts one more occurrence; returns the frequency before it and at the epoch's start.
+    mutating func record(inEpoch epoch: Int) -> (now: UInt64, atEpochStart: UInt64) {
+        if epochLastSeen != epoch {
+            epochLastSeen = epoch
+            frequencyBeforeEpoch = frequency
+        }
+        defer { frequency += 1 }
+        return (frequency, frequencyBeforeEpoch)
+    }
+}

@@ -1,0 +1,213 @@
+import BoSC
+import Engine
+import SentinelJSON
+
+/// `"type": "bosc"`: the Bag of System Calls anomaly detector as a rule. Each profile (an image's,
+/// by default) trains on its containers' calls until it is stable, then judges them epoch by
+/// epoch; an epoch with more unknown bags than the threshold is the rule's alert. Profiles live in
+/// the state directory when one is opened, and are in memory only otherwise.
+public final class BoSCRule: BuiltinRule, RuleType, PersistentRule {
+    public static let name = "bosc"
+    public static let parameterNames = BoSCParameters.names
+    public static let observedEventTypes: Set<EventType>? = [.syscall, .procexit]
+    public static let defaultOutput = "System calls unlike the profile of %bosc.profile: more than %bosc.threshold unknown bags in epoch "
+        + "%bosc.epoch (%bosc.mismatches in its first %bosc.calls calls); calls in them: %bosc.syscalls; never seen in training: "
+        + "%bosc.new_syscalls (container=%container.name image=%container.image)"
+    /// Training progress is saved this often (event time), besides when training ends and at exit.
+    static let saveInterval: UInt64 = 60 * 1_000_000_000
+    /// The most calls named in `bosc.syscalls`.
+    static let namesShown = 12
+
+    public let findingFields = ["bosc.profile", "bosc.epoch", "bosc.calls", "bosc.mismatches", "bosc.threshold",
+                                "bosc.syscalls", "bosc.new_syscalls"]
+    public let parameters: BoSCParameters
+    /// Told when a profile is loaded, starts training or finishes it; the command line prints these.
+    public var notice: (String) -> Void = { _ in }
+    /// Calls of containers whose profile key (the image) was not known yet: passed over.
+    public private(set) var unattributedCalls: UInt64 = 0
+
+    private var profiles: [String: ProfileSlot] = [:]
+    private var store: ProfileStore?
+    private var lastSave: UInt64 = 0
+    /// The last container seen, to find its profile without a lookup by string per call.
+    private var lastContainer: ObjectIdentifier?
+    private var lastSlot: ProfileSlot?
+    private var lastStream = 0
+
+    /// One profile's phase, and the stream number of each of its containers.
+    final class ProfileSlot {
+        enum Phase {
+            case training(BoSCTrainer)
+            case detecting(BoSCDetector)
+        }
+
+        let value: String
+        var phase: Phase
+        var streams: [ObjectIdentifier: Int] = [:]
+        /// Training progress not saved yet.
+        var unsaved = false
+
+        init(value: String, phase: Phase) {
+            self.value = value
+            self.phase = phase
+        }
+    }
+
+    init(parameters: BoSCParameters) {
+        self.parameters = parameters
+    }
+
+    public static func make(params: JSONObjectCursor, diagnostics: Diagnostics) -> BuiltinRule? {
+        BoSCParameters.parse(params, diagnostics: diagnostics).map(BoSCRule.init)
+    }
+
+    public func fresh() -> BuiltinRule { BoSCRule(parameters: parameters) }
+
+    // MARK: - State
+
+    public func openState(directory: String, diagnostics: Diagnostics) throws(FileError) {
+        let store = ProfileStore(directory: directory)
+        try store.create()
+        self.store = store
+        for stored in store.loadAll(diagnostics: diagnostics) where stored.key == parameters.profile {
+            if let problem = mismatch(stored) {
+                notice("bosc: the saved profile of \(stored.value) \(problem); it trains again")
+                continue
+            }
+            switch stored {
+            case .training(_, let value, let trainer):
+                profiles[value] = ProfileSlot(value: value, phase: .training(trainer))
+                notice("bosc: \(value): training goes on after \(trainer.epochs) epochs")
+            case .detecting(let profile):
+                profiles[profile.value] = ProfileSlot(value: profile.value, phase: .detecting(BoSCDetector(profile: profile, parameters: parameters)))
+                notice("bosc: \(profile.value): profile loaded, \(profile.bags.count) bags; detecting")
+            }
+        }
+    }
+
+    /// Why a saved profile does not fit this rule's parameters, if it does not.
+    private func mismatch(_ stored: StoredProfile) -> String? {
+        let (window, windows): (Int, BoSCParameters.Windows)
+        switch stored {
+        case .training(_, _, let trainer): (window, windows) = (trainer.parameters.window, trainer.parameters.windows)
+        case .detecting(let profile): (window, windows) = (profile.window, profile.windows)
+        }
+        if window != parameters.window { return "has windows of \(window) calls, the rule \(parameters.window)" }
+        if windows != parameters.windows { return "has windows per \(windows.rawValue), the rule per \(parameters.windows.rawValue)" }
+        return nil
+    }
+
+    public func saveState() -> [String] {
+        guard let store else { return [] }
+        var problems: [String] = []
+        for slot in profiles.values {
+            do {
+                switch slot.phase {
+                case .training(let trainer) where slot.unsaved:
+                    try store.save(.training(key: parameters.profile, value: slot.value, trainer: trainer))
+                case .detecting(let detector) where detector.profileChanged:
+                    try store.save(.detecting(detector.profile))
+                    detector.profileChanged = false
+                default:
+                    break
+                }
+                slot.unsaved = false
+            } catch {
+                problems.append(error.description)
+            }
+        }
+        return problems
+    }
+
+    // MARK: - Events
+
+    public func observe(_ context: EventContext) -> [String: FieldValue]? {
+        let event = context.event
+        guard case .syscall(let number) = event.payload else {
+            if event.type == .procexit, let slot = slot(for: context.container) { slot.forget(thread: event.tid) }
+            return nil
+        }
+        guard let slot = slot(for: context.container) else {
+            unattributedCalls += 1
+            return nil
+        }
+        if event.time &- lastSave >= Self.saveInterval {
+            if lastSave != 0 { for problem in saveState() { notice("bosc: \(problem)") } }
+            lastSave = event.time
+        }
+        switch slot.phase {
+        case .training(let trainer):
+            slot.unsaved = true
+            if trainer.observe(thread: event.tid, call: Int(number), time: event.time) { finishTraining(slot, trainer) }
+            return nil
+        case .detecting(let detector):
+            // An anomalous epoch is reported the moment it passes the threshold, not when it ends.
+            guard let result = detector.observe(stream: lastStream, thread: event.tid, call: Int(number)), !result.complete else { return nil }
+            return finding(result, profile: detector.profile)
+        }
+    }
+
+    /// The profile of a container's calls; nil while its key (the image name) is unknown.
+    private func slot(for container: ContainerRecord) -> ProfileSlot? {
+        let identifier = ObjectIdentifier(container)
+        if identifier == lastContainer, let lastSlot { return lastSlot }
+        let value = parameters.profile == .image ? container.image : container.fullID
+        guard !value.isEmpty else { return nil }
+        let slot = profiles[value] ?? {
+            let created = ProfileSlot(value: value, phase: .training(BoSCTrainer(parameters: parameters)))
+            profiles[value] = created
+            notice("bosc: \(value): no profile yet; training")
+            return created
+        }()
+        let stream = slot.streams[identifier] ?? slot.streams.count
+        slot.streams[identifier] = stream
+        lastContainer = identifier
+        lastSlot = slot
+        lastStream = stream
+        return slot
+    }
+
+    private func finishTraining(_ slot: ProfileSlot, _ trainer: BoSCTrainer) {
+        let profile = BoSCProfile(trainer: trainer, key: parameters.profile, value: slot.value)
+        slot.phase = .detecting(BoSCDetector(profile: profile, parameters: parameters))
+        notice("bosc: \(slot.value): trained on \(profile.training.calls) calls in \(profile.training.epochs) epochs "
+               + "(ended by \(profile.training.endedBy.rawValue)), \(profile.bags.count) bags; detecting")
+        do {
+            try store?.save(.detecting(profile))
+            slot.unsaved = false
+        } catch {
+            notice("bosc: \(error.description)")
+        }
+    }
+
+    private func finding(_ result: EpochResult, profile: BoSCProfile) -> [String: FieldValue] {
+        var occurrences: [UInt16: Int] = [:]
+        for bag in result.unknownBags { for call in bag { occurrences[call, default: 0] += 1 } }
+        let ranked = occurrences.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map(\.key)
+        let names = ranked.prefix(Self.namesShown).map { SystemCallNames.name(of: Int($0)) }
+        let unseen = ranked.filter { profile.trainingCalls[$0] == nil }.map { SystemCallNames.name(of: Int($0)) }
+        return ["bosc.profile": .string(profile.value), "bosc.epoch": .number(Int64(result.epoch)),
+                "bosc.calls": .number(Int64(result.calls)), "bosc.mismatches": .number(Int64(result.mismatches)),
+                "bosc.threshold": .number(Int64(parameters.threshold)),
+                "bosc.syscalls": .string(names.joined(separator: ",")),
+                "bosc.new_syscalls": .string(unseen.isEmpty ? "none" : unseen.joined(separator: ","))]
+    }
+}
+
+extension BoSCRule.ProfileSlot {
+    func forget(thread: Int64) {
+        switch phase {
+        case .training(let trainer): trainer.forget(thread: thread)
+        case .detecting(let detector): detector.forget(thread: thread)
+        }
+    }
+}
+
+/// A built-in rule whose state outlives a run (BoSC's profiles).
+public protocol PersistentRule: BuiltinRule {
+    /// Loads what was saved in `directory`, creating it if need be. Files that cannot be read are
+    /// reported in `diagnostics`.
+    func openState(directory: String, diagnostics: Diagnostics) throws(FileError)
+    /// Saves what changed; returns what could not be saved.
+    func saveState() -> [String]
+}

@@ -1,0 +1,241 @@
+import ArgumentParser
+import BoSC
+import Engine
+import SentinelJSON
+import Sensors
+
+/// `sentinel bosc train|eval|status`: the Bag of System Calls offline, as the original work ran
+/// it on `strace -f` logs (or on recordings), and the live profiles' state.
+struct BoSCCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bosc",
+        abstract: "Train and evaluate Bag of System Calls profiles offline; show the live profiles.",
+        subcommands: [Train.self, Eval.self, Status.self]
+    )
+
+    /// The algorithm's numbers, as options; the defaults are the published ones.
+    struct ParameterOptions: ParsableArguments {
+        @Option(help: "Calls per sliding window.") var window = 10
+        @Option(help: "Calls per epoch.") var epoch = 1000
+        @Option(help: "An epoch with more unknown bags than this is anomalous.") var threshold = 10
+        @Option(help: "Training is stable at this cosine similarity between consecutive epochs ...") var similarity = 0.99
+        @Option(name: .customLong("stable-epochs"), help: "... this many epochs in a row.") var stableEpochs = 3
+        @Option(help: "One window per thread or per container.") var windows = "thread"
+
+        func parameters() throws -> BoSCParameters {
+            var parameters = BoSCParameters()
+            guard (2...BoSCParameters.largestWindow).contains(window) else { throw ValidationError("--window must be 2 to \(BoSCParameters.largestWindow)") }
+            guard epoch >= 10 else { throw ValidationError("--epoch must be at least 10") }
+            guard threshold >= 0 else { throw ValidationError("--threshold must be 0 or more") }
+            guard (0...1).contains(similarity) else { throw ValidationError("--similarity must be 0 to 1") }
+            guard stableEpochs >= 1 else { throw ValidationError("--stable-epochs must be at least 1") }
+            guard let windows = BoSCParameters.Windows(rawValue: windows) else { throw ValidationError("--windows must be thread or container") }
+            parameters.window = window
+            parameters.epoch = epoch
+            parameters.threshold = threshold
+            parameters.similarity = similarity
+            parameters.stableEpochs = stableEpochs
+            parameters.windows = windows
+            return parameters
+        }
+    }
+
+    /// Where calls come from: strace logs or a recording.
+    struct InputOptions: ParsableArguments {
+        @Option(help: ArgumentHelp("An `strace -f` log; repeatable.", valueName: "file")) var strace: [String] = []
+        @Option(help: ArgumentHelp("A recording (sentinel record --syscalls).", valueName: "file")) var replay: String?
+        @Option(help: ArgumentHelp("Only this container's calls from the recording (its id).", valueName: "id")) var container: String?
+
+        func validate() throws {
+            guard strace.isEmpty != (replay == nil) else { throw ValidationError("give --strace FILE... or --replay FILE") }
+        }
+
+        /// Every call in order, with its stream: one per strace log, one per container of a recording.
+        func forEachCall(_ body: (_ stream: String, _ thread: Int64, _ number: Int, _ time: UInt64) -> Void,
+                         exited: (_ thread: Int64) -> Void) throws {
+            for (fileIndex, path) in strace.enumerated() {
+                // Threads of different logs are different threads, whatever their ids.
+                let threadBase = Int64(fileIndex) << 32
+                let problem = StraceLog.read(path: path) { line in
+                    switch line {
+                    case .call(let thread, let number): body(path, threadBase | thread, number, 0)
+                    case .exit(let thread): exited(threadBase | thread)
+                    case .other: break
+                    }
+                }
+                if let problem {
+                    printError(problem.description)
+                    throw ExitStatus.badInput
+                }
+            }
+            guard let replay else { return }
+            let sensor = ReplaySensor(path: replay) { printError($0.description) }
+            try sensor.run { event in
+                let id = event.containerID ?? ContainerRecord.hostID
+                if let container, !id.hasPrefix(container) { return }
+                switch event.payload {
+                case .syscall(let number): body(id, event.tid, Int(number), event.time)
+                case .exit: exited(event.tid)
+                default: break
+                }
+            }
+            if sensor.statistics.dropped > 0 {
+                printError("sentinel: \(sensor.statistics.dropped) malformed lines in \(replay)")
+                throw ExitStatus.badInput
+            }
+        }
+    }
+
+    struct Train: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Learn a profile from strace logs or a recording.",
+            discussion: """
+            Training ends when the profile is stable or the input ends. The profile is written \
+            as JSON; copy it into a state directory's rule folder for live use, or judge logs with \
+            `sentinel bosc eval`.
+            """
+        )
+        @OptionGroup var input: InputOptions
+        @OptionGroup var algorithm: ParameterOptions
+        @Option(help: ArgumentHelp("The profile to write.", valueName: "file")) var out: String
+        @Option(help: ArgumentHelp("The image the profile is for (its name in alerts).", valueName: "name")) var image = "trained"
+
+        func run() throws {
+            let trainer = BoSCTrainer(parameters: try algorithm.parameters())
+            try input.forEachCall({ _, thread, number, time in trainer.observe(thread: thread, call: number, time: time) },
+                                  exited: trainer.forget(thread:))
+            trainer.finish(.endOfInput)
+            let profile = BoSCProfile(trainer: trainer, key: .image, value: image)
+            if let error = replaceFileAtomically(out, with: ProfileFile.encode(.detecting(profile))) {
+                printError("sentinel: \(error)")
+                throw ExitStatus.failure
+            }
+            let similarity = profile.training.similarity.map { fixedPoint($0, digits: 4) } ?? "none"
+            printError("sentinel: bosc: \(profile.training.calls) calls, \(profile.training.epochs) epochs, \(profile.bags.count) bags, "
+                       + "\(profile.slotCalls.count) calls with slots of their own; similarity \(similarity), ended by "
+                       + "\(profile.training.endedBy.rawValue); wrote \(out)")
+        }
+    }
+
+    struct Eval: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Judge strace logs or a recording against a profile, one line per epoch.",
+            discussion: "JSON lines (-o json) have the keys epoch, calls, mismatches, anomalous (and stream, the log or container). The calls after the last whole epoch are not judged."
+        )
+        @Option(help: ArgumentHelp("The profile.", valueName: "file")) var profile: String
+        @OptionGroup var input: InputOptions
+        @Option(help: "Calls per epoch.") var epoch = 1000
+        @Option(help: "An epoch with more unknown bags than this is anomalous.") var threshold = 10
+        @Option(name: .short, help: "text or json.") var output: OutputFormat = .text
+
+        func run() throws {
+            let diagnostics = Diagnostics()
+            guard let source = diagnostics.take(JSONSource.load(path: profile)),
+                  case .detecting(let loaded)? = ProfileFile.decode(source, diagnostics: diagnostics) else {
+                printDiagnostics(diagnostics.all)
+                if diagnostics.all.isEmpty { printError("sentinel: \(profile) is still training: it has no database to judge with") }
+                throw ExitStatus.badInput
+            }
+            var parameters = BoSCParameters()
+            parameters.window = loaded.window
+            parameters.windows = loaded.windows
+            parameters.epoch = epoch
+            parameters.threshold = threshold
+            let detector = BoSCDetector(profile: loaded, parameters: parameters)
+            var streams: [String: Int] = [:]
+            var names: [String] = []
+            var epochs = 0
+            var anomalous = 0
+            try input.forEachCall({ name, thread, number, _ in
+                let stream = streams[name] ?? {
+                    names.append(name)
+                    streams[name] = names.count - 1
+                    return names.count - 1
+                }()
+                guard let result = detector.observe(stream: stream, thread: thread, call: number), result.complete else { return }
+                epochs += 1
+                if result.anomalous { anomalous += 1 }
+                printLine(describe(result, stream: names[stream]))
+            }, exited: detector.forget(thread:))
+            printError("sentinel: bosc: \(epochs) epochs, \(anomalous) anomalous (threshold \(threshold))")
+        }
+
+        private func describe(_ result: EpochResult, stream: String) -> String {
+            switch output {
+            case .json:
+                var writer = JSONWriter()
+                writer.beginObject()
+                writer.key("stream"); writer.string(stream)
+                writer.key("epoch"); writer.integer(result.epoch)
+                writer.key("calls"); writer.integer(result.calls)
+                writer.key("mismatches"); writer.integer(result.mismatches)
+                writer.key("anomalous"); writer.bool(result.anomalous)
+                writer.endObject()
+                return writer.text
+            case .text:
+                return "\(stream) epoch \(result.epoch): \(result.calls) calls, \(result.mismatches) mismatches\(result.anomalous ? ", ANOMALOUS" : "")"
+            }
+        }
+    }
+
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show the live profiles in a state directory: phase, epochs, database size, stability."
+        )
+        @Option(name: .customLong("state-dir"), help: ArgumentHelp("sentinel's state directory.", valueName: "dir"))
+        var stateDirectory = Run.defaultStateDirectory
+        @Option(name: .short, help: "text or json.") var output: OutputFormat = .text
+
+        func run() throws {
+            let diagnostics = Diagnostics()
+            var rows: [(rule: String, profile: StoredProfile)] = []
+            for rule in listDirectory(stateDirectory + "/rules") {
+                for profile in ProfileStore(directory: "\(stateDirectory)/rules/\(rule)").loadAll(diagnostics: diagnostics) {
+                    rows.append((rule, profile))
+                }
+            }
+            printDiagnostics(diagnostics.all)
+            if rows.isEmpty { printError("sentinel: no BoSC profiles in \(stateDirectory)/rules") }
+            for row in rows { printLine(describe(row.rule, row.profile)) }
+            if diagnostics.hasErrors { throw ExitStatus.badInput }
+        }
+
+        private func describe(_ rule: String, _ stored: StoredProfile) -> String {
+            let (phase, epochs, calls, bags, similarity): (String, Int, UInt64, Int, Double?)
+            switch stored {
+            case .training(_, _, let trainer):
+                (phase, epochs, calls, bags, similarity) = ("training", trainer.epochs, trainer.calls, trainer.distinctBags, trainer.similarity)
+            case .detecting(let profile):
+                (phase, epochs, calls, bags, similarity) = ("detecting", profile.training.epochs, profile.training.calls, profile.bags.count, profile.training.similarity)
+            }
+            switch output {
+            case .json:
+                var writer = JSONWriter()
+                writer.beginObject()
+                writer.key("rule"); writer.string(rule)
+                writer.key(stored.key.rawValue); writer.string(stored.value)
+                writer.key("phase"); writer.string(phase)
+                writer.key("epochs"); writer.integer(epochs)
+                writer.key("calls"); writer.integer(calls)
+                writer.key("bags"); writer.integer(bags)
+                writer.key("similarity")
+                if let similarity { writer.double(similarity) } else { writer.null() }
+                writer.endObject()
+                return writer.text
+            case .text:
+                let shown = similarity.map { fixedPoint($0, digits: 4) } ?? "-"
+                return "\(rule)  \(stored.key.rawValue)=\(stored.value)  \(phase)  epochs=\(epochs) calls=\(calls) bags=\(bags) similarity=\(shown)"
+            }
+        }
+    }
+}
+
+/// `0.9931` for 0.99312: without Foundation's String(format:).
+func fixedPoint(_ value: Double, digits: Int) -> String {
+    var scale = 1.0
+    for _ in 0..<digits { scale *= 10 }
+    let scaled = Int64((abs(value) * scale).rounded())
+    let whole = String(scaled / Int64(scale))
+    let fraction = String(scaled % Int64(scale))
+    return (value < 0 ? "-" : "") + whole + "." + String(repeating: "0", count: digits - fraction.count) + fraction
+}

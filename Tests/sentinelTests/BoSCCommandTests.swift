@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+
+/// `sentinel bosc ...` and the `bosc` rule type, as a user runs them.
+@Suite struct BoSCCommandTests {
+    static let container = "5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a1e"
+    /// A web server's loop: accept, read, write, close, and a little bookkeeping.
+    static let normalLoop = ["accept4", "read", "getpid", "read", "write", "close", "epoll_wait", "write"]
+    /// A shell spawned in the container.
+    static let attack = ["clone", "execve", "brk", "mmap", "openat", "getdents64", "ptrace", "write", "exit_group"]
+
+    /// strace-format lines: `calls` of the loop, then `attacks` times the attack.
+    func straceLog(loops: Int, attacks: Int) -> String {
+        var lines: [String] = []
+        for index in 0..<loops { lines.append("4242  \(Self.normalLoop[index % Self.normalLoop.count])(3, 0x1) = 0") }
+        for _ in 0..<attacks { for call in Self.attack { lines.append("4242  \(call)(0) = 0") } }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A recording of the container's calls, its image named first.
+    func recording(loops: Int, attacks: Int, start: UInt64 = 1_700_000_000_000_000_000) -> String {
+        var lines = ["{\"evt.type\": \"container\", \"evt.time\": \(start), \"container.id\": \"\(Self.container)\", \"container.name\": \"shop\", \"container.image\": \"shop/web:1.4\"}"]
+        let numbers = ["accept4": 288, "read": 0, "getpid": 39, "write": 1, "close": 3, "epoll_wait": 232, "clone": 56, "execve": 59, "brk": 12,
+                       "mmap": 9, "openat": 257, "getdents64": 217, "ptrace": 101, "exit_group": 231]
+        let calls = (0..<loops).map { Self.normalLoop[$0 % Self.normalLoop.count] } + Array(repeating: Self.attack, count: attacks).flatMap { $0 }
+        for (index, call) in calls.enumerated() {
+            lines.append("{\"evt.type\": \"syscall\", \"evt.time\": \(start + UInt64(index + 1) * 1000), \"proc.pid\": 4242, \"container.id\": \"\(Self.container)\", \"syscall.nr\": \(numbers[call]!)}")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    @Test func trainOnAnStraceLogThenJudgeAnother() throws {
+        let normal = try temporaryFile("normal.strace", straceLog(loops: 8000, attacks: 0))
+        let profile = (normal as NSString).deletingLastPathComponent + "/web.profile.json"
+        let trained = try sentinel(["bosc", "train", "--strace", normal, "--out", profile, "--image", "shop/web:1.4"])
+        #expect(trained.status == 0, "\(trained.stderr)")
+        #expect(trained.stderr.contains("4000 calls, 4 epochs") && trained.stderr.contains("ended by stable"), "\(trained.stderr)")
+
+        let judged = try temporaryFile("judged.strace", straceLog(loops: 3000, attacks: 30))
+        let result = try sentinel(["bosc", "eval", "--profile", profile, "--strace", judged, "-o", "json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let epochs = try result.stdoutLines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        #expect(epochs.map { $0["epoch"] as? Int } == [1, 2, 3])
+        #expect(epochs.map { $0["calls"] as? Int } == [1000, 1000, 1000])
+        // The loop's bags are all known; the attack's 270 calls end the third epoch.
+        #expect(epochs.map { $0["mismatches"] as? Int } == [0, 0, 0])
+        let attacked = try temporaryFile("attacked.strace", straceLog(loops: 2500, attacks: 60))
+        let flagged = try sentinel(["bosc", "eval", "--profile", profile, "--strace", attacked, "-o", "json"])
+        let verdicts = try flagged.stdoutLines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        #expect(verdicts.map { $0["anomalous"] as? Bool } == [false, false, true])
+        #expect(verdicts.map { $0["mismatches"] as? Int } == [0, 0, 500])
+        #expect(Set(verdicts[0].keys) == ["stream", "epoch", "calls", "mismatches", "anomalous"])
+    }
+
+    @Test func theRuleLearnsAlertsAndRemembersAcrossRuns() throws {
+        let rules = packageRoot + "/Tests/sentinelTests/Fixtures/bosc/rules.json"
+        let first = try temporaryFile("first.jsonl", recording(loops: 6000, attacks: 60))
+        let stateDirectory = (first as NSString).deletingLastPathComponent + "/state"
+
+        let learnt = try sentinel(["--rules", rules, "--replay", first, "--state-dir", stateDirectory, "-o", "json"])
+        #expect(learnt.status == 0, "\(learnt.stderr)")
+        #expect(learnt.stderr.contains("shop/web:1.4: no profile yet; training"))
+        #expect(learnt.stderr.contains("shop/web:1.4: trained on 4000 calls in 4 epochs (ended by stable)"), "\(learnt.stderr)")
+        let alert = try #require(learnt.stdoutLines.first.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] })
+        #expect(alert["rule"] as? String == "Unusual system calls" && alert["priority"] as? String == "Critical")
+        let fields = try #require(alert["output_fields"] as? [String: Any])
+        #expect(fields["bosc.profile"] as? String == "shop/web:1.4" && fields["container.name"] as? String == "shop")
+        // Training took 4000 calls and the loop's other 2000 made two quiet epochs. Each window with
+        // an attack call in it is unknown: the alert comes at the attack's 11th call.
+        #expect(fields["bosc.epoch"] as? Int == 3 && fields["bosc.mismatches"] as? Int == 11 && fields["bosc.calls"] as? Int == 11)
+        let unseen = try #require(fields["bosc.new_syscalls"] as? String)
+        #expect(Set(unseen.split(separator: ",")) == ["clone", "execve", "brk", "mmap", "openat", "getdents64", "ptrace", "exit_group"])
+        #expect((alert["output"] as? String)?.contains("more than 10 unknown bags in epoch 3 (11 in its first 11 calls)") == true)
+        #expect(learnt.stdoutLines.count == 1)
+
+        // A new run knows the image from its first call: the attack alone is flagged in its first epoch.
+        let second = try temporaryFile("second.jsonl", recording(loops: 500, attacks: 50))
+        let remembered = try sentinel(["--rules", rules, "--replay", second, "--state-dir", stateDirectory, "-o", "json"])
+        #expect(remembered.stderr.contains("shop/web:1.4: profile loaded, "), "\(remembered.stderr)")
+        #expect(remembered.stdoutLines.count == 1 && remembered.stdoutLines[0].contains("\"bosc.epoch\":1"))
+
+        let status = try sentinel(["bosc", "status", "--state-dir", stateDirectory, "-o", "json"])
+        #expect(status.status == 0)
+        let row = try #require(status.stdoutLines.first.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] })
+        #expect(row["rule"] as? String == "Unusual_system_calls" && row["phase"] as? String == "detecting")
+        #expect(row["container.image"] as? String == "shop/web:1.4" && row["epochs"] as? Int == 4 && row["calls"] as? Int == 4000)
+    }
+
+    @Test func aBrokenProfileStopsTheRunAndSaysWhere() throws {
+        let rules = packageRoot + "/Tests/sentinelTests/Fixtures/bosc/rules.json"
+        let recordingPath = try temporaryFile("calls.jsonl", recording(loops: 10, attacks: 0))
+        let folder = (recordingPath as NSString).deletingLastPathComponent + "/state/rules/Unusual_system_calls"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try "{\"sentinel_bosc_profile\": 1, \"key\": \"container.image\"\n".write(toFile: folder + "/image-x.json", atomically: true, encoding: .utf8)
+        let result = try sentinel(["--rules", rules, "--replay", recordingPath, "--state-dir", (recordingPath as NSString).deletingLastPathComponent + "/state"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains(folder + "/image-x.json:2:"), "\(result.stderr)")
+    }
+}
