@@ -35,6 +35,8 @@ let package = Package(
         ),
         // `swift run -c release engine-bench`: the engine's throughput on a generated stream.
         .executableTarget(name: "engine-bench", dependencies: ["Engine", "Rules", "SentinelJSON"]),
+        // `swift run -c release bosc-bench FILE`: the user-space BoSC detector on a recorded stream.
+        .executableTarget(name: "bosc-bench", dependencies: ["BoSC", "Engine", "SentinelJSON"]),
 
         .testTarget(name: "SentinelJSONTests", dependencies: ["SentinelJSON"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "SentinelJSON"]),

@@ -24,11 +24,56 @@ public final class BoSCDetector {
     public let parameters: BoSCParameters
     /// Whether `learn` taught the profile since this was last cleared.
     public var profileChanged = false
-    private var windows = WindowTable()
-    private var epochs: [StreamEpoch] = []
-    /// The kept unknown bags' calls, `unknownBagsKept × window` per stream.
-    private var keptCalls: [UInt16] = []
-    private let keptStride: Int
+    /// What changes per call, in memory of its own: a class's stored properties are checked for
+    /// exclusive access at run time on every use, which cost 3x the whole detector here.
+    private let state: UnsafeMutablePointer<DetectionState>
+
+    public init(profile: BoSCProfile, parameters: BoSCParameters) {
+        self.profile = profile
+        self.parameters = parameters
+        state = .allocate(capacity: 1)
+        state.initialize(to: DetectionState(profile: profile, parameters: parameters))
+    }
+
+    deinit {
+        state.deinitialize(count: 1)
+        state.deallocate()
+    }
+
+    /// Judges one call; returns the epoch's verdict when the epoch ends, and also when the call made
+    /// it anomalous.
+    @inline(__always)
+    public func observe(stream: Int, thread: Int64, call number: Int) -> EpochResult? {
+        switch state.pointee.observe(stream: stream, thread: thread, call: storedCall(number)) {
+        case .nothing:
+            return nil
+        case .passedThreshold:
+            return state.pointee.verdict(stream: stream, complete: false)
+        case .ended:
+            let result = state.pointee.verdict(stream: stream, complete: true)
+            state.pointee.startEpoch(stream: stream)
+            if parameters.learn, !result.anomalous, !result.unknownBags.isEmpty {
+                for bag in result.unknownBags { profile.add(calls: bag, frequency: 1) }
+                state.pointee.known = profile.known
+                profileChanged = true
+            }
+            return result
+        }
+    }
+
+    /// A thread exited: its window goes with it.
+    public func forget(thread: Int64) {
+        state.pointee.windows.forget(thread)
+    }
+}
+
+struct DetectionState {
+    enum Outcome {
+        case nothing
+        /// This call's bag made the epoch's mismatches pass the threshold.
+        case passedThreshold
+        case ended
+    }
 
     struct StreamEpoch {
         var index = 0
@@ -37,70 +82,71 @@ public final class BoSCDetector {
         var kept = 0
     }
 
-    public init(profile: BoSCProfile, parameters: BoSCParameters) {
-        self.profile = profile
-        self.parameters = parameters
+    let window: Int
+    let epochLength: Int
+    let threshold: Int
+    let perThread: Bool
+    let slots: [UInt16]
+    let values = BagHash.values
+    var known: BagHashSet
+    var windows = WindowTable()
+    var epochs: [StreamEpoch] = []
+    /// The kept unknown bags' calls, `unknownBagsKept × window` per stream.
+    var keptCalls: [UInt16] = []
+    let keptStride: Int
+
+    init(profile: BoSCProfile, parameters: BoSCParameters) {
+        window = profile.window
+        epochLength = parameters.epoch
+        threshold = parameters.threshold
+        perThread = parameters.windows == .thread
+        slots = profile.slots
+        known = profile.known
         keptStride = BoSCParameters.unknownBagsKept * profile.window
     }
 
-    /// Judges one call; returns the epoch's verdict when the epoch ends, and also when the call made
-    /// it anomalous.
     @inline(__always)
-    public func observe(stream: Int, thread: Int64, call number: Int) -> EpochResult? {
+    mutating func observe(stream: Int, thread: Int64, call: UInt16) -> Outcome {
         if stream >= epochs.count { addStreams(upTo: stream) }
-        let call = storedCall(number)
-        let key = parameters.windows == .thread ? thread : Int64(stream)
-        let index = windows.index(of: key)
-        let full = profile.slots.withUnsafeBufferPointer { slots in
-            BagHash.values.withUnsafeBufferPointer { values in
-                windows.windows[index].slide(call, size: profile.window, slots: slots, values: values)
+        let index = windows.index(of: perThread ? thread : Int64(stream))
+        let full = slots.withUnsafeBufferPointer { slots in
+            values.withUnsafeBufferPointer { values in
+                windows.windows[index].slide(call, size: window, slots: slots, values: values)
             }
         }
-        var crossedThreshold = false
-        if full, !profile.known.contains(windows.windows[index].hash) {
+        var outcome = Outcome.nothing
+        if full, !known.contains(windows.windows[index].hash) {
             recordMismatch(stream: stream, window: index)
-            crossedThreshold = epochs[stream].mismatches == parameters.threshold + 1
+            if epochs[stream].mismatches == threshold + 1 { outcome = .passedThreshold }
         }
         epochs[stream].calls += 1
-        if epochs[stream].calls == parameters.epoch { return endEpoch(stream: stream) }
-        return crossedThreshold ? verdict(stream: stream, epoch: epochs[stream], complete: false) : nil
+        return epochs[stream].calls == epochLength ? .ended : outcome
     }
 
-    /// A thread exited: its window goes with it.
-    public func forget(thread: Int64) {
-        windows.forget(thread)
-    }
-
-    private func recordMismatch(stream: Int, window index: Int) {
+    private mutating func recordMismatch(stream: Int, window index: Int) {
         epochs[stream].mismatches += 1
         let kept = epochs[stream].kept
         guard kept < BoSCParameters.unknownBagsKept else { return }
-        let window = windows.windows[index]
-        let start = stream * keptStride + kept * profile.window
-        for offset in 0..<profile.window { keptCalls[start + offset] = window.calls[offset] }
+        let start = stream * keptStride + kept * window
+        for offset in 0..<window { keptCalls[start + offset] = windows.windows[index].calls[offset] }
         epochs[stream].kept += 1
     }
 
-    private func endEpoch(stream: Int) -> EpochResult {
-        let result = verdict(stream: stream, epoch: epochs[stream], complete: true)
-        epochs[stream] = StreamEpoch(index: epochs[stream].index + 1)
-        if parameters.learn, !result.anomalous, !result.unknownBags.isEmpty {
-            for bag in result.unknownBags { profile.add(calls: bag, frequency: 1) }
-            profileChanged = true
-        }
-        return result
-    }
-
-    private func verdict(stream: Int, epoch: StreamEpoch, complete: Bool) -> EpochResult {
+    func verdict(stream: Int, complete: Bool) -> EpochResult {
+        let epoch = epochs[stream]
         let start = stream * keptStride
         let unknownBags = (0..<epoch.kept).map { bag in
-            keptCalls[(start + bag * profile.window)..<(start + (bag + 1) * profile.window)].sorted()
+            keptCalls[(start + bag * window)..<(start + (bag + 1) * window)].sorted()
         }
         return EpochResult(stream: stream, epoch: epoch.index + 1, calls: epoch.calls, mismatches: epoch.mismatches,
-                           anomalous: epoch.mismatches > parameters.threshold, complete: complete, unknownBags: unknownBags)
+                           anomalous: epoch.mismatches > threshold, complete: complete, unknownBags: unknownBags)
     }
 
-    private func addStreams(upTo stream: Int) {
+    mutating func startEpoch(stream: Int) {
+        epochs[stream] = StreamEpoch(index: epochs[stream].index + 1)
+    }
+
+    private mutating func addStreams(upTo stream: Int) {
         epochs.append(contentsOf: repeatElement(StreamEpoch(), count: stream + 1 - epochs.count))
         keptCalls.append(contentsOf: repeatElement(0, count: epochs.count * keptStride - keptCalls.count))
     }
