@@ -21,7 +21,7 @@ let package = Package(
         .target(name: "Rules", dependencies: ["Engine", "SentinelJSON", "BoSC"]),
         // libbpf from Debian's libbpf-dev, and the record layouts of bpf/include/records.h.
         .systemLibrary(name: "CLibbpf", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev", "libelf-dev"])]),
-        .target(name: "Sensors", dependencies: ["Engine", "SentinelJSON", "CLibbpf"], plugins: ["BPFCompiler"]),
+        .target(name: "Sensors", dependencies: ["Engine", "SentinelJSON", "CLibbpf", "BoSC"], plugins: ["BPFCompiler"]),
         // Compiles bpf/*.bpf.c and embeds the objects into Sensors.
         .plugin(name: "BPFCompiler", capability: .buildTool(), dependencies: ["bpf-embed"]),
         .executableTarget(name: "bpf-embed"),
@@ -41,7 +41,7 @@ let package = Package(
         .testTarget(name: "SentinelJSONTests", dependencies: ["SentinelJSON"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "SentinelJSON"]),
         .testTarget(name: "RulesTests", dependencies: ["Rules", "Engine", "SentinelJSON"], exclude: ["Fixtures"]),
-        .testTarget(name: "SensorsTests", dependencies: ["Sensors", "Engine", "SentinelJSON", "CLibbpf"]),
+        .testTarget(name: "SensorsTests", dependencies: ["Sensors", "Engine", "SentinelJSON", "CLibbpf", "BoSC"]),
         .testTarget(name: "BoSCTests", dependencies: ["BoSC", "Engine", "SentinelJSON"], exclude: ["Fixtures"]),
         .testTarget(name: "OutputsTests", dependencies: ["Outputs", "Engine", "SentinelJSON"]),
         // Runs the built `sentinel` binary as a user would; the dependency makes sure it is built.

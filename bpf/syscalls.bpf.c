@@ -1,12 +1,154 @@
-/* Every system call of every watched cgroup, as compact (cgroup, tid, number) records, for the
- * anomaly detector. One ring-buffer record per call would cost more than the call itself, so calls
+/* System calls of watched cgroups, two ways.
+ *
+ * Streamed: compact (cgroup, tid, number) records for signature rules and for BoSC training in
+ * user space. One ring-buffer record per call would cost more than the call itself, so calls
  * gather in a per-CPU batch that is sent when full (or when it has waited too long, or when a
  * process exits: see process.bpf.c), without waking the reader: user space polls on a timer.
+ *
+ * Judged: the Bag of System Calls in the kernel, for containers whose profile is learnt. Each
+ * thread's last calls live in task storage with the additive hash of their bag; one hash-map probe
+ * tells whether the bag is known. User space hears only of unknown bags (the first few of an epoch)
+ * and of epoch verdicts.
+ *
  * Attached only when a rule needs system calls. */
 #include "include/syscall_batch.bpf.h"
 
 /* A batch waits at most this long for the next call before it is sent. */
 #define BATCH_MAX_AGE_NS (50 * 1000 * 1000ULL)
+
+/* Written by user space (a container's mode, profile and epoch settings, when a BoSC rule decides);
+ * the program counts epochs in it. Read by the program on every call of a watched cgroup. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct sentinel_bosc_container);
+} bosc_containers SEC(".maps");
+
+/* Written by user space when it loads a profile: at profile * SENTINEL_BOSC_CALLS + call number,
+ * the random value of the call's slot (so one lookup gives what the bag hash adds). Read by the
+ * program per judged call. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SENTINEL_BOSC_PROFILES * SENTINEL_BOSC_CALLS);
+	__type(key, __u32);
+	__type(value, __u64);
+} bosc_call_values SEC(".maps");
+
+/* Written by user space (every bag of each loaded profile, and bags learnt later); read by the
+ * program once per judged call with a whole window. Allocated as filled: profiles vary in size. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1 << 20);
+	__type(key, struct sentinel_bosc_bag);
+	__type(value, __u8);
+} bosc_known SEC(".maps");
+
+/* A thread's sliding window: its last calls, each call's value, and the sum of the values. */
+struct bosc_window {
+	__u64 cgroup_id;
+	__u64 hash;
+	__u32 generation;
+	__u16 next;
+	__u16 filled;
+	__u64 values[SENTINEL_BOSC_WINDOW_MAX];
+	__u16 calls[SENTINEL_BOSC_WINDOW_MAX];
+};
+
+/* Written and read by the program only, per thread; freed by the kernel with the thread. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct bosc_window);
+} bosc_windows SEC(".maps");
+
+static __always_inline int stream_number_wanted(__u32 nr)
+{
+	return (sentinel_config.stream_numbers[(nr / 64) & (SENTINEL_BOSC_CALLS / 64 - 1)] >> (nr % 64)) & 1;
+}
+
+static __always_inline void send_unknown_bag(struct sentinel_bosc_container *container, struct bosc_window *window,
+					     __u64 cgroup_id, __u64 pid_tgid)
+{
+	struct sentinel_bosc_unknown_bag *record =
+		reserve_record_of(SENTINEL_RECORD_BOSC_UNKNOWN_BAG, sizeof(*record), cgroup_id, 0, pid_tgid);
+	if (!record)
+		return;
+	record->epoch_index = container->epoch_index;
+	record->window = container->window;
+	__builtin_memcpy(record->calls, window->calls, sizeof(record->calls));
+	submit_record(record);
+}
+
+static __always_inline void send_epoch(struct sentinel_bosc_container *container, __u64 cgroup_id, __u64 pid_tgid,
+				       __u32 calls, __u32 mismatches, __u32 complete)
+{
+	struct sentinel_bosc_epoch *record = reserve_record_of(SENTINEL_RECORD_BOSC_EPOCH, sizeof(*record), cgroup_id, 0, pid_tgid);
+	if (!record)
+		return;
+	record->epoch_index = container->epoch_index;
+	record->calls = calls;
+	record->mismatches = mismatches;
+	record->complete = complete;
+	submit_record(record);
+}
+
+/* Slides the thread's window by one call and judges the bag. Epoch counters are shared by the
+ * container's threads on every CPU: they are added to atomically, and reset by the call that
+ * ends the epoch (a call on another CPU in that instant may count in the next epoch). */
+static __always_inline void judge(struct sentinel_bosc_container *container, __u64 cgroup_id, __u32 nr)
+{
+	__u32 size = container->window;
+	if (size < 2 || size > SENTINEL_BOSC_WINDOW_MAX)
+		return;
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct bosc_window *window = bpf_task_storage_get(&bosc_windows, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!window) {
+		count_record(SENTINEL_RECORD_BOSC_UNKNOWN_BAG, 1);
+		return;
+	}
+	if (window->cgroup_id != cgroup_id || window->generation != container->generation) {
+		window->cgroup_id = cgroup_id;
+		window->generation = container->generation;
+		window->hash = 0;
+		window->next = 0;
+		window->filled = 0;
+	}
+	__u32 index = (container->profile % SENTINEL_BOSC_PROFILES) * SENTINEL_BOSC_CALLS + nr;
+	__u64 *value = bpf_map_lookup_elem(&bosc_call_values, &index);
+	if (!value)
+		return;
+	__u32 next = window->next & (SENTINEL_BOSC_WINDOW_MAX - 1);
+	if (window->filled >= size)
+		window->hash -= window->values[next];
+	else
+		window->filled++;
+	window->values[next] = *value;
+	window->calls[next] = nr;
+	window->hash += *value;
+	window->next = next + 1 >= size ? 0 : next + 1;
+
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (window->filled >= size) {
+		struct sentinel_bosc_bag bag = { .profile = container->profile, .hash = window->hash };
+		if (!bpf_map_lookup_elem(&bosc_known, &bag)) {
+			__u32 mismatches = __sync_fetch_and_add(&container->mismatches, 1) + 1;
+			if (mismatches <= SENTINEL_BOSC_KEPT)
+				send_unknown_bag(container, window, cgroup_id, pid_tgid);
+			if (mismatches == container->threshold + 1)
+				send_epoch(container, cgroup_id, pid_tgid, container->epoch_calls + 1, mismatches, 0);
+		}
+	}
+	__u32 calls = __sync_fetch_and_add(&container->epoch_calls, 1) + 1;
+	if (calls == container->epoch_length) {
+		send_epoch(container, cgroup_id, pid_tgid, calls, container->mismatches, 1);
+		container->mismatches = 0;
+		container->epoch_calls = 0;
+		container->epoch_index++;
+	}
+}
 
 /* sys_enter(struct pt_regs *regs, long id) */
 SEC("raw_tracepoint/sys_enter")
@@ -16,6 +158,21 @@ int on_syscall_enter(struct bpf_raw_tracepoint_args *ctx)
 	__u32 flags;
 	if (!watched(cgroup_id, &flags))
 		return 0;
+	long id = ctx->args[1];
+	/* x32 calls (bit 30) and anything past the table share the last number, as in user space. */
+	__u32 nr = id < 0 || id >= SENTINEL_BOSC_CALLS ? SENTINEL_BOSC_CALLS - 1 : id;
+	int stream;
+	struct sentinel_bosc_container *container = bpf_map_lookup_elem(&bosc_containers, &cgroup_id);
+	if (container) {
+		if (container->mode & SENTINEL_BOSC_JUDGE)
+			judge(container, cgroup_id, nr);
+		stream = (container->mode & SENTINEL_BOSC_STREAM) || stream_number_wanted(nr);
+	} else {
+		stream = sentinel_config.stream_undecided || stream_number_wanted(nr);
+	}
+	if (!stream)
+		return 0;
+
 	struct sentinel_syscalls *batch = current_syscall_batch();
 	if (!batch)
 		return 0;
@@ -29,7 +186,7 @@ int on_syscall_enter(struct bpf_raw_tracepoint_args *ctx)
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	batch->calls[index].pid = pid_tgid >> 32;
 	batch->calls[index].tid = (__u32)pid_tgid;
-	batch->calls[index].nr = ctx->args[1];
+	batch->calls[index].nr = id;
 	batch->count = index + 1;
 	batch->header.flags |= flags;
 	if (batch->count < SENTINEL_SYSCALL_BATCH && now - batch->header.boot_ns < BATCH_MAX_AGE_NS)

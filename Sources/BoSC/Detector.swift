@@ -14,6 +14,16 @@ public struct EpochResult: Sendable, Equatable {
     /// What the first unknown bags held (up to `BoSCParameters.unknownBagsKept`), each its call
     /// numbers, sorted.
     public var unknownBags: [[UInt16]]
+
+    public init(stream: Int, epoch: Int, calls: Int, mismatches: Int, anomalous: Bool, complete: Bool, unknownBags: [[UInt16]]) {
+        self.stream = stream
+        self.epoch = epoch
+        self.calls = calls
+        self.mismatches = mismatches
+        self.anomalous = anomalous
+        self.complete = complete
+        self.unknownBags = unknownBags
+    }
 }
 
 /// Judges streams of calls against one profile: windows slide per thread (or per stream), each
@@ -52,13 +62,22 @@ public final class BoSCDetector {
         case .ended:
             let result = state.pointee.verdict(stream: stream, complete: true)
             state.pointee.startEpoch(stream: stream)
-            if parameters.learn, !result.anomalous, !result.unknownBags.isEmpty {
-                for bag in result.unknownBags { profile.add(calls: bag, frequency: 1) }
-                state.pointee.known = profile.known
-                profileChanged = true
-            }
+            if parameters.learn, !result.anomalous { learn(result.unknownBags) }
             return result
         }
+    }
+
+    /// Adds the unknown bags of an epoch under the threshold to the profile (`learn`); returns the
+    /// hashes that are new.
+    @discardableResult
+    public func learn(_ bags: [[UInt16]]) -> [UInt64] {
+        let before = Set(profile.bags.keys)
+        for bag in bags { profile.add(calls: bag, frequency: 1) }
+        let added = profile.bags.keys.filter { !before.contains($0) }
+        guard !added.isEmpty || !bags.isEmpty else { return [] }
+        state.pointee.known = profile.known
+        profileChanged = true
+        return added
     }
 
     /// A thread exited: its window goes with it.

@@ -52,7 +52,11 @@ public final class Engine {
             context = EventContext(event: event, process: process, container: process.container)
         }
 
-        for rule in rulesByType[Int(event.type.rawValue)] where rule.condition.matches(context) {
+        for rule in rulesByType[Int(event.type.rawValue)] {
+            guard rule.condition.matches(context) else {
+                rule.builtin?.passedOver(context)
+                continue
+            }
             var finding: [String: FieldValue] = [:]
             if let builtin = rule.builtin {
                 guard let found = builtin.observe(context) else { continue }

@@ -23,6 +23,8 @@ public enum EventType: UInt8, CaseIterable, Sendable {
     /// One TCP segment a container's socket sent or received; rules see these only when they ask
     /// by name. It carries no process: the kernel's network path handles packets outside it.
     case segment
+    /// A BoSC epoch judged in the kernel: its unknown bags, for the `bosc` rule that asked for it.
+    case boscepoch
 
     /// Built once: `String(describing:)` goes through reflection, far too slow per event.
     private static let names = allCases.map { String(describing: $0) }
@@ -37,11 +39,12 @@ public enum EventType: UInt8, CaseIterable, Sendable {
 
     public static let opens: Set<EventType> = [.open, .openat, .openat2]
     public static let sockets: Set<EventType> = [.connect, .accept, .listen, .close]
-    /// The types whose events belong to a process: all but container metadata and segments.
-    public static let withProcess: Set<EventType> = Set(allCases).subtracting([.container, .segment])
+    /// The types whose events belong to a process: all but container metadata, segments and
+    /// epoch verdicts.
+    public static let withProcess: Set<EventType> = Set(allCases).subtracting([.container, .segment, .boscepoch])
     /// Too many to reach a rule that does not name them: millions of system calls a second,
     /// hundreds of thousands of segments.
-    public static let optIn: Set<EventType> = [.syscall, .segment]
+    public static let optIn: Set<EventType> = [.syscall, .segment, .boscepoch]
 
     public var hasProcess: Bool { Self.withProcess.contains(self) }
 }
@@ -82,6 +85,7 @@ public struct Event: Sendable {
         case setuid(uid: Int64)
         case syscall(number: Int64)
         case container(ContainerFacts)
+        case boscEpoch(BoSCEpoch)
     }
 }
 
@@ -115,6 +119,27 @@ public struct ProcessFacts: Sendable {
         self.tty = tty
         self.vpid = vpid
         self.argsTruncated = argsTruncated
+    }
+}
+
+/// A container's epoch of system calls as the kernel judged it against a BoSC profile.
+public struct BoSCEpoch: Sendable, Equatable {
+    /// 1 for the container's first epoch.
+    public var epoch: Int64
+    /// Calls counted in the epoch: all of it when complete, up to the verdict otherwise.
+    public var calls: Int64
+    public var mismatches: Int64
+    /// False for the early verdict, sent the moment the mismatches passed the threshold.
+    public var complete: Bool
+    /// The first unknown bags of the epoch, each its call numbers, sorted.
+    public var unknownBags: [[UInt16]]
+
+    public init(epoch: Int64, calls: Int64, mismatches: Int64, complete: Bool, unknownBags: [[UInt16]]) {
+        self.epoch = epoch
+        self.calls = calls
+        self.mismatches = mismatches
+        self.complete = complete
+        self.unknownBags = unknownBags
     }
 }
 

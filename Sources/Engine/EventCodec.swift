@@ -6,7 +6,7 @@ import SentinelJSON
 public enum EventCodec {
     /// Keys a recorded event may carry, with what they mean; README's table is made from this.
     public static let recordedKeys: [(key: String, meaning: String)] = [
-        ("evt.type", "required: execve, clone, procexit, connect, accept, listen, close, open, openat, openat2, setuid, syscall, container, procinfo"),
+        ("evt.type", "required: execve, clone, procexit, connect, accept, listen, close, open, openat, openat2, setuid, syscall, container, procinfo, segment, boscepoch"),
         ("evt.time", "required: nanoseconds since the epoch, or an ISO 8601 string"),
         ("proc.pid", "required except for container events; for clone, the new child"),
         ("proc.tid", "the thread id (default: proc.pid)"),
@@ -45,6 +45,11 @@ public enum EventCodec {
         ("tcp.ack", "segment: the acknowledgement number"),
         ("tcp.len", "segment: the payload's bytes"),
         ("syscall.nr", "syscall: the system call's number"),
+        ("bosc.epoch", "boscepoch: the container's epoch, from 1"),
+        ("bosc.calls", "boscepoch: calls counted in it"),
+        ("bosc.mismatches", "boscepoch: unknown bags counted in it"),
+        ("bosc.complete", "boscepoch: false for the verdict sent as the mismatches passed the threshold"),
+        ("bosc.unknown_bags", "boscepoch: the first unknown bags, each an array of call numbers"),
     ]
 
     private static let allowedKeys = recordedKeys.map(\.key)
@@ -105,6 +110,15 @@ public enum EventCodec {
             guard let id = containerID ?? reader.missing("container.id") else { return nil }
             event = Event(type: .container, time: time ?? 0, pid: 0, containerID: id,
                           payload: .container(ContainerFacts(name: reader.string("container.name") ?? "", image: reader.string("container.image") ?? "")))
+        } else if eventType == .boscepoch {
+            guard let id = containerID ?? reader.missing("container.id"),
+                  let epoch = reader.integer("bosc.epoch", required: true), let calls = reader.integer("bosc.calls", required: true),
+                  let mismatches = reader.integer("bosc.mismatches", required: true) else { return nil }
+            let bags = reader.numberArrays("bosc.unknown_bags") ?? []
+            event = Event(type: .boscepoch, time: time ?? 0, pid: reader.integer("proc.pid") ?? 0, tid: reader.integer("proc.tid"), containerID: id,
+                          payload: .boscEpoch(BoSCEpoch(epoch: epoch, calls: calls, mismatches: mismatches,
+                                                        complete: reader.bool("bosc.complete") ?? true,
+                                                        unknownBags: bags.map { $0.map { UInt16(clamping: $0) } })))
         } else {
             guard let pid = reader.integer("proc.pid", required: true) else { return nil }
             let facts = ProcessFacts(name: reader.string("proc.name"), exePath: reader.string("proc.exepath"),
@@ -131,7 +145,7 @@ public enum EventCodec {
             return .open(path: path, flags: reader.openFlags(), result: reader.integer("evt.rawres") ?? 0)
         case .connect, .accept, .listen, .close, .segment:
             return reader.connection(for: type).map { .socket($0) }
-        case .execve, .clone, .container, .procinfo:
+        case .execve, .clone, .container, .procinfo, .boscepoch:
             return Event.Payload.none
         }
     }
@@ -169,6 +183,13 @@ public enum EventCodec {
 
         func strings(_ key: String) -> [String]? {
             object.optional(key)?.stringArray(diagnostics)
+        }
+
+        /// An array of arrays of numbers from 0 to 65535 (call numbers).
+        func numberArrays(_ key: String) -> [[Int64]]? {
+            object.optional(key)?.array(diagnostics)?.compactMap { inner in
+                inner.array(diagnostics)?.compactMap { $0.integer(diagnostics, in: 0...65_535) }
+            }
         }
 
         func time() -> UInt64? {
@@ -297,6 +318,19 @@ public enum EventCodec {
             writer.key("evt.arg.uid"); writer.integer(uid)
         case .syscall(let number):
             writer.key("syscall.nr"); writer.integer(number)
+        case .boscEpoch(let epoch):
+            writer.key("bosc.epoch"); writer.integer(epoch.epoch)
+            writer.key("bosc.calls"); writer.integer(epoch.calls)
+            writer.key("bosc.mismatches"); writer.integer(epoch.mismatches)
+            writer.key("bosc.complete"); writer.bool(epoch.complete)
+            writer.key("bosc.unknown_bags")
+            writer.beginArray()
+            for bag in epoch.unknownBags {
+                writer.beginArray()
+                for call in bag { writer.integer(call) }
+                writer.endArray()
+            }
+            writer.endArray()
         case .open(let path, let flags, let result):
             writer.key("fd.name"); writer.string(path)
             writer.key("evt.arg.flags"); writer.string(flags.description)

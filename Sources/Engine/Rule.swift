@@ -8,6 +8,13 @@ public protocol BuiltinRule: AnyObject {
     func observe(_ context: EventContext) -> [String: FieldValue]?
     /// A new instance with the same parameters and none of the state: each rule test starts clean.
     func fresh() -> BuiltinRule
+    /// Sees an event of a type the rule observes that its condition did not select (BoSC tells
+    /// the sensor to stop sending such a container's calls).
+    func passedOver(_ context: EventContext)
+}
+
+extension BuiltinRule {
+    public func passedOver(_ context: EventContext) {}
 }
 
 /// A rule ready to run.

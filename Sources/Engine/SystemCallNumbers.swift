@@ -4,7 +4,7 @@ public struct SystemCallNumbers: Sendable, Equatable {
     /// x86_64 numbers stay below 512 (the highest today is in the 460s); numbers at or above this
     /// bound are kept only by `all`.
     public static let bound = 1024
-    private var words: [UInt64]
+    private var storage: [UInt64]
     /// True when every number is in, including those at or above `bound`.
     public private(set) var isAll: Bool
 
@@ -12,7 +12,7 @@ public struct SystemCallNumbers: Sendable, Equatable {
     public static let all = SystemCallNumbers(words: Array(repeating: .max, count: bound / 64), isAll: true)
 
     private init(words: [UInt64], isAll: Bool) {
-        self.words = words
+        self.storage = words
         self.isAll = isAll
     }
 
@@ -20,23 +20,26 @@ public struct SystemCallNumbers: Sendable, Equatable {
     public init<Numbers: Sequence<Int64>>(_ numbers: Numbers) {
         self = .none
         for number in numbers where number >= 0 && number < Self.bound {
-            words[Int(number) / 64] |= 1 << UInt64(number % 64)
+            storage[Int(number) / 64] |= 1 << UInt64(number % 64)
         }
     }
 
     @inline(__always)
     public func contains(_ number: Int64) -> Bool {
         guard number >= 0 && number < Self.bound else { return isAll }
-        return words[Int(number) >> 6] & (1 << UInt64(number & 63)) != 0
+        return storage[Int(number) >> 6] & (1 << UInt64(number & 63)) != 0
     }
 
-    public var isEmpty: Bool { !isAll && words.allSatisfy { $0 == 0 } }
+    /// The set as bits, 64 numbers per word, for the kernel's copy.
+    public var words: [UInt64] { storage }
+
+    public var isEmpty: Bool { !isAll && storage.allSatisfy { $0 == 0 } }
 
     public func union(_ other: SystemCallNumbers) -> SystemCallNumbers {
-        SystemCallNumbers(words: zip(words, other.words).map { $0 | $1 }, isAll: isAll || other.isAll)
+        SystemCallNumbers(words: zip(storage, other.storage).map { $0 | $1 }, isAll: isAll || other.isAll)
     }
 
     public func intersection(_ other: SystemCallNumbers) -> SystemCallNumbers {
-        SystemCallNumbers(words: zip(words, other.words).map { $0 & $1 }, isAll: isAll && other.isAll)
+        SystemCallNumbers(words: zip(storage, other.storage).map { $0 & $1 }, isAll: isAll && other.isAll)
     }
 }

@@ -6,10 +6,14 @@ import SentinelJSON
 /// by default) trains on its containers' calls until it is stable, then judges them epoch by
 /// epoch; an epoch with more unknown bags than the threshold is the rule's alert. Profiles live in
 /// the state directory when one is opened, and are in memory only otherwise.
+///
+/// Live, with `kernel` set, training happens here on the calls the sensor streams, and a learnt
+/// profile is handed to the kernel, which judges every call and reports only epochs
+/// (`boscepoch` events). Replayed calls, and windows per container, are judged here.
 public final class BoSCRule: BuiltinRule, RuleType, PersistentRule {
     public static let name = "bosc"
     public static let parameterNames = BoSCParameters.names
-    public static let observedEventTypes: Set<EventType>? = [.syscall, .procexit]
+    public static let observedEventTypes: Set<EventType>? = [.syscall, .procexit, .boscepoch]
     public static let defaultOutput = "System calls unlike the profile of %bosc.profile: more than %bosc.threshold unknown bags in epoch "
         + "%bosc.epoch (%bosc.mismatches in its first %bosc.calls calls); calls in them: %bosc.syscalls; never seen in training: "
         + "%bosc.new_syscalls (container=%container.name image=%container.image)"
@@ -23,6 +27,9 @@ public final class BoSCRule: BuiltinRule, RuleType, PersistentRule {
     public let parameters: BoSCParameters
     /// Told when a profile is loaded, starts training or finishes it; the command line prints these.
     public var notice: (String) -> Void = { _ in }
+    /// Where to ask for containers' calls to be streamed or judged in the kernel; nil to judge
+    /// every call here (replays).
+    public var kernel: KernelRequests?
     /// Calls of containers whose profile key (the image) was not known yet: passed over.
     public private(set) var unattributedCalls: UInt64 = 0
 
@@ -32,18 +39,28 @@ public final class BoSCRule: BuiltinRule, RuleType, PersistentRule {
     /// The last container seen, to find its profile without a lookup by string per call.
     private var lastContainer: ObjectIdentifier?
     private var lastSlot: ProfileSlot?
-    private var lastStream = 0
+    /// Containers this rule's condition does not select, told to the kernel once.
+    private var passedOverContainers: Set<ObjectIdentifier> = []
 
-    /// One profile's phase, and the stream number of each of its containers.
+    /// One profile's phase, and its containers.
     final class ProfileSlot {
         enum Phase {
             case training(BoSCTrainer)
             case detecting(BoSCDetector)
         }
 
+        /// A container of the profile: its stream number, and whether the kernel judges it.
+        struct Member {
+            let stream: Int
+            let id: String
+            var inKernel = false
+            /// The last epoch an alert was raised for (the kernel sends an early and a final verdict).
+            var alertedEpoch = 0
+        }
+
         let value: String
         var phase: Phase
-        var streams: [ObjectIdentifier: Int] = [:]
+        var members: [ObjectIdentifier: Member] = [:]
         /// Training progress not saved yet.
         var unsaved = false
 
@@ -123,31 +140,69 @@ public final class BoSCRule: BuiltinRule, RuleType, PersistentRule {
 
     public func observe(_ context: EventContext) -> [String: FieldValue]? {
         let event = context.event
-        guard case .syscall(let number) = event.payload else {
-            if event.type == .procexit, let slot = slot(for: context.container) { slot.forget(thread: event.tid) }
-            return nil
-        }
         guard let slot = slot(for: context.container) else {
-            unattributedCalls += 1
+            if event.type == .syscall { unattributedCalls += 1 }
             return nil
         }
-        if event.time &- lastSave >= Self.saveInterval {
+        let identifier = ObjectIdentifier(context.container)
+        switch event.payload {
+        case .syscall(let number):
+            // Once the kernel judges a container, the calls still streamed are those signature
+            // rules name: a sparse sample that would make bags of noise here.
+            guard slot.members[identifier]?.inKernel != true else { return nil }
+            return judge(call: Int(number), thread: event.tid, time: event.time, slot: slot, member: identifier)
+        case .boscEpoch(let epoch):
+            return kernelVerdict(epoch, slot: slot, member: identifier)
+        default:
+            if event.type == .procexit { slot.forget(thread: event.tid) }
+            return nil
+        }
+    }
+
+    public func passedOver(_ context: EventContext) {
+        guard let kernel, !context.container.isHost else { return }
+        if passedOverContainers.insert(ObjectIdentifier(context.container)).inserted {
+            kernel.post(.ignore(container: context.container.fullID))
+        }
+    }
+
+    private func judge(call number: Int, thread: Int64, time: UInt64, slot: ProfileSlot, member: ObjectIdentifier) -> [String: FieldValue]? {
+        if time &- lastSave >= Self.saveInterval {
             if lastSave != 0 { for problem in saveState() { notice("bosc: \(problem)") } }
-            lastSave = event.time
+            lastSave = time
         }
         switch slot.phase {
         case .training(let trainer):
             slot.unsaved = true
-            if trainer.observe(thread: event.tid, call: Int(number), time: event.time) { finishTraining(slot, trainer) }
+            if trainer.observe(thread: thread, call: number, time: time) { finishTraining(slot, trainer) }
             return nil
         case .detecting(let detector):
-            // An anomalous epoch is reported the moment it passes the threshold, not when it ends.
-            guard let result = detector.observe(stream: lastStream, thread: event.tid, call: Int(number)), !result.complete else { return nil }
-            return finding(result, profile: detector.profile)
+            guard let result = detector.observe(stream: slot.members[member]!.stream, thread: thread, call: number) else { return nil }
+            return alert(result, slot: slot, member: member, profile: detector.profile)
         }
     }
 
-    /// The profile of a container's calls; nil while its key (the image name) is unknown.
+    private func kernelVerdict(_ epoch: BoSCEpoch, slot: ProfileSlot, member: ObjectIdentifier) -> [String: FieldValue]? {
+        guard case .detecting(let detector) = slot.phase, let stream = slot.members[member]?.stream else { return nil }
+        let result = EpochResult(stream: stream, epoch: Int(epoch.epoch), calls: Int(epoch.calls), mismatches: Int(epoch.mismatches),
+                                 anomalous: epoch.mismatches > parameters.threshold, complete: epoch.complete, unknownBags: epoch.unknownBags)
+        if parameters.learn, result.complete, !result.anomalous, !result.unknownBags.isEmpty {
+            let learnt = detector.learn(result.unknownBags)
+            if !learnt.isEmpty { kernel?.post(.learn(profile: slot.value, hashes: learnt)) }
+        }
+        return alert(result, slot: slot, member: member, profile: detector.profile)
+    }
+
+    /// The finding for an anomalous epoch, once per epoch: at its early verdict, or at its end
+    /// when the threshold was passed by its last call.
+    private func alert(_ result: EpochResult, slot: ProfileSlot, member: ObjectIdentifier, profile: BoSCProfile) -> [String: FieldValue]? {
+        guard result.anomalous, slot.members[member]?.alertedEpoch != result.epoch else { return nil }
+        slot.members[member]?.alertedEpoch = result.epoch
+        return finding(result, profile: profile)
+    }
+
+    /// The profile of a container's calls; nil while its key (the image name) is unknown. A
+    /// container seen for the first time is told to the kernel: stream it, or judge it there.
     private func slot(for container: ContainerRecord) -> ProfileSlot? {
         let identifier = ObjectIdentifier(container)
         if identifier == lastContainer, let lastSlot { return lastSlot }
@@ -159,12 +214,30 @@ public final class BoSCRule: BuiltinRule, RuleType, PersistentRule {
             notice("bosc: \(value): no profile yet; training")
             return created
         }()
-        let stream = slot.streams[identifier] ?? slot.streams.count
-        slot.streams[identifier] = stream
+        if slot.members[identifier] == nil {
+            slot.members[identifier] = ProfileSlot.Member(stream: slot.members.count, id: container.fullID)
+            requestKernel(for: identifier, in: slot)
+        }
         lastContainer = identifier
         lastSlot = slot
-        lastStream = stream
         return slot
+    }
+
+    /// Asks the sensor to stream a training profile's container, or to judge a learnt one's.
+    private func requestKernel(for member: ObjectIdentifier, in slot: ProfileSlot) {
+        guard let kernel, let id = slot.members[member]?.id else { return }
+        switch slot.phase {
+        case .training:
+            kernel.post(.stream(container: id))
+        case .detecting(let detector):
+            // The kernel keeps one window per thread; windows per container are judged here.
+            guard parameters.windows == .thread else {
+                kernel.post(.stream(container: id))
+                return
+            }
+            kernel.post(.judge(container: id, profile: KernelProfile(profile: detector.profile, parameters: parameters)))
+            slot.members[member]?.inKernel = true
+        }
     }
 
     private func finishTraining(_ slot: ProfileSlot, _ trainer: BoSCTrainer) {
@@ -172,6 +245,7 @@ public final class BoSCRule: BuiltinRule, RuleType, PersistentRule {
         slot.phase = .detecting(BoSCDetector(profile: profile, parameters: parameters))
         notice("bosc: \(slot.value): trained on \(profile.training.calls) calls in \(profile.training.epochs) epochs "
                + "(ended by \(profile.training.endedBy.rawValue)), \(profile.bags.count) bags; detecting")
+        for member in slot.members.keys { requestKernel(for: member, in: slot) }
         do {
             try store?.save(.detecting(profile))
             slot.unsaved = false

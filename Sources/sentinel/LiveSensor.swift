@@ -1,4 +1,5 @@
 import ArgumentParser
+import BoSC
 import Engine
 import Outputs
 import Sensors
@@ -31,14 +32,17 @@ struct LiveOptions: ParsableArguments {
         guard statisticsInterval > 0 else { throw ValidationError("--stats-interval must be more than 0 seconds") }
     }
 
-    /// Loads and attaches the probes that events of `types` need; of the system calls, only
-    /// `systemCalls` become events. Statistics go to stderr; a rise
+    /// Loads and attaches the probes that events of `types` need; of the system calls, the kernel
+    /// sends `systemCalls`, and what `bosc` rules ask through `kernelRequests`. Statistics go to stderr; a rise
     /// in dropped events also goes to `onDrop` (the outputs, as a `sentinel` alert), so that a SIEM
     /// sees the gap.
-    func makeSensor(needing types: Set<EventType>, systemCalls: SystemCallNumbers, onDrop: @escaping (Alert) -> Void) throws -> EBPFSensor {
+    func makeSensor(needing types: Set<EventType>, systemCalls: SystemCallNumbers, kernelRequests: KernelRequests? = nil,
+                    onDrop: @escaping (Alert) -> Void) throws -> EBPFSensor {
         let probes = ProbeSelection(opens: !types.isDisjoint(with: EventType.opens),
                                     sockets: !types.isDisjoint(with: EventType.sockets),
                                     syscalls: types.contains(.syscall),
+                                    streamedSystemCalls: systemCalls,
+                                    streamUndecided: kernelRequests != nil,
                                     segments: types.contains(.segment),
                                     includeHost: includeHost)
         let options = EBPFSensor.Options(
@@ -47,7 +51,7 @@ struct LiveOptions: ParsableArguments {
             verifierLogDirectory: verifierLogDirectory,
             statisticsInterval: statisticsInterval,
             ringBufferBytes: ringBufferKiB * 1024,
-            systemCalls: systemCalls)
+            kernelRequests: kernelRequests)
         var droppedSoFar: UInt64 = 0
         do {
             let sensor = try EBPFSensor(options: options, onStatistics: { statistics, summary in

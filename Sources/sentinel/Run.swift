@@ -1,4 +1,5 @@
 import ArgumentParser
+import BoSC
 import Dispatch
 import Engine
 import Outputs
@@ -61,7 +62,8 @@ struct Run: ParsableCommand {
         let dispatcher = startOutputs(settings)
         let engine = Engine(rules: try appendingOutput(to: ruleSet.rules))
         let persistentRules = try openState(of: engine.rules)
-        let sensor = try makeSensor(needing: engine.neededEventTypes, systemCalls: engine.neededSystemCalls, dispatcher: dispatcher)
+        let sensor = try makeSensor(needing: engine.neededEventTypes, systemCalls: engine.neededSystemCalls,
+                                    kernelRequests: kernelRequests(for: engine.rules), dispatcher: dispatcher)
         let signals = handleSignals(stopping: sensor, onHangup: dispatcher.reopenAll)
         var sensorError: Error?
         do {
@@ -144,9 +146,19 @@ struct Run: ParsableCommand {
         return AlertDispatcher(sinks: sinks) { message in printError("sentinel: \(message)") }
     }
 
-    private func makeSensor(needing types: Set<EventType>, systemCalls: SystemCallNumbers, dispatcher: AlertDispatcher) throws -> Sensor {
+    /// Live, `bosc` rules have the kernel stream their containers' calls or judge them there.
+    private func kernelRequests(for rules: [CompiledRule]) -> KernelRequests? {
+        let bosc = rules.compactMap { $0.builtin as? BoSCRule }
+        guard replay == nil, !bosc.isEmpty else { return nil }
+        let requests = KernelRequests()
+        for rule in bosc { rule.kernel = requests }
+        return requests
+    }
+
+    private func makeSensor(needing types: Set<EventType>, systemCalls: SystemCallNumbers, kernelRequests: KernelRequests?,
+                            dispatcher: AlertDispatcher) throws -> Sensor {
         guard let replay else {
-            return try live.makeSensor(needing: types, systemCalls: systemCalls, onDrop: dispatcher.dispatch)
+            return try live.makeSensor(needing: types, systemCalls: systemCalls, kernelRequests: kernelRequests, onDrop: dispatcher.dispatch)
         }
         return ReplaySensor(path: replay) { diagnostic in printError(diagnostic.description) }
     }

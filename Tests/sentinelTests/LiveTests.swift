@@ -290,7 +290,9 @@ struct LiveTests {
         let counts = Self.recordCounts(sentinel.stderr)
         let segmentCounts = try #require(counts["segment"], "\(sentinel.stderr)")
         #expect(segmentCounts.produced == segmentCounts.received && segmentCounts.produced >= 16, "\(segmentCounts)")
-        #expect(sentinel.stderr.contains("system calls passed over"), "calls no rule names are not events: \(sentinel.stderr)")
+        // Calls no rule names stay in the kernel: of the container's hundreds, only sync is sent.
+        let systemCalls = try #require(counts["syscalls"], "\(sentinel.stderr)")
+        #expect(systemCalls.produced >= 1 && systemCalls.produced < 20, "\(systemCalls)")
     }
 
     /// The record counts of the last statistics line: kind → (produced, received, dropped).

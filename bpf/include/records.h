@@ -13,6 +13,13 @@
 #define SENTINEL_ARGS_MAX 1024
 /* System-call records travel in batches of this many, one ring-buffer record per batch. */
 #define SENTINEL_SYSCALL_BATCH 64
+/* BoSC in the kernel: windows hold at most this many calls, call numbers above the last share
+ * it, up to this many profiles are loaded at once, and this many unknown bags per epoch are sent
+ * to show what they held. */
+#define SENTINEL_BOSC_WINDOW_MAX 16
+#define SENTINEL_BOSC_CALLS 1024
+#define SENTINEL_BOSC_PROFILES 64
+#define SENTINEL_BOSC_KEPT 64
 
 enum sentinel_record_kind {
 	SENTINEL_RECORD_EXEC = 1,
@@ -25,7 +32,9 @@ enum sentinel_record_kind {
 	SENTINEL_RECORD_TCP_CLOSE = 8,
 	SENTINEL_RECORD_SYSCALLS = 9,
 	SENTINEL_RECORD_TCP_SEGMENT = 10,
-	SENTINEL_RECORD_KIND_COUNT = 11,
+	SENTINEL_RECORD_BOSC_UNKNOWN_BAG = 11,
+	SENTINEL_RECORD_BOSC_EPOCH = 12,
+	SENTINEL_RECORD_KIND_COUNT = 13,
 };
 
 enum sentinel_record_flags {
@@ -141,6 +150,55 @@ struct sentinel_syscalls {
 	struct sentinel_syscall calls[SENTINEL_SYSCALL_BATCH];
 };
 
+/* What a container's calls go to (map bosc_containers, mode): streamed to user space (BoSC
+ * training there), judged in the kernel against a profile, or both. A cgroup without an entry is
+ * streamed whole when sentinel_config.stream_undecided is set (a BoSC rule has yet to decide),
+ * and otherwise only for the numbers in sentinel_config.stream_numbers (signature rules). */
+enum sentinel_bosc_mode {
+	SENTINEL_BOSC_STREAM = 1,
+	SENTINEL_BOSC_JUDGE = 2,
+};
+
+/* A container's BoSC settings and epoch (map bosc_containers, by cgroup id). User space writes the
+ * settings; the program counts the epoch. */
+struct sentinel_bosc_container {
+	__u32 mode;
+	__u32 profile;     /* which of the loaded profiles: selects call values and known bags */
+	__u32 generation;  /* changed by user space when the profile changes: windows start again */
+	__u32 window;
+	__u32 epoch_length;
+	__u32 threshold;
+	__u32 epoch_calls; /* counted by the program from here on */
+	__u32 mismatches;
+	__u32 epoch_index;
+	__u32 reserved;
+};
+
+/* A known bag (map bosc_known): its profile and its additive hash. */
+struct sentinel_bosc_bag {
+	__u32 profile;
+	__u32 reserved;
+	__u64 hash;
+};
+
+/* One unknown bag: the window's calls (the first `window` entries), in no particular order. */
+struct sentinel_bosc_unknown_bag {
+	struct sentinel_header header;
+	__u32 epoch_index;
+	__u32 window;
+	__u16 calls[SENTINEL_BOSC_WINDOW_MAX];
+};
+
+/* An epoch's verdict: when it ends (complete 1), and as soon as its mismatches pass the threshold
+ * (complete 0). */
+struct sentinel_bosc_epoch {
+	struct sentinel_header header;
+	__u32 epoch_index;
+	__u32 calls;
+	__u32 mismatches;
+	__u32 complete;
+};
+
 /* Per record kind, summed over CPUs (map record_counters): nothing is lost silently. */
 struct sentinel_counter {
 	__u64 produced; /* records the kernel tried to send */
@@ -152,7 +210,8 @@ struct sentinel_config {
 	__u32 include_host; /* 1: ignore cgroup verdicts, send everything */
 	__u32 want_opens;
 	__u32 want_sockets;
-	__u32 reserved;
+	__u32 stream_undecided; /* 1: stream every call of cgroups no BoSC rule has decided on */
+	__u64 stream_numbers[SENTINEL_BOSC_CALLS / 64]; /* the calls signature rules name, as bits */
 };
 
 #endif

@@ -9,10 +9,11 @@ public struct CompiledCondition {
     /// other calls without making events of them.
     public let systemCalls: SystemCallNumbers
 
-    /// The same test, applied to exactly `types` (and every system call among them): for built-in
-    /// rules that judge events of their own kinds, such as BoSC's system calls.
+    /// The same test, applied to exactly `types`: for built-in rules that judge events of their own
+    /// kinds, such as BoSC's system calls. It names no system-call numbers: such a rule gets its
+    /// containers' calls by asking the sensor for them (see `KernelRequests`), not by number.
     public func observing(_ types: Set<EventType>) -> CompiledCondition {
-        CompiledCondition(matches: matches, eventTypes: types, systemCalls: types.contains(.syscall) ? .all : .none)
+        CompiledCondition(matches: matches, eventTypes: types, systemCalls: .none)
     }
 }
 

@@ -1,3 +1,4 @@
+import BoSC
 import CLibbpf
 import Dispatch
 import Engine
@@ -22,14 +23,14 @@ public final class EBPFSensor: Sensor {
         public var statisticsInterval: Double
         /// The ring buffer's size: a power of two, at least 4096.
         public var ringBufferBytes: UInt32
-        /// The system calls that become `syscall` events; the others are counted and passed over.
-        public var systemCalls: SystemCallNumbers
+        /// What `bosc` rules ask of the kernel, container by container; nil when there is no such rule.
+        public var kernelRequests: KernelRequests?
 
         public init(probes: ProbeSelection, dockerSocket: String? = "/var/run/docker.sock",
                     verifierLogDirectory: String = "/tmp", statisticsInterval: Double = 10, ringBufferBytes: UInt32 = 8 << 20,
-                    systemCalls: SystemCallNumbers = .all) {
+                    kernelRequests: KernelRequests? = nil) {
             self.probes = probes
-            self.systemCalls = systemCalls
+            self.kernelRequests = kernelRequests
             self.dockerSocket = dockerSocket
             self.verifierLogDirectory = verifierLogDirectory
             self.statisticsInterval = statisticsInterval
@@ -51,6 +52,8 @@ public final class EBPFSensor: Sensor {
     private let cgroupPaths = CgroupPaths()
     private let metadata: ContainerMetadata?
     private let clock = BootClock()
+    /// BoSC in the kernel, when the system-call family is loaded.
+    private let kernelJudge: KernelJudge?
 
     /// Cgroup id → its container id, or `ContainerRecord.hostID`.
     private var containerOfCgroup: [UInt64: String] = [:]
@@ -66,6 +69,9 @@ public final class EBPFSensor: Sensor {
         self.onWarning = onWarning
         probes = try Probes(selection: options.probes, ringBufferBytes: options.ringBufferBytes, verifierLogDirectory: options.verifierLogDirectory)
         metadata = options.dockerSocket.map { ContainerMetadata(client: DockerClient(socketPath: $0), onWarning: onWarning) }
+        let containersFD = probes.mapFD("bosc_containers")
+        kernelJudge = containersFD < 0 ? nil : KernelJudge(containersFD: containersFD, callValuesFD: probes.mapFD("bosc_call_values"),
+                                                           knownFD: probes.mapFD("bosc_known"), onWarning: onWarning)
     }
 
     public func stop() { stopped.set() }
@@ -106,6 +112,7 @@ public final class EBPFSensor: Sensor {
                 throw ProbeError(description: "reading the events ring buffer failed: \(String(cString: strerror(-status)))")
             }
             ring_buffer__consume(ring)
+            applyKernelRequests()
             let now = clock.monotonicSeconds()
             if now - lastStatistics >= options.statisticsInterval {
                 lastStatistics = now
@@ -127,11 +134,23 @@ public final class EBPFSensor: Sensor {
         onStatistics(statistics, line)
     }
 
+    /// What rules asked since the last poll (they ask while the events are delivered).
+    private func applyKernelRequests() {
+        guard let requests = options.kernelRequests?.take(), !requests.isEmpty else { return }
+        guard let kernelJudge else { return }
+        for request in requests { kernelJudge.apply(request) }
+    }
+
     private func handle(record: UnsafeRawPointer, size: Int) {
         guard size >= MemoryLayout<sentinel_header>.size else { return }
         let header = record.loadUnaligned(as: sentinel_header.self)
         if header.kind == SENTINEL_RECORD_SYSCALLS.rawValue {
             handleSystemCalls(batch: record, size: size)
+            return
+        }
+        if header.kind == SENTINEL_RECORD_BOSC_UNKNOWN_BAG.rawValue {
+            counters.withLock { $0.received(kind: header.kind) }
+            if kernelJudge?.unknownBag(record, size: size, cgroup: header.cgroup_id) != true { counters.withLock { $0.malformed += 1 } }
             return
         }
         counters.withLock { $0.received(kind: header.kind) }
@@ -143,7 +162,8 @@ public final class EBPFSensor: Sensor {
         case .unresolved: containerID = nil
         }
         let decoded = RecordDecoder(record: record, size: size, header: header, time: time, containerID: containerID)
-        guard let event = decoded.event() else {
+        guard let event = header.kind == SENTINEL_RECORD_BOSC_EPOCH.rawValue ? boscEpoch(record, size: size, header: header, time: time, containerID: containerID)
+                                                                              : decoded.event() else {
             counters.withLock { $0.malformed += 1 }
             return
         }
@@ -164,8 +184,15 @@ public final class EBPFSensor: Sensor {
         deliver?(event)
     }
 
-    /// A batch of system calls: a `syscall` event for each call whose number a rule names; the
-    /// rest (nearly all, at millions a second) are only counted.
+    /// A BoSC epoch's verdict from the kernel.
+    private func boscEpoch(_ record: UnsafeRawPointer, size: Int, header: sentinel_header, time: UInt64, containerID: String?) -> Event? {
+        guard let epoch = kernelJudge?.epoch(record, size: size, cgroup: header.cgroup_id), let containerID else { return nil }
+        return Event(type: .boscepoch, time: time, pid: Int64(header.pid), tid: Int64(header.tid), containerID: containerID,
+                     payload: .boscEpoch(epoch))
+    }
+
+    /// A batch of system calls: a `syscall` event for each call of a watched cgroup. The kernel
+    /// sent only the calls some rule wants.
     private func handleSystemCalls(batch record: UnsafeRawPointer, size: Int) {
         guard size >= MemoryLayout<sentinel_syscalls>.size else {
             counters.withLock { $0.malformed += 1 }
@@ -176,11 +203,9 @@ public final class EBPFSensor: Sensor {
         let count = min(Int(record.loadUnaligned(fromByteOffset: MemoryLayout<sentinel_header>.size, as: UInt32.self)), Int(SENTINEL_SYSCALL_BATCH))
         counters.withLock { $0.received(kind: header.kind, count: UInt64(count)) }
         let time = clock.wallTime(bootNanoseconds: header.boot_ns)
-        let wanted = options.systemCalls
         var delivered: UInt64 = 0
         for index in 0..<count {
             let call = record.loadUnaligned(fromByteOffset: callsOffset + index * MemoryLayout<sentinel_syscall>.stride, as: sentinel_syscall.self)
-            guard wanted.contains(Int64(call.nr)) else { continue }
             let containerID: String?
             switch owner(ofCgroup: call.cgroup_id, pid: Int32(bitPattern: call.pid)) {
             case .unwatched: continue
@@ -234,6 +259,7 @@ public final class EBPFSensor: Sensor {
     private func learn(cgroupID: UInt64, path: String) -> String {
         let containerID = ContainerCgroup.containerID(path: path) ?? ContainerRecord.hostID
         containerOfCgroup[cgroupID] = containerID
+        kernelJudge?.learnt(cgroup: cgroupID, container: containerID)
         probes.setVerdict(containerID == ContainerRecord.hostID ? SENTINEL_CGROUP_IGNORE : SENTINEL_CGROUP_WATCH, cgroupID: cgroupID)
         return containerID
     }
@@ -295,7 +321,7 @@ struct RecordCounters {
     var kernel: [sentinel_counter] = []
     var delivered: UInt64 = 0
     var malformed: UInt64 = 0
-    /// Received, and not made events: no rule names their number, or their cgroup is the host's.
+    /// Received, and not made events: their cgroup is the host's.
     var systemCallsPassedOver: UInt64 = 0
 
     /// `count` records of `kind` arrived (system calls are counted one by one, not by batch).
@@ -309,7 +335,8 @@ struct RecordCounters {
         SensorStatistics(delivered: delivered, dropped: kernelDropped + malformed)
     }
 
-    static let kindNames = ["", "exec", "fork", "exit", "open", "connect", "accept", "listen", "tcp_close", "syscalls", "segment"]
+    static let kindNames = ["", "exec", "fork", "exit", "open", "connect", "accept", "listen", "tcp_close", "syscalls", "segment",
+                            "bosc_unknown_bag", "bosc_epoch"]
 
     /// "exec 120/120/0 fork ..." as produced/received/dropped, for the kinds that saw any.
     var summary: String {
@@ -321,7 +348,7 @@ struct RecordCounters {
             parts.append("\(Self.kindNames[kind]) \(produced)/\(receivedByKind[kind])/\(dropped)")
         }
         let perKind = parts.isEmpty ? "no records" : parts.joined(separator: ", ")
-        let passedOver = systemCallsPassedOver > 0 ? ", \(systemCallsPassedOver) system calls passed over (no rule wants them)" : ""
+        let passedOver = systemCallsPassedOver > 0 ? ", \(systemCallsPassedOver) system calls passed over (the host's)" : ""
         return "records produced/received/dropped: \(perKind); \(delivered) events delivered\(passedOver), \(malformed) malformed"
     }
 }

@@ -1,4 +1,5 @@
 import CLibbpf
+import Engine
 import Synchronization
 
 #if canImport(Glibc)
@@ -16,17 +17,25 @@ public struct ProbeSelection: Sendable, Equatable {
     public var opens: Bool
     /// connect, accept, listen, and TCP close with the connection's counters.
     public var sockets: Bool
-    /// Every system call, in batches (for rules that name `syscall` events).
+    /// System calls, in batches (for rules that name `syscall` events, and BoSC).
     public var syscalls: Bool
+    /// The calls streamed from every watched container: those signature rules name. BoSC asks for
+    /// more, container by container.
+    public var streamedSystemCalls: SystemCallNumbers
+    /// Stream every call of a container until a BoSC rule has decided what it needs of it.
+    public var streamUndecided: Bool
     /// Every TCP segment of a watched socket (for rules that name `segment` events).
     public var segments: Bool
     /// Send the host's events too, not only containers'.
     public var includeHost: Bool
 
-    public init(opens: Bool, sockets: Bool, syscalls: Bool = false, segments: Bool = false, includeHost: Bool) {
+    public init(opens: Bool, sockets: Bool, syscalls: Bool = false, streamedSystemCalls: SystemCallNumbers = .all, streamUndecided: Bool = false,
+                segments: Bool = false, includeHost: Bool) {
         self.opens = opens
         self.sockets = sockets
         self.syscalls = syscalls
+        self.streamedSystemCalls = streamedSystemCalls
+        self.streamUndecided = streamUndecided
         self.segments = segments
         self.includeHost = includeHost
     }
@@ -48,6 +57,14 @@ final class Probes {
     var eventsFD: Int32 { sharedMapFDs["events"] ?? -1 }
     var countersFD: Int32 { sharedMapFDs["record_counters"] ?? -1 }
     var verdictsFD: Int32 { sharedMapFDs["cgroup_verdicts"] ?? -1 }
+
+    /// A map of a loaded family by name (-1 when that family is not loaded).
+    func mapFD(_ name: String) -> Int32 {
+        for object in objects {
+            if let map = bpf_object__find_map_by_name(object, name) { return bpf_map__fd(map) }
+        }
+        return -1
+    }
     /// The families attached, for the start-up message.
     private(set) var attached: [String] = []
     /// Where cgroup_skb programs attach: the cgroup v2 root.
@@ -74,6 +91,12 @@ final class Probes {
         config.include_host = selection.includeHost ? 1 : 0
         config.want_opens = selection.opens ? 1 : 0
         config.want_sockets = selection.sockets ? 1 : 0
+        config.stream_undecided = selection.streamUndecided ? 1 : 0
+        withUnsafeMutableBytes(of: &config.stream_numbers) { words in
+            for (index, word) in selection.streamedSystemCalls.words.prefix(words.count / 8).enumerated() {
+                words.storeBytes(of: word, toByteOffset: index * 8, as: UInt64.self)
+            }
+        }
         do {
             for family in families {
                 try load(family: family, config: config, ringBufferBytes: ringBufferBytes, verifierLogDirectory: verifierLogDirectory)

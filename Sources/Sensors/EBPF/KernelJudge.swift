@@ -1,0 +1,165 @@
+import BoSC
+import CLibbpf
+import Engine
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The sensor's side of BoSC in the kernel (bpf/syscalls.bpf.c): carries out what `bosc` rules ask
+/// (`KernelRequests`) by writing each container's mode and profile into the maps, and turns the
+/// kernel's unknown-bag and epoch records into `boscepoch` events.
+final class KernelJudge {
+    private let containersFD: Int32
+    private let callValuesFD: Int32
+    private let knownFD: Int32
+    private let onWarning: (String) -> Void
+
+    /// A profile loaded into the maps: its index there, its bags, and how many containers use it.
+    private struct LoadedProfile {
+        var index: UInt32
+        var hashes: Set<UInt64>
+        var users: Int
+    }
+
+    private var loaded: [String: LoadedProfile] = [:]
+    private var freeIndexes = Array((0..<UInt32(SENTINEL_BOSC_PROFILES)).reversed())
+    /// What each container should be, kept to apply to cgroups learnt later.
+    private var wanted: [String: KernelRequests.Request] = [:]
+    private var cgroupsOfContainer: [String: [UInt64]] = [:]
+    private var generation: UInt32 = 0
+    /// Unknown bags of each cgroup's current epoch, until its verdict.
+    private var unknownBags: [UInt64: (epoch: UInt32, bags: [[UInt16]])] = [:]
+
+    init(containersFD: Int32, callValuesFD: Int32, knownFD: Int32, onWarning: @escaping (String) -> Void) {
+        self.containersFD = containersFD
+        self.callValuesFD = callValuesFD
+        self.knownFD = knownFD
+        self.onWarning = onWarning
+    }
+
+    // MARK: - Requests
+
+    func apply(_ request: KernelRequests.Request) {
+        switch request {
+        case .stream(let container), .ignore(let container):
+            release(container)
+            wanted[container] = request
+            for cgroup in cgroupsOfContainer[container] ?? [] { write(request, cgroup: cgroup) }
+        case .judge(let container, let profile):
+            release(container)
+            guard load(profile) else {
+                onWarning("bosc: container \(container.prefix(12)) cannot be judged in the kernel: \(SENTINEL_BOSC_PROFILES) profiles are in use; its calls are streamed")
+                wanted[container] = .stream(container: container)
+                for cgroup in cgroupsOfContainer[container] ?? [] { write(.stream(container: container), cgroup: cgroup) }
+                return
+            }
+            loaded[profile.name]?.users += 1
+            wanted[container] = request
+            for cgroup in cgroupsOfContainer[container] ?? [] { write(request, cgroup: cgroup) }
+        case .learn(let name, let hashes):
+            guard var profile = loaded[name] else { return }
+            let new = hashes.filter { profile.hashes.insert($0).inserted }
+            loaded[name] = profile
+            insertKnown(new, index: profile.index)
+        }
+    }
+
+    /// A cgroup's container became known: it takes what was asked for the container.
+    func learnt(cgroup: UInt64, container: String) {
+        guard container != ContainerRecord.hostID else { return }
+        cgroupsOfContainer[container, default: []].append(cgroup)
+        if let request = wanted[container] { write(request, cgroup: cgroup) }
+    }
+
+    /// The container no longer uses the profile it was judged by.
+    private func release(_ container: String) {
+        guard case .judge(_, let profile)? = wanted[container] else { return }
+        loaded[profile.name]?.users -= 1
+    }
+
+    private func write(_ request: KernelRequests.Request, cgroup: UInt64) {
+        var key = cgroup
+        var value = sentinel_bosc_container()
+        switch request {
+        case .stream: value.mode = SENTINEL_BOSC_STREAM.rawValue
+        case .ignore: value.mode = 0
+        case .judge(_, let profile):
+            guard let index = loaded[profile.name]?.index else { return }
+            generation &+= 1
+            value.mode = SENTINEL_BOSC_JUDGE.rawValue
+            value.profile = index
+            value.generation = generation
+            value.window = UInt32(profile.window)
+            value.epoch_length = UInt32(clamping: profile.epoch)
+            value.threshold = UInt32(clamping: profile.threshold)
+        case .learn: return
+        }
+        unknownBags[cgroup] = nil
+        if bpf_map_update_elem(containersFD, &key, &value, UInt64(BPF_ANY)) != 0 {
+            onWarning("bosc: cannot set the kernel's mode for cgroup \(cgroup): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Loads a profile's call values and bags, unless it is loaded already; false when every
+    /// index is taken by a profile in use.
+    private func load(_ profile: KernelProfile) -> Bool {
+        if loaded[profile.name] != nil { return true }
+        if freeIndexes.isEmpty, let unused = loaded.first(where: { $0.value.users <= 0 }) {
+            unload(unused.key)
+        }
+        guard let index = freeIndexes.popLast() else { return false }
+        for (call, value) in profile.callValues.enumerated() {
+            var key = index * UInt32(SENTINEL_BOSC_CALLS) + UInt32(call)
+            var value = value
+            bpf_map_update_elem(callValuesFD, &key, &value, UInt64(BPF_ANY))
+        }
+        loaded[profile.name] = LoadedProfile(index: index, hashes: Set(profile.knownHashes), users: 0)
+        insertKnown(profile.knownHashes, index: index)
+        return true
+    }
+
+    private func unload(_ name: String) {
+        guard let profile = loaded.removeValue(forKey: name) else { return }
+        for hash in profile.hashes {
+            var key = sentinel_bosc_bag(profile: profile.index, reserved: 0, hash: hash)
+            bpf_map_delete_elem(knownFD, &key)
+        }
+        freeIndexes.append(profile.index)
+    }
+
+    private func insertKnown<Hashes: Sequence<UInt64>>(_ hashes: Hashes, index: UInt32) {
+        var one: UInt8 = 1
+        var failed = 0
+        for hash in hashes {
+            var key = sentinel_bosc_bag(profile: index, reserved: 0, hash: hash)
+            if bpf_map_update_elem(knownFD, &key, &one, UInt64(BPF_ANY)) != 0 { failed += 1 }
+        }
+        if failed > 0 {
+            onWarning("bosc: \(failed) known bags could not be loaded into the kernel (\(String(cString: strerror(errno)))); their windows will count as unknown")
+        }
+    }
+
+    // MARK: - Records
+
+    /// An unknown bag: kept until its epoch's verdict.
+    func unknownBag(_ record: UnsafeRawPointer, size: Int, cgroup: UInt64) -> Bool {
+        guard size >= MemoryLayout<sentinel_bosc_unknown_bag>.size else { return false }
+        let bag = record.loadUnaligned(as: sentinel_bosc_unknown_bag.self)
+        let window = Int(min(bag.window, UInt32(SENTINEL_BOSC_WINDOW_MAX)))
+        let calls = withUnsafeBytes(of: bag.calls) { Array($0.bindMemory(to: UInt16.self).prefix(window)) }.sorted()
+        if unknownBags[cgroup]?.epoch != bag.epoch_index { unknownBags[cgroup] = (bag.epoch_index, []) }
+        if unknownBags[cgroup]!.bags.count < BoSCParameters.unknownBagsKept { unknownBags[cgroup]!.bags.append(calls) }
+        return true
+    }
+
+    /// An epoch's verdict, with the unknown bags seen so far in it.
+    func epoch(_ record: UnsafeRawPointer, size: Int, cgroup: UInt64) -> BoSCEpoch? {
+        guard size >= MemoryLayout<sentinel_bosc_epoch>.size else { return nil }
+        let verdict = record.loadUnaligned(as: sentinel_bosc_epoch.self)
+        let bags = unknownBags[cgroup]?.epoch == verdict.epoch_index ? unknownBags[cgroup]!.bags : []
+        if verdict.complete != 0 { unknownBags[cgroup] = nil }
+        return BoSCEpoch(epoch: Int64(verdict.epoch_index) + 1, calls: Int64(verdict.calls), mismatches: Int64(verdict.mismatches),
+                         complete: verdict.complete != 0, unknownBags: bags)
+    }
+}
