@@ -7,8 +7,9 @@ public final class KernelRequests: Sendable {
     public enum Request: Sendable, Equatable {
         /// Every call of the container, to user space.
         case stream(container: String)
-        /// Judge the container's calls in the kernel; stream only what signature rules name.
-        case judge(container: String, profile: KernelProfile)
+        /// Judge the container's calls in the kernel; stream every call too, or only what
+        /// signature rules name.
+        case judge(container: String, profile: KernelProfile, streamAll: Bool = false)
         /// No BoSC rule watches the container: stream only what signature rules name.
         case ignore(container: String)
         /// Bags a profile learnt since it was loaded (`learn`), to add where it is loaded.

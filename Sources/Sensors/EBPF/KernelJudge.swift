@@ -46,7 +46,7 @@ final class KernelJudge {
             release(container)
             wanted[container] = request
             for cgroup in cgroupsOfContainer[container] ?? [] { write(request, cgroup: cgroup) }
-        case .judge(let container, let profile):
+        case .judge(let container, let profile, _):
             release(container)
             guard load(profile) else {
                 onWarning("bosc: container \(container.prefix(12)) cannot be judged in the kernel: \(SENTINEL_BOSC_PROFILES) profiles are in use; its calls are streamed")
@@ -74,7 +74,7 @@ final class KernelJudge {
 
     /// The container no longer uses the profile it was judged by.
     private func release(_ container: String) {
-        guard case .judge(_, let profile)? = wanted[container] else { return }
+        guard case .judge(_, let profile, _)? = wanted[container] else { return }
         loaded[profile.name]?.users -= 1
     }
 
@@ -84,10 +84,10 @@ final class KernelJudge {
         switch request {
         case .stream: value.mode = SENTINEL_BOSC_STREAM.rawValue
         case .ignore: value.mode = 0
-        case .judge(_, let profile):
+        case .judge(_, let profile, let streamAll):
             guard let index = loaded[profile.name]?.index else { return }
             generation &+= 1
-            value.mode = SENTINEL_BOSC_JUDGE.rawValue
+            value.mode = SENTINEL_BOSC_JUDGE.rawValue | (streamAll ? SENTINEL_BOSC_STREAM.rawValue : 0)
             value.profile = index
             value.generation = generation
             value.window = UInt32(profile.window)

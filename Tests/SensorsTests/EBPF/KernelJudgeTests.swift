@@ -1,0 +1,136 @@
+import BoSC
+import Engine
+import Foundation
+import Synchronization
+import Testing
+@testable import Sensors
+
+/// BoSC judged in the kernel gives the verdicts the user-space detector gives on the same calls.
+/// The calls are a real workload's, in a cgroup the test makes (named like a container's, so the
+/// sensor watches it), pinned to one CPU so that both sides see them in one order.
+@Suite(.serialized) struct KernelJudgeTests {
+    static let isCI = ProcessInfo.processInfo.environment["CI"].map { !$0.isEmpty } ?? false
+    static let problem: String? = {
+        if geteuid() != 0 { return "needs root" }
+        if !FileManager.default.fileExists(atPath: "/sys/kernel/btf/vmlinux") { return "this kernel has no BTF" }
+        return nil
+    }()
+
+    /// A cgroup v2 directory whose path holds a container-like id.
+    final class TestCgroup {
+        let id = (0..<4).map { _ in String(format: "%016llx", UInt64.random(in: 0...UInt64.max)) }.joined()
+        let path: String
+
+        init() throws {
+            let root = try #require(CgroupPaths.cgroup2MountPoint(String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)))
+            try FileManager.default.createDirectory(atPath: root + "/sentinel-test", withIntermediateDirectories: true)
+            path = root + "/sentinel-test/" + id
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        }
+
+        /// Runs `script` with sh inside the cgroup, on CPU 0 from before it enters: a thread that
+        /// moved between CPUs would have its calls in two CPUs' batches, which user space reads in
+        /// either order.
+        func run(_ script: String) throws {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
+            process.arguments = ["-c", "0", "sh", "-c", "echo $$ > \(path)/cgroup.procs && exec sh -c '\(script)'"]
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            while process.isRunning { usleep(5_000) }
+            #expect(process.terminationStatus == 0)
+        }
+
+        deinit { rmdir(path) }
+    }
+
+    /// The sensor on its own thread; events collected.
+    final class RunningSensor: @unchecked Sendable {
+        let sensor: EBPFSensor
+        let events = Mutex<[Event]>([])
+        private let finished = Atomic<Bool>(false)
+
+        init(requests: KernelRequests) throws {
+            let probes = ProbeSelection(opens: false, sockets: false, syscalls: true, streamedSystemCalls: .none, includeHost: false)
+            sensor = try EBPFSensor(options: EBPFSensor.Options(probes: probes, dockerSocket: nil, kernelRequests: requests),
+                                    onStatistics: { _, _ in }, onWarning: { Issue.record("sensor warning: \($0)") })
+            Thread.detachNewThread { [self] in
+                try? sensor.run { event in self.events.withLock { $0.append(event) } }
+                finished.store(true, ordering: .relaxed)
+            }
+        }
+
+        /// Lets the sensor read what the kernel sent (it polls every 20 ms, batches wait up to 50 ms).
+        func settle() { usleep(300_000) }
+
+        func stop() -> [Event] {
+            sensor.stop()
+            while !finished.load(ordering: .relaxed) { usleep(5_000) }
+            return events.withLock { $0 }
+        }
+
+        func take() -> [Event] { events.withLock { events in defer { events.removeAll() }; return events } }
+    }
+
+    static let workload = "for i in $(seq 60); do cat /etc/hostname; ls /; id -u; done > /dev/null"
+    static let unusual = "for i in $(seq 20); do cat /etc/hostname; ls /; done > /dev/null; uname -a; df; sleep 0.01; for i in $(seq 20); do id -u; done > /dev/null"
+
+    @Test func theKernelJudgesAsUserSpaceDoes() throws {
+        if let problem = Self.problem {
+            #expect(!Self.isCI, "\(problem)")
+            return
+        }
+        let cgroup = try TestCgroup()
+        let requests = KernelRequests()
+        let running = try RunningSensor(requests: requests)
+        running.settle()
+
+        // Training: every call streamed, a profile learnt from them here.
+        requests.post(.stream(container: cgroup.id))
+        running.settle()
+        try cgroup.run(Self.workload)
+        running.settle()
+        let trainingCalls = running.take().filter { $0.containerID == cgroup.id && $0.type == .syscall }
+        #expect(trainingCalls.count > 20_000, "\(trainingCalls.count) calls")
+        var parameters = BoSCParameters()
+        parameters.epoch = 500
+        parameters.threshold = 5
+        parameters.similarity = 2
+        let trainer = BoSCTrainer(parameters: parameters)
+        for event in trainingCalls {
+            if case .syscall(let number) = event.payload { trainer.observe(thread: event.tid, call: Int(number)) }
+        }
+        let profile = BoSCProfile(trainer: trainer, key: .image, value: "test-image")
+
+        // Judged in the kernel, and every call streamed too, to judge here alike.
+        requests.post(.judge(container: cgroup.id, profile: KernelProfile(profile: profile, parameters: parameters), streamAll: true))
+        running.settle()
+        try cgroup.run(Self.unusual)
+        running.settle()
+        let events = running.stop().filter { $0.containerID == cgroup.id }
+
+        let detector = BoSCDetector(profile: profile, parameters: parameters)
+        var userSpace: [EpochResult] = []
+        var kernel: [BoSCEpoch] = []
+        for event in events {
+            switch event.payload {
+            case .syscall(let number):
+                if let result = detector.observe(stream: 0, thread: event.tid, call: Int(number)) { userSpace.append(result) }
+            case .boscEpoch(let epoch):
+                kernel.append(epoch)
+            default:
+                break
+            }
+        }
+        let userComplete = userSpace.filter(\.complete)
+        let kernelComplete = kernel.filter(\.complete)
+        #expect(userComplete.count >= 10, "\(userComplete.count) epochs")
+        #expect(kernelComplete.map(\.mismatches) == userComplete.map { Int64($0.mismatches) })
+        #expect(kernelComplete.map(\.epoch) == userComplete.map { Int64($0.epoch) })
+        #expect(userComplete.contains { $0.anomalous } && userComplete.contains { !$0.anomalous && $0.mismatches == 0 })
+        // Early verdicts: the same epochs, at the same call.
+        #expect(kernel.filter { !$0.complete }.map { [$0.epoch, $0.calls] } == userSpace.filter { !$0.complete }.map { [Int64($0.epoch), Int64($0.calls)] })
+        // The unknown bags shown are the same bags.
+        #expect(kernelComplete.map(\.unknownBags) == userComplete.map(\.unknownBags))
+    }
+}
