@@ -45,6 +45,10 @@ struct {
 	__type(value, __u8);
 } bosc_known SEC(".maps");
 
+/* Known bags a thread met lately, direct-mapped by the hash's low bits: a program's loops bring
+ * the same few bags back, and this spares most of them the hash-map probe. */
+#define BOSC_RECENT_BAGS 8
+
 /* A thread's sliding window: its last calls, each call's value, and the sum of the values. */
 struct bosc_window {
 	__u64 cgroup_id;
@@ -54,6 +58,8 @@ struct bosc_window {
 	__u16 filled;
 	__u64 values[SENTINEL_BOSC_WINDOW_MAX];
 	__u16 calls[SENTINEL_BOSC_WINDOW_MAX];
+	/* Only known bags, of this generation's profile; profiles only gain bags while loaded. */
+	__u64 recent_known[BOSC_RECENT_BAGS];
 };
 
 /* Written and read by the program only, per thread; freed by the kernel with the thread. */
@@ -115,6 +121,8 @@ static __always_inline void judge(struct sentinel_bosc_container *container, __u
 		window->hash = 0;
 		window->next = 0;
 		window->filled = 0;
+		/* Zero is a bag's hash only by a 2^-64 chance: as a marker it at worst costs a probe. */
+		__builtin_memset(window->recent_known, 0, sizeof(window->recent_known));
 	}
 	__u32 index = (container->profile % SENTINEL_BOSC_PROFILES) * SENTINEL_BOSC_CALLS + nr;
 	__u64 *value = bpf_map_lookup_elem(&bosc_call_values, &index);
@@ -130,20 +138,24 @@ static __always_inline void judge(struct sentinel_bosc_container *container, __u
 	window->hash += *value;
 	window->next = next + 1 >= size ? 0 : next + 1;
 
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	if (window->filled >= size) {
+		__u64 *recent = &window->recent_known[window->hash & (BOSC_RECENT_BAGS - 1)];
 		struct sentinel_bosc_bag bag = { .profile = container->profile, .hash = window->hash };
-		if (!bpf_map_lookup_elem(&bosc_known, &bag)) {
+		if (*recent == window->hash) {
+			/* Known: met lately. */
+		} else if (bpf_map_lookup_elem(&bosc_known, &bag)) {
+			*recent = window->hash;
+		} else {
 			__u32 mismatches = __sync_fetch_and_add(&container->mismatches, 1) + 1;
 			if (mismatches <= SENTINEL_BOSC_KEPT)
-				send_unknown_bag(container, window, cgroup_id, pid_tgid);
+				send_unknown_bag(container, window, cgroup_id, bpf_get_current_pid_tgid());
 			if (mismatches == container->threshold + 1)
-				send_epoch(container, cgroup_id, pid_tgid, container->epoch_calls + 1, mismatches, 0);
+				send_epoch(container, cgroup_id, bpf_get_current_pid_tgid(), container->epoch_calls + 1, mismatches, 0);
 		}
 	}
 	__u32 calls = __sync_fetch_and_add(&container->epoch_calls, 1) + 1;
 	if (calls == container->epoch_length) {
-		send_epoch(container, cgroup_id, pid_tgid, calls, container->mismatches, 1);
+		send_epoch(container, cgroup_id, bpf_get_current_pid_tgid(), calls, container->mismatches, 1);
 		container->mismatches = 0;
 		container->epoch_calls = 0;
 		container->epoch_index++;
@@ -155,19 +167,20 @@ SEC("raw_tracepoint/sys_enter")
 int on_syscall_enter(struct bpf_raw_tracepoint_args *ctx)
 {
 	__u64 cgroup_id = bpf_get_current_cgroup_id();
-	__u32 flags;
-	if (!watched(cgroup_id, &flags))
-		return 0;
 	long id = ctx->args[1];
 	/* x32 calls (bit 30) and anything past the table share the last number, as in user space. */
 	__u32 nr = id < 0 || id >= SENTINEL_BOSC_CALLS ? SENTINEL_BOSC_CALLS - 1 : id;
+	__u32 flags = 0;
 	int stream;
+	/* A BoSC entry is only ever made for a container's cgroup, which is watched: one lookup. */
 	struct sentinel_bosc_container *container = bpf_map_lookup_elem(&bosc_containers, &cgroup_id);
 	if (container) {
 		if (container->mode & SENTINEL_BOSC_JUDGE)
 			judge(container, cgroup_id, nr);
 		stream = (container->mode & SENTINEL_BOSC_STREAM) || stream_number_wanted(nr);
 	} else {
+		if (!watched(cgroup_id, &flags))
+			return 0;
 		stream = sentinel_config.stream_undecided || stream_number_wanted(nr);
 	}
 	if (!stream)

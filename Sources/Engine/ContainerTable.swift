@@ -35,6 +35,10 @@ public final class ContainerTable {
     public let capacity: Int
     public private(set) var evictedCount: UInt64 = 0
     private var byID: [String: ContainerRecord] = [:]
+    /// The last id asked for and its record: a container's events come in runs (a batch of its
+    /// system calls), and cutting and hashing the id for each cost more than the rest of the event.
+    private var lastID = ""
+    private var lastRecord: ContainerRecord?
 
     public init(capacity: Int = 16_384) {
         self.capacity = capacity
@@ -48,6 +52,14 @@ public final class ContainerTable {
 
     /// The record for `id`, created empty on first sight.
     public func record(for id: String) -> ContainerRecord {
+        if id == lastID, let lastRecord { return lastRecord }
+        let record = lookUp(id)
+        lastID = id
+        lastRecord = record
+        return record
+    }
+
+    private func lookUp(_ id: String) -> ContainerRecord {
         if id == ContainerRecord.hostID || id.isEmpty { return .host }
         let key = ContainerRecord.shortID(id)
         if let existing = byID[key] {

@@ -73,10 +73,12 @@ guard half > 10_000 else {
 var parameters = BoSCParameters()
 parameters.similarity = 2  // learn the whole first half
 let trainer = BoSCTrainer(parameters: parameters)
+let trainingStart = now()
 for call in calls[..<half] { trainer.observe(thread: call.thread, call: Int(call.number)) }
+let trainingRate = Double(half) / (Double(now() - trainingStart) / 1e9)
 let profile = BoSCProfile(trainer: trainer, key: .image, value: path)
 let judged = Array(calls[half...])
-print("bosc-bench: \(path): \(calls.count) calls; trained on \(half): \(profile.bags.count) bags, \(profile.slotCalls.count) calls with slots")
+print("bosc-bench: \(path): \(calls.count) calls; trained on \(half) at \(Int(trainingRate / 1e6)).\(Int(trainingRate / 1e4) % 100) million calls/s: \(profile.bags.count) bags, \(profile.slotCalls.count) calls with slots")
 
 var rates: [Double] = []
 var epochs = 0
