@@ -33,6 +33,14 @@ import SentinelJSON
         #expect(Self.ruleSet.rules.count == Self.ruleSet.summaries.count, "every stock rule is enabled")
     }
 
+    @Test func theOptInAnomalyRuleLoadsWithTheStockRules() throws {
+        let withAnomaly = try RuleLoader.load(paths: [packageRoot + "/rules", packageRoot + "/rules/anomaly"])
+        #expect(withAnomaly.warnings.isEmpty, "\(withAnomaly.warnings)")
+        let bosc = try #require(withAnomaly.rules.first { $0.name == "Unusual system calls in container" })
+        #expect(bosc.builtin is BoSCRule && bosc.condition.eventTypes == [.syscall, .procexit, .boscepoch])
+        #expect(!Self.ruleSet.rules.contains { $0.builtin is BoSCRule }, "BoSC is opt-in: not in rules/ itself")
+    }
+
     @Test(arguments: testCases.map { "\($0.file.split(separator: "/").last!): \($0.name)" })
     func fixture(_ label: String) {
         let testCase = Self.testCases.first { "\($0.file.split(separator: "/").last!): \($0.name)" == label }!
