@@ -37,6 +37,8 @@ let package = Package(
         .executableTarget(name: "engine-bench", dependencies: ["Engine", "Rules", "SentinelJSON"]),
         // `swift run -c release bosc-bench FILE`: the user-space BoSC detector on a recorded stream.
         .executableTarget(name: "bosc-bench", dependencies: ["BoSC", "Engine", "SentinelJSON"]),
+        // bench/bosc-evaluation's arithmetic: false and true positives over recorded runs.
+        .executableTarget(name: "bosc-evaluation", dependencies: ["BoSC", "Engine", "SentinelJSON"]),
 
         .testTarget(name: "SentinelJSONTests", dependencies: ["SentinelJSON"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "SentinelJSON"]),

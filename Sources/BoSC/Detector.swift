@@ -84,6 +84,12 @@ public final class BoSCDetector {
     public func forget(thread: Int64) {
         state.pointee.windows.forget(thread)
     }
+
+    /// The unknown bags of the stream's epoch so far: an evaluation watches it rise to learn when
+    /// each threshold would have been passed.
+    public func mismatchesSoFar(stream: Int) -> Int {
+        stream < state.pointee.epochs.count ? state.pointee.epochs[stream].mismatches : 0
+    }
 }
 
 struct DetectionState {

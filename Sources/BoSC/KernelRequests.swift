@@ -24,6 +24,9 @@ public final class KernelRequests: Sendable {
         pending.withLock { $0.append(request) }
     }
 
+    /// Whether every request posted has been taken (the sensor applies what it takes at once).
+    public var isEmpty: Bool { pending.withLock { $0.isEmpty } }
+
     /// The requests posted since the last take, oldest first.
     public func take() -> [Request] {
         pending.withLock { requests in

@@ -36,6 +36,9 @@ public struct BoSCParameters: Sendable, Equatable {
     /// Training also ends after this many seconds or calls, stable or not; nil for no limit.
     public var trainingSeconds: Int?
     public var trainingCalls: Int?
+    /// Training does not end as stable before this many seconds: a workload's rarer moments (a
+    /// nightly job, a reconnect) take longer to show than its steady loop takes to look stable.
+    public var minimumTrainingSeconds = 0
     public var windows = Windows.thread
     /// Whether the unknown bags of an epoch under the threshold join the database, as the
     /// authors' code does. Off: an attacker who stays under the threshold would teach the profile.
@@ -45,7 +48,7 @@ public struct BoSCParameters: Sendable, Equatable {
     public init() {}
 
     public static let names = ["window", "epoch", "threshold", "similarity", "stable_epochs", "training_seconds",
-                               "training_calls", "windows", "learn", "profile"]
+                               "training_calls", "min_training_seconds", "windows", "learn", "profile"]
 
     /// Reads `params`; every problem is reported, and nil returned if there was one.
     public static func parse(_ params: JSONObjectCursor, diagnostics: Diagnostics) -> BoSCParameters? {
@@ -61,6 +64,7 @@ public struct BoSCParameters: Sendable, Equatable {
         if let stableEpochs = integer("stable_epochs", 1...1_000_000) { parameters.stableEpochs = stableEpochs }
         parameters.trainingSeconds = integer("training_seconds", 1...31_536_000)
         parameters.trainingCalls = integer("training_calls", 1...Int64.max)
+        if let minimum = integer("min_training_seconds", 0...31_536_000) { parameters.minimumTrainingSeconds = minimum }
         if let cursor = params.optional("windows"), let text = cursor.string(diagnostics) {
             if let windows = Windows(rawValue: text) { parameters.windows = windows }
             else { diagnostics.add(cursor.diagnostic("windows must be \"thread\" or \"container\", not \"\(text)\"")) }

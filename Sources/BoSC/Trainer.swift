@@ -1,8 +1,10 @@
-/// Learns a profile from a stream of calls, epoch by epoch, until it is stable.
+/// Learns a profile from a stream of calls, epoch by epoch, until it is stable: until the bags of
+/// each epoch, counted, are as similar to the previous epoch's as `similarity` (cosine) for
+/// `stableEpochs` epochs in a row.
 ///
 /// Bags are counted by system-call number while training: which calls are rare enough to share the
 /// "other" slot is known only once training ends. Each distinct bag keeps its calls, so that the
-/// profile can fold them into slots then; the stability test compares these unfolded databases.
+/// profile can fold them into slots then; the stability test compares these unfolded bags.
 public final class BoSCTrainer {
     public enum Completion: String, Sendable {
         case stable, calls, duration
@@ -12,8 +14,9 @@ public final class BoSCTrainer {
 
     struct TrainingBag {
         var frequency: UInt64 = 0
-        /// The frequency when the current epoch began, for the similarity with the last epoch.
-        var frequencyBeforeEpoch: UInt64 = 0
+        /// Occurrences in the epoch it was last seen in, and in the epoch before that one.
+        var inEpoch: UInt64 = 0
+        var inPreviousEpoch: UInt64 = 0
         var epochLastSeen = -1
         let calls: [UInt16]
     }
@@ -28,12 +31,12 @@ public final class BoSCTrainer {
     /// Whole epochs so far.
     public private(set) var epochs = 0
     private var callsInEpoch = 0
-    /// Σ frequency² of the database now and when the epoch began, and Σ before·now: the cosine
-    /// similarity of the two, kept up to date in O(1) per bag.
+    /// Σ count² of this epoch's bags and of the previous epoch's, and Σ this·previous: their cosine
+    /// similarity, kept up to date in O(1) per bag.
     private var normSquared: Double = 0
-    private var normSquaredBeforeEpoch: Double = 0
-    private var dotWithEpochStart: Double = 0
-    /// The similarity of the last whole epoch's database with the one before; nil after one epoch.
+    private var previousNormSquared: Double = 0
+    private var dotWithPrevious: Double = 0
+    /// The similarity of the last whole epoch's bags with the epoch's before; nil after one epoch.
     public private(set) var similarity: Double?
     public private(set) var stableEpochsInRow = 0
     public private(set) var completion: Completion?
@@ -44,7 +47,8 @@ public final class BoSCTrainer {
         self.parameters = parameters
     }
 
-    /// Training as it was saved: the epoch in progress starts again, and windows start empty.
+    /// Training as it was saved: the epoch in progress starts again, windows start empty, and the
+    /// first whole epoch has no previous one to be compared with.
     init(parameters: BoSCParameters, restoring progress: Progress, callCounts: [UInt64], bags: [(calls: [UInt16], frequency: UInt64)]) {
         self.parameters = parameters
         self.callCounts = callCounts
@@ -58,9 +62,6 @@ public final class BoSCTrainer {
             let hash = BagHash.of(slots: bag.calls)
             self.bags[hash, default: TrainingBag(calls: bag.calls)].frequency += bag.frequency
         }
-        normSquared = self.bags.values.reduce(0) { $0 + Double($1.frequency) * Double($1.frequency) }
-        normSquaredBeforeEpoch = normSquared
-        dotWithEpochStart = normSquared
     }
 
     /// What a saved training keeps besides its counts.
@@ -111,16 +112,16 @@ public final class BoSCTrainer {
 
     private func count(bag hash: UInt64, index: Int) {
         let epoch = epochs
-        let before = bags[hash, default: TrainingBag(calls: windows.windows[index].bag())].record(inEpoch: epoch)
-        dotWithEpochStart += Double(before.atEpochStart)
-        normSquared += Double(2 * before.now + 1)
+        let counts = bags[hash, default: TrainingBag(calls: windows.windows[index].bag())].record(inEpoch: epoch)
+        dotWithPrevious += Double(counts.inPreviousEpoch)
+        normSquared += Double(2 * counts.inEpoch + 1)
     }
 
     private func endEpoch() {
         epochs += 1
         callsInEpoch = 0
-        if normSquaredBeforeEpoch > 0, normSquared > 0 {
-            similarity = dotWithEpochStart / (normSquaredBeforeEpoch * normSquared).squareRoot()
+        if previousNormSquared > 0, normSquared > 0 {
+            similarity = dotWithPrevious / (previousNormSquared * normSquared).squareRoot()
         } else {
             similarity = nil
         }
@@ -129,9 +130,13 @@ public final class BoSCTrainer {
         } else {
             stableEpochsInRow = 0
         }
-        if stableEpochsInRow >= parameters.stableEpochs { completion = .stable }
-        normSquaredBeforeEpoch = normSquared
-        dotWithEpochStart = normSquared
+        let trainedFor = lastCallTime &- (started ?? lastCallTime)
+        if stableEpochsInRow >= parameters.stableEpochs, trainedFor >= UInt64(parameters.minimumTrainingSeconds) * 1_000_000_000 {
+            completion = .stable
+        }
+        previousNormSquared = normSquared
+        normSquared = 0
+        dotWithPrevious = 0
     }
 
     /// Ends the training now, stable or not (an operator's decision, or a restart's).
@@ -143,13 +148,18 @@ public final class BoSCTrainer {
 }
 
 extension BoSCTrainer.TrainingBag {
-    /// Counts one more occurrence; returns the frequency before it and at the epoch's start.
-    mutating func record(inEpoch epoch: Int) -> (now: UInt64, atEpochStart: UInt64) {
+    /// Counts one more occurrence in `epoch`; returns the counts in this epoch before it and in
+    /// the previous epoch.
+    mutating func record(inEpoch epoch: Int) -> (inEpoch: UInt64, inPreviousEpoch: UInt64) {
         if epochLastSeen != epoch {
+            inPreviousEpoch = epochLastSeen == epoch - 1 ? inEpoch : 0
+            inEpoch = 0
             epochLastSeen = epoch
-            frequencyBeforeEpoch = frequency
         }
-        defer { frequency += 1 }
-        return (frequency, frequencyBeforeEpoch)
+        defer {
+            inEpoch += 1
+            frequency += 1
+        }
+        return (inEpoch, inPreviousEpoch)
     }
 }

@@ -89,3 +89,14 @@ public struct JSONWriter {
         bytes.append(UInt8(ascii: "\""))
     }
 }
+
+/// `0.9931` for 0.99312 with 4 digits: a fixed number of decimals, without Foundation's
+/// String(format:).
+public func decimal(_ value: Double, digits: Int) -> String {
+    var scale = 1.0
+    for _ in 0..<digits { scale *= 10 }
+    let scaled = Int64((abs(value) * scale).rounded())
+    let whole = String(scaled / Int64(scale))
+    let fraction = String(scaled % Int64(scale))
+    return (value < 0 ? "-" : "") + whole + (digits > 0 ? "." + String(repeating: "0", count: digits - fraction.count) + fraction : "")
+}

@@ -110,7 +110,7 @@ struct BoSCCommand: ParsableCommand {
                 printError("sentinel: \(error)")
                 throw ExitStatus.failure
             }
-            let similarity = profile.training.similarity.map { fixedPoint($0, digits: 4) } ?? "none"
+            let similarity = profile.training.similarity.map { decimal($0, digits: 4) } ?? "none"
             printError("sentinel: bosc: \(profile.training.calls) calls, \(profile.training.epochs) epochs, \(profile.bags.count) bags, "
                        + "\(profile.slotCalls.count) calls with slots of their own; similarity \(similarity), ended by "
                        + "\(profile.training.endedBy.rawValue); wrote \(out)")
@@ -223,19 +223,9 @@ struct BoSCCommand: ParsableCommand {
                 writer.endObject()
                 return writer.text
             case .text:
-                let shown = similarity.map { fixedPoint($0, digits: 4) } ?? "-"
+                let shown = similarity.map { decimal($0, digits: 4) } ?? "-"
                 return "\(rule)  \(stored.key.rawValue)=\(stored.value)  \(phase)  epochs=\(epochs) calls=\(calls) bags=\(bags) similarity=\(shown)"
             }
         }
     }
-}
-
-/// `0.9931` for 0.99312: without Foundation's String(format:).
-func fixedPoint(_ value: Double, digits: Int) -> String {
-    var scale = 1.0
-    for _ in 0..<digits { scale *= 10 }
-    let scaled = Int64((abs(value) * scale).rounded())
-    let whole = String(scaled / Int64(scale))
-    let fraction = String(scaled % Int64(scale))
-    return (value < 0 ? "-" : "") + whole + "." + String(repeating: "0", count: digits - fraction.count) + fraction
 }

@@ -77,19 +77,20 @@ struct ReferenceBoSC {
         return perEpoch
     }
 
-    /// The cosine similarity of the (unfolded) database after each whole epoch with the one before.
+    /// The cosine similarity of each whole epoch's (unfolded) bag counts with the epoch's before.
     func similarities(_ calls: [Call], epoch: Int) -> [Double?] {
-        var database: [[Int]: Double] = [:]
+        var counts: [[Int]: Double] = [:]
         var previous: [[Int]: Double] = [:]
         var result: [Double?] = []
         let windowsByIndex = Dictionary(grouping: windows(calls), by: \.index)
         for index in calls.indices {
-            for window in windowsByIndex[index] ?? [] { database[window.calls, default: 0] += 1 }
+            for window in windowsByIndex[index] ?? [] { counts[window.calls, default: 0] += 1 }
             guard (index + 1) % epoch == 0 else { continue }
-            let dot = database.reduce(0.0) { $0 + $1.value * (previous[$1.key] ?? 0) }
-            let norms = database.values.reduce(0.0) { $0 + $1 * $1 }.squareRoot() * previous.values.reduce(0.0) { $0 + $1 * $1 }.squareRoot()
+            let dot = counts.reduce(0.0) { $0 + $1.value * (previous[$1.key] ?? 0) }
+            let norms = counts.values.reduce(0.0) { $0 + $1 * $1 }.squareRoot() * previous.values.reduce(0.0) { $0 + $1 * $1 }.squareRoot()
             result.append(norms > 0 ? dot / norms : nil)
-            previous = database
+            previous = counts
+            counts = [:]
         }
         return result
     }

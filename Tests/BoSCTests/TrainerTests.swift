@@ -55,6 +55,16 @@ import Testing
         #expect(trainer.completion == .stable && trainer.stableEpochsInRow == 3)
     }
 
+    @Test func stabilityWaitsForTheMinimumTrainingTime() {
+        var settings = parameters()
+        settings.minimumTrainingSeconds = 10
+        let trainer = BoSCTrainer(parameters: settings)
+        // A steady loop, a call every millisecond: stable after 4 epochs (4 s), not ended before 10 s.
+        let finishedAt = (0..<100_000).first { trainer.observe(thread: 1, call: [0, 1, 3][$0 % 3], time: 1_000_000_000 + UInt64($0) * 1_000_000) }
+        #expect(finishedAt == 10_999)
+        #expect(trainer.completion == .stable && trainer.epochs == 11)
+    }
+
     @Test func aChangingProgramIsNotStable() {
         // Each epoch a new pattern: the database keeps changing shape.
         var calls: [Call] = []

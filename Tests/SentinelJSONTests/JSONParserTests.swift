@@ -76,4 +76,12 @@ import Testing
         #expect(closestMatch(to: "proc.nmae", among: ["proc.name", "proc.pid"]) == "proc.name")
         #expect(closestMatch(to: "zzzzzz", among: ["proc.name", "proc.pid"]) == nil)
     }
+
+    @Test func decimalsAreWrittenWithTheirDigits() {
+        #expect(decimal(0.99312, digits: 4) == "0.9931")
+        #expect(decimal(0.5, digits: 2) == "0.50")
+        #expect(decimal(-1.25, digits: 1) == "-1.3")
+        #expect(decimal(12, digits: 0) == "12")
+        #expect(decimal(0.001, digits: 3) == "0.001")
+    }
 }

@@ -2,66 +2,73 @@ import Foundation
 import Testing
 
 /// BoSC live: a profile learnt from a real container's calls, judged in the kernel, kept across a
-/// restart of sentinel.
-@Suite(.serialized, .enabled(if: LiveEnvironment.shouldRun))
-struct LiveBoSCTests {
-    static let rules = "Tests/sentinelTests/Fixtures/live/bosc.json"
-    /// What the container does normally: read a file, write a line, again and again.
-    static let normal = "while true; do cat /etc/hostname > /dev/null; echo ok > /dev/null; done"
-    /// What it never did: look around the system.
-    static let unusual = ["sh", "-c", "ls -laR /proc/1 > /dev/null 2>&1; df > /dev/null; uname -a; id"]
+/// restart of sentinel. Its containers run an image of their own (the test image under another
+/// tag), and the rule watches only that image: another test's container still going neither
+/// teaches its profile nor loads its sentinel.
+extension LiveTests {
+    /// Nested in LiveTests, so that it runs after or before the other live tests, never beside them:
+    /// two sentinels and their containers at once load this 2-core machine past what the tests time.
+    @Suite struct BoSC {
+        static let rules = "Tests/sentinelTests/Fixtures/live/bosc.json"
+        static let image = "sentinel/busybox:bosc-test"
+        /// What the container does normally: read a file, write a line, again and again.
+        static let normal = "while true; do cat /etc/hostname > /dev/null; echo ok > /dev/null; done"
+        /// What it never did: look around the system.
+        static let unusual = ["sh", "-c", "ls -laR /proc/1 > /dev/null 2>&1; df > /dev/null; uname -a; id"]
 
-    /// Runs `name` detached with the normal loop; removed by the caller.
-    func startContainer(_ name: String) throws -> String {
-        try command(["docker", "rm", "-f", name])
-        let started = try command(["docker", "run", "-d", "--network", "none", "--name", name, LiveEnvironment.image, "/bin/sh", "-c", Self.normal])
-        try #require(started.status == 0, "docker run failed for \(name)")
-        return String(started.stdout.trimmingCharacters(in: .whitespacesAndNewlines).prefix(12))
-    }
-
-    func boscAlerts(_ sentinel: LiveSentinel, container: String) -> [[String: Any]] {
-        sentinel.alerts.filter { alert in
-            alert["rule"] as? String == "Unusual system calls" && (alert["output_fields"] as? [String: Any])?["container.id"] as? String == container
+        /// Runs `name` detached with the normal loop; removed by the caller.
+        func startContainer(_ name: String) throws -> String {
+            try command(["docker", "rm", "-f", name])
+            try command(["docker", "tag", LiveEnvironment.image, Self.image])
+            let started = try command(["docker", "run", "-d", "--network", "none", "--name", name, Self.image, "/bin/sh", "-c", Self.normal])
+            try #require(started.status == 0, "docker run failed for \(name)")
+            return String(started.stdout.trimmingCharacters(in: .whitespacesAndNewlines).prefix(12))
         }
-    }
 
-    @Test func aProfileLearntLiveFlagsWhatTheContainerNeverDidAndOutlivesARestart() throws {
-        try #require(LiveEnvironment.problem == nil, "\(LiveEnvironment.problem ?? "")")
-        let state = NSTemporaryDirectory() + "sentinel-bosc-state-" + UUID().uuidString
-        let arguments = ["--state-dir", state]
-        let sentinelCommand = ["--rules", Self.rules, "-o", "json", "--append-output", "id=%container.id"]
+        func boscAlerts(_ sentinel: LiveSentinel, container: String) -> [[String: Any]] {
+            sentinel.alerts.filter { alert in
+                alert["rule"] as? String == "Unusual system calls" && (alert["output_fields"] as? [String: Any])?["container.id"] as? String == container
+            }
+        }
 
-        let first = try LiveSentinel(arguments, command: sentinelCommand)
-        let trainee = try startContainer("sentinel-live-bosc-1")
-        defer { _ = try? command(["docker", "rm", "-f", "sentinel-live-bosc-1"]) }
-        let trained = waitUntil(seconds: 60) { first.stderr.contains("sentinel/busybox:1: trained on") }
-        try #require(trained, "no profile learnt: \(first.stderr)")
-        #expect(first.stderr.contains("sentinel/busybox:1: no profile yet; training"))
-        // Judged in the kernel now: a second of normal calls, then the unusual ones.
-        usleep(1_000_000)
-        let quietAlerts = boscAlerts(first, container: trainee).count
-        try command(["docker", "exec", "sentinel-live-bosc-1"] + Self.unusual)
-        let flagged = waitUntil(seconds: 5) { boscAlerts(first, container: trainee).count > quietAlerts }
-        #expect(flagged, "no BoSC alert for the unusual commands: \(first.stderr)")
-        #expect(quietAlerts == 0, "alerts on normal calls: \(boscAlerts(first, container: trainee))")
-        let output = boscAlerts(first, container: trainee).last?["output"] as? String ?? ""
-        #expect(output.contains("more than 10 unknown bags in epoch"), "\(output)")
-        #expect(first.stop() == 0)
-        let counts = LiveTests.recordCounts(first.stderr)
-        #expect((counts["bosc_epoch"]?.produced ?? 0) > 0 && counts["bosc_epoch"]?.dropped == 0, "\(first.stderr)")
+        @Test func aProfileLearntLiveFlagsWhatTheContainerNeverDidAndOutlivesARestart() throws {
+            try #require(LiveEnvironment.problem == nil, "\(LiveEnvironment.problem ?? "")")
+            let state = NSTemporaryDirectory() + "sentinel-bosc-state-" + UUID().uuidString
+            let arguments = ["--state-dir", state]
+            let sentinelCommand = ["--rules", Self.rules, "-o", "json", "--append-output", "id=%container.id"]
 
-        // A restart: the image's profile is read back, and a new container is judged from its start.
-        let status = try command(["/bin/sh", "-c", "\(sentinelBinary) bosc status --state-dir \(state)"])
-        #expect(status.stdout.contains("container.image=sentinel/busybox:1  detecting"), "\(status.stdout)")
-        let second = try LiveSentinel(arguments, command: sentinelCommand)
-        #expect(second.stderr.contains("sentinel/busybox:1: profile loaded"), "\(second.stderr)")
-        let judged = try startContainer("sentinel-live-bosc-2")
-        defer { _ = try? command(["docker", "rm", "-f", "sentinel-live-bosc-2"]) }
-        usleep(1_000_000)
-        try command(["docker", "exec", "sentinel-live-bosc-2"] + Self.unusual)
-        #expect(waitUntil(seconds: 5) { !boscAlerts(second, container: judged).isEmpty }, "\(second.stderr)")
-        #expect(!second.stderr.contains("training"), "\(second.stderr)")
-        #expect(second.stop() == 0)
-        try? FileManager.default.removeItem(atPath: state)
+            let first = try LiveSentinel(arguments, command: sentinelCommand)
+            let trainee = try startContainer("sentinel-live-bosc-1")
+            defer { _ = try? command(["docker", "rm", "-f", "sentinel-live-bosc-1"]) }
+            let trained = waitUntil(seconds: 60) { first.stderr.contains("sentinel/busybox:bosc-test: trained on") }
+            try #require(trained, "no profile learnt: \(first.stderr)")
+            #expect(first.stderr.contains("sentinel/busybox:bosc-test: no profile yet; training"))
+            // Judged in the kernel now: a second of normal calls, then the unusual ones.
+            usleep(1_000_000)
+            let quietAlerts = boscAlerts(first, container: trainee).count
+            try command(["docker", "exec", "sentinel-live-bosc-1"] + Self.unusual)
+            let flagged = waitUntil(seconds: 5) { boscAlerts(first, container: trainee).count > quietAlerts }
+            #expect(flagged, "no BoSC alert for the unusual commands: \(first.stderr)")
+            #expect(quietAlerts == 0, "alerts on normal calls: \(boscAlerts(first, container: trainee))")
+            let output = boscAlerts(first, container: trainee).last?["output"] as? String ?? ""
+            #expect(output.contains("more than 10 unknown bags in epoch"), "\(output)")
+            #expect(first.stop() == 0)
+            let counts = LiveTests.recordCounts(first.stderr)
+            #expect((counts["bosc_epoch"]?.produced ?? 0) > 0 && counts["bosc_epoch"]?.dropped == 0, "\(first.stderr)")
+
+            // A restart: the image's profile is read back, and a new container is judged from its start.
+            let status = try command(["/bin/sh", "-c", "\(sentinelBinary) bosc status --state-dir \(state)"])
+            #expect(status.stdout.contains("container.image=sentinel/busybox:bosc-test  detecting"), "\(status.stdout)")
+            let second = try LiveSentinel(arguments, command: sentinelCommand)
+            #expect(second.stderr.contains("sentinel/busybox:bosc-test: profile loaded"), "\(second.stderr)")
+            let judged = try startContainer("sentinel-live-bosc-2")
+            defer { _ = try? command(["docker", "rm", "-f", "sentinel-live-bosc-2"]) }
+            usleep(1_000_000)
+            try command(["docker", "exec", "sentinel-live-bosc-2"] + Self.unusual)
+            #expect(waitUntil(seconds: 5) { !boscAlerts(second, container: judged).isEmpty }, "\(second.stderr)")
+            #expect(!second.stderr.contains("training"), "\(second.stderr)")
+            #expect(second.stop() == 0)
+            try? FileManager.default.removeItem(atPath: state)
+        }
     }
 }

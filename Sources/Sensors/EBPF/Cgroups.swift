@@ -48,6 +48,12 @@ final class CgroupPaths {
         return pathsByID[id]
     }
 
+    /// The ids of the cgroups that exist now.
+    func existingIDs() -> Set<UInt64> {
+        rescan()
+        return Set(pathsByID.keys)
+    }
+
     private func rescan() {
         guard let mountPoint else { return }
         var found: [UInt64: String] = [:]

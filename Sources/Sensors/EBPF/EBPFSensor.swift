@@ -117,6 +117,7 @@ public final class EBPFSensor: Sensor {
             if now - lastStatistics >= options.statisticsInterval {
                 lastStatistics = now
                 reportStatistics()
+                kernelJudge?.forgetCgroups(notIn: cgroupPaths.existingIDs())
             }
         }
         // Stop the producers first, then deliver what they wrote: the final counts then add up.

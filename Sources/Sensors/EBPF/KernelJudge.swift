@@ -72,6 +72,28 @@ final class KernelJudge {
         if let request = wanted[container] { write(request, cgroup: cgroup) }
     }
 
+    /// Forgets the cgroups that no longer exist (their containers are gone): their map entries,
+    /// and the profiles' use by their containers.
+    func forgetCgroups(notIn existing: Set<UInt64>) {
+        for (container, cgroups) in cgroupsOfContainer {
+            let gone = cgroups.filter { !existing.contains($0) }
+            guard !gone.isEmpty else { continue }
+            for cgroup in gone {
+                var key = cgroup
+                bpf_map_delete_elem(containersFD, &key)
+                unknownBags[cgroup] = nil
+            }
+            let remaining = cgroups.filter { existing.contains($0) }
+            if remaining.isEmpty {
+                release(container)
+                wanted[container] = nil
+                cgroupsOfContainer[container] = nil
+            } else {
+                cgroupsOfContainer[container] = remaining
+            }
+        }
+    }
+
     /// The container no longer uses the profile it was judged by.
     private func release(_ container: String) {
         guard case .judge(_, let profile, _)? = wanted[container] else { return }

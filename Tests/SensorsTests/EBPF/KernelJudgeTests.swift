@@ -63,6 +63,16 @@ import Testing
         /// Lets the sensor read what the kernel sent (it polls every 20 ms, batches wait up to 50 ms).
         func settle() { usleep(300_000) }
 
+        /// Posts a request and waits until the sensor has taken it: it applies what it takes at
+        /// once, between two polls, which a loaded machine may space out.
+        func apply(_ request: KernelRequests.Request, through requests: KernelRequests) {
+            requests.post(request)
+            let deadline = Date().addingTimeInterval(30)
+            while !requests.isEmpty, Date() < deadline { usleep(5_000) }
+            #expect(requests.isEmpty, "the sensor did not take \(request)")
+            usleep(50_000)
+        }
+
         func stop() -> [Event] {
             sensor.stop()
             while !finished.load(ordering: .relaxed) { usleep(5_000) }
@@ -86,8 +96,7 @@ import Testing
         running.settle()
 
         // Training: every call streamed, a profile learnt from them here.
-        requests.post(.stream(container: cgroup.id))
-        running.settle()
+        running.apply(.stream(container: cgroup.id), through: requests)
         try cgroup.run(Self.workload)
         running.settle()
         let trainingCalls = running.take().filter { $0.containerID == cgroup.id && $0.type == .syscall }
@@ -103,8 +112,7 @@ import Testing
         let profile = BoSCProfile(trainer: trainer, key: .image, value: "test-image")
 
         // Judged in the kernel, and every call streamed too, to judge here alike.
-        requests.post(.judge(container: cgroup.id, profile: KernelProfile(profile: profile, parameters: parameters), streamAll: true))
-        running.settle()
+        running.apply(.judge(container: cgroup.id, profile: KernelProfile(profile: profile, parameters: parameters), streamAll: true), through: requests)
         try cgroup.run(Self.unusual)
         running.settle()
         let events = running.stop().filter { $0.containerID == cgroup.id }
