@@ -114,8 +114,9 @@ public enum ProfileFile {
 
     // MARK: - Reading
 
-    /// Reads a profile; every problem is reported with its file, line and JSON path.
-    public static func decode(_ source: JSONSource, diagnostics: Diagnostics) -> StoredProfile? {
+    /// Reads a profile; every problem is reported with its file, line and JSON path. A training
+    /// profile goes on training with `parameters` (the rule's), its window's shape excepted.
+    public static func decode(_ source: JSONSource, parameters: BoSCParameters = BoSCParameters(), diagnostics: Diagnostics) -> StoredProfile? {
         let errorsBefore = diagnostics.errors.count
         guard let root = diagnostics.take(source.parse()),
               let object = root.object(diagnostics, allowedKeys: [formatKey, "key", "value", "phase", "window", "windows", "training", "calls", "slots", "bags"])
@@ -145,7 +146,7 @@ public enum ProfileFile {
             let bags = object.required("bags", diagnostics).flatMap { readBags($0, window: window, names: callNumber, diagnostics) }
             guard diagnostics.errors.count == errorsBefore, let key, let value, let window, let windows, let training, let callCounts, let bags
             else { return nil }
-            var parameters = BoSCParameters()
+            var parameters = parameters
             parameters.window = window
             parameters.windows = windows
             var counts = [UInt64](repeating: 0, count: BagHash.slotCount)

@@ -31,11 +31,11 @@ public struct ProfileStore: Sendable {
 
     /// Every profile in the directory; a file that cannot be read is reported, not skipped in
     /// silence. A directory that does not exist holds no profiles.
-    public func loadAll(diagnostics: Diagnostics) -> [StoredProfile] {
+    public func loadAll(parameters: BoSCParameters = BoSCParameters(), diagnostics: Diagnostics) -> [StoredProfile] {
         let names = listDirectory(directory).filter { $0.hasSuffix(".json") }
         return names.compactMap { name in
             guard let source = diagnostics.take(JSONSource.load(path: "\(directory)/\(name)")) else { return nil }
-            return ProfileFile.decode(source, diagnostics: diagnostics)
+            return ProfileFile.decode(source, parameters: parameters, diagnostics: diagnostics)
         }
     }
 }

@@ -86,7 +86,7 @@ public final class BoSCRule: BuiltinRule, RuleType, PersistentRule {
         let store = ProfileStore(directory: directory)
         try store.create()
         self.store = store
-        for stored in store.loadAll(diagnostics: diagnostics) where stored.key == parameters.profile {
+        for stored in store.loadAll(parameters: parameters, diagnostics: diagnostics) where stored.key == parameters.profile {
             if let problem = mismatch(stored) {
                 notice("bosc: the saved profile of \(stored.value) \(problem); it trains again")
                 continue

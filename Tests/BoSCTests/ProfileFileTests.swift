@@ -40,6 +40,17 @@ import Testing
         #expect(restored.calls == 5500 && restored.epochs == 5 && restored.similarity == trainer.similarity)
         #expect(restored.callCounts == trainer.callCounts)
         #expect(restored.bags.mapValues(\.frequency) == trainer.bags.mapValues(\.frequency))
+
+        // It goes on with the parameters it is read with: the rule's, not the defaults.
+        var ruleParameters = parameters(epoch: 500)
+        ruleParameters.trainingCalls = 6000
+        let reread = ProfileFile.decode(JSONSource(name: "profile.json", bytes: ProfileFile.encode(.training(key: .image, value: "app:1", trainer: trainer))),
+                                        parameters: ruleParameters, diagnostics: Diagnostics())
+        guard case .training(_, _, let continued)? = reread else {
+            Issue.record("not a training profile")
+            return
+        }
+        #expect(continued.parameters.epoch == 500 && continued.parameters.trainingCalls == 6000)
     }
 
     @Test func problemsAreReportedWhereTheyAre() throws {
