@@ -1,6 +1,6 @@
 // Counts malloc/calloc/realloc calls, for benchmarks that claim no allocation per item:
-//   clang -O2 -shared -fPIC -o bench/count-allocations.so bench/count-allocations.c
-//   LD_PRELOAD=bench/count-allocations.so .build/release/bosc-bench FILE
+//   clang -O2 -shared -fPIC -o .build/bench/count-allocations.so bench/count-allocations.c
+//   LD_PRELOAD=.build/bench/count-allocations.so .build/release/bosc-bench FILE
 // The benchmark reads the count through sentinel_allocation_count().
 #include <stddef.h>
 #include <stdatomic.h>

@@ -110,5 +110,5 @@ print("bosc-bench: median \(Int(median / 1e6)).\(Int(median / 1e4) % 100) millio
 if allocationCount != nil {
     print("bosc-bench: allocations in the last pass: \(allocations) (\(epochs) epoch verdicts; \(judged.count - 1) calls)")
 } else {
-    print("bosc-bench: allocations not counted (run with LD_PRELOAD=bench/count-allocations.so)")
+    print("bosc-bench: allocations not counted (run with LD_PRELOAD=.build/bench/count-allocations.so)")
 }
