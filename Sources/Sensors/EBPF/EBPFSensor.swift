@@ -57,6 +57,10 @@ public final class EBPFSensor: Sensor {
 
     /// Cgroup id → its container id, or `ContainerRecord.hostID`.
     private var containerOfCgroup: [UInt64: String] = [:]
+    /// Cgroups gone before their path was read. Looked for once: each look walks the whole cgroup
+    /// tree, and a dead container's last batches of system calls would ask thousands of times.
+    /// Cgroup ids are not reused.
+    private var vanishedCgroups: Set<UInt64> = []
     private var announcedContainers: Set<String> = []
     private var knownPIDs: Set<Int32> = []
     private var deliver: ((Event) -> Void)?
@@ -243,7 +247,12 @@ public final class EBPFSensor: Sensor {
         if let known = containerOfCgroup[cgroupID] {
             containerID = known
         } else {
-            guard let path = cgroupPaths.path(of: cgroupID) ?? ProcFS.snapshot(pid: pid)?.cgroupPath else { return .unresolved }
+            guard !vanishedCgroups.contains(cgroupID),
+                  let path = cgroupPaths.path(of: cgroupID) ?? ProcFS.snapshot(pid: pid)?.cgroupPath else {
+                if vanishedCgroups.count >= 65_536 { vanishedCgroups.removeAll() }
+                vanishedCgroups.insert(cgroupID)
+                return .unresolved
+            }
             containerID = learn(cgroupID: cgroupID, path: path)
         }
         return containerID == ContainerRecord.hostID && !options.probes.includeHost ? .unwatched : .known(containerID)
