@@ -85,6 +85,12 @@ public final class BoSCDetector {
         state.pointee.windows.forget(thread)
     }
 
+    /// The stream begins again at its first epoch (a new container takes an ended one's number).
+    public func restart(stream: Int) {
+        guard stream < state.pointee.epochs.count else { return }
+        state.pointee.epochs[stream] = DetectionState.StreamEpoch()
+    }
+
     /// The unknown bags of the stream's epoch so far: an evaluation watches it rise to learn when
     /// each threshold would have been passed.
     public func mismatchesSoFar(stream: Int) -> Int {

@@ -61,6 +61,10 @@ public final class BoSCRule: BuiltinRule, RuleType, PersistentRule {
         let value: String
         var phase: Phase
         var members: [ObjectIdentifier: Member] = [:]
+        /// Stream numbers of containers that ended, for the next ones: a host runs many
+        /// containers over time, and each stream holds an epoch's state.
+        var freeStreams: [Int] = []
+        var streamCount = 0
         /// Training progress not saved yet.
         var unsaved = false
 
@@ -154,8 +158,23 @@ public final class BoSCRule: BuiltinRule, RuleType, PersistentRule {
         case .boscEpoch(let epoch):
             return kernelVerdict(epoch, slot: slot, member: identifier)
         default:
-            if event.type == .procexit { slot.forget(thread: event.tid) }
+            guard event.type == .procexit else { return nil }
+            slot.forget(thread: event.tid)
+            // The entrypoint's exit is the container's end.
+            if event.tid == event.pid, context.process?.vpid == 1 { release(identifier, from: slot) }
             return nil
+        }
+    }
+
+    /// How many streams a profile has had at once, at most (for tests).
+    func streamCount(ofProfile value: String) -> Int { profiles[value]?.streamCount ?? 0 }
+
+    private func release(_ member: ObjectIdentifier, from slot: ProfileSlot) {
+        guard let ended = slot.members.removeValue(forKey: member) else { return }
+        slot.freeStreams.append(ended.stream)
+        if lastContainer == member {
+            lastContainer = nil
+            lastSlot = nil
         }
     }
 
@@ -215,7 +234,10 @@ public final class BoSCRule: BuiltinRule, RuleType, PersistentRule {
             return created
         }()
         if slot.members[identifier] == nil {
-            slot.members[identifier] = ProfileSlot.Member(stream: slot.members.count, id: container.fullID)
+            let stream = slot.freeStreams.popLast() ?? slot.streamCount
+            slot.streamCount = max(slot.streamCount, stream + 1)
+            if case .detecting(let detector) = slot.phase { detector.restart(stream: stream) }
+            slot.members[identifier] = ProfileSlot.Member(stream: stream, id: container.fullID)
             requestKernel(for: identifier, in: slot)
         }
         lastContainer = identifier
