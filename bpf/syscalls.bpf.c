@@ -172,7 +172,8 @@ int on_syscall_enter(struct bpf_raw_tracepoint_args *ctx)
 	__u32 nr = id < 0 || id >= SENTINEL_BOSC_CALLS ? SENTINEL_BOSC_CALLS - 1 : id;
 	__u32 flags = 0;
 	int stream;
-	/* A BoSC entry is only ever made for a container's cgroup, which is watched: one lookup. */
+	/* An entry is only ever made for a watched cgroup (a container's, or the host's with
+	 * --include-host): one lookup. */
 	struct sentinel_bosc_container *container = bpf_map_lookup_elem(&bosc_containers, &cgroup_id);
 	if (container) {
 		if (container->mode & SENTINEL_BOSC_JUDGE)

@@ -179,7 +179,7 @@ public final class BoSCRule: BuiltinRule, RuleType, PersistentRule {
     }
 
     public func passedOver(_ context: EventContext) {
-        guard let kernel, !context.container.isHost else { return }
+        guard let kernel else { return }
         if passedOverContainers.insert(ObjectIdentifier(context.container)).inserted {
             kernel.post(.ignore(container: context.container.fullID))
         }

@@ -75,7 +75,8 @@ public final class EBPFSensor: Sensor {
         metadata = options.dockerSocket.map { ContainerMetadata(client: DockerClient(socketPath: $0), onWarning: onWarning) }
         let containersFD = probes.mapFD("bosc_containers")
         kernelJudge = containersFD < 0 ? nil : KernelJudge(containersFD: containersFD, callValuesFD: probes.mapFD("bosc_call_values"),
-                                                           knownFD: probes.mapFD("bosc_known"), onWarning: onWarning)
+                                                           knownFD: probes.mapFD("bosc_known"), includeHost: options.probes.includeHost,
+                                                           onWarning: onWarning)
     }
 
     public func stop() { stopped.set() }

@@ -14,6 +14,9 @@ final class KernelJudge {
     private let callValuesFD: Int32
     private let knownFD: Int32
     private let onWarning: (String) -> Void
+    /// Whether the host's calls reach the rules; if not, its cgroups must never have an entry (the
+    /// program takes an entry for a watched cgroup).
+    private let includeHost: Bool
 
     /// A profile loaded into the maps: its index there, its bags, and how many containers use it.
     private struct LoadedProfile {
@@ -31,7 +34,8 @@ final class KernelJudge {
     /// Unknown bags of each cgroup's current epoch, until its verdict.
     private var unknownBags: [UInt64: (epoch: UInt32, bags: [[UInt16]])] = [:]
 
-    init(containersFD: Int32, callValuesFD: Int32, knownFD: Int32, onWarning: @escaping (String) -> Void) {
+    init(containersFD: Int32, callValuesFD: Int32, knownFD: Int32, includeHost: Bool, onWarning: @escaping (String) -> Void) {
+        self.includeHost = includeHost
         self.containersFD = containersFD
         self.callValuesFD = callValuesFD
         self.knownFD = knownFD
@@ -65,9 +69,11 @@ final class KernelJudge {
         }
     }
 
-    /// A cgroup's container became known: it takes what was asked for the container.
+    /// A cgroup's container (or the host, whose cgroups are many) became known: it takes what was
+    /// asked for the container. The host's cgroups matter only with --include-host, when the
+    /// host's calls reach the rules and a `bosc` rule that does not watch them asks to stop them.
     func learnt(cgroup: UInt64, container: String) {
-        guard container != ContainerRecord.hostID else { return }
+        guard includeHost || container != ContainerRecord.hostID else { return }
         cgroupsOfContainer[container, default: []].append(cgroup)
         if let request = wanted[container] { write(request, cgroup: cgroup) }
     }
