@@ -74,6 +74,10 @@ struct Run: ParsableCommand {
         signals.forEach { $0.cancel() }
         let unsaved = persistentRules.flatMap { $0.saveState() }
         unsaved.forEach { printError("sentinel: \($0)") }
+        for rule in engine.rules {
+            guard let bosc = rule.builtin as? BoSCRule, bosc.unattributedCalls > 0 else { continue }
+            printError("sentinel: rule \"\(rule.name)\": \(bosc.unattributedCalls) system calls not judged: their container's image was not known yet")
+        }
         try finish(engine: engine, sensor: sensor, dispatcher: dispatcher, sensorError: sensorError)
         if !unsaved.isEmpty { throw ExitStatus.failure }
     }

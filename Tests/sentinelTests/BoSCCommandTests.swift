@@ -86,6 +86,16 @@ import Testing
         #expect(row["container.image"] as? String == "shop/web:1.4" && row["epochs"] as? Int == 4 && row["calls"] as? Int == 4000)
     }
 
+    @Test func callsBeforeTheImageIsKnownAreCountedNotJudged() throws {
+        let rules = packageRoot + "/Tests/sentinelTests/Fixtures/bosc/rules.json"
+        var lines = recording(loops: 20, attacks: 0).split(separator: "\n").map(String.init)
+        lines.append(lines.removeFirst())  // the container's metadata last: its 20 calls have no image
+        let path = try temporaryFile("early.jsonl", lines.joined(separator: "\n") + "\n")
+        let result = try sentinel(["--rules", rules, "--replay", path])
+        #expect(result.status == 0)
+        #expect(result.stderr.contains("rule \"Unusual system calls\": 20 system calls not judged: their container's image was not known yet"), "\(result.stderr)")
+    }
+
     @Test func aBrokenProfileStopsTheRunAndSaysWhere() throws {
         let rules = packageRoot + "/Tests/sentinelTests/Fixtures/bosc/rules.json"
         let recordingPath = try temporaryFile("calls.jsonl", recording(loops: 10, attacks: 0))
