@@ -29,7 +29,7 @@ public struct BoSCParameters: Sendable, Equatable {
     public var epoch = 1000
     /// An epoch with more mismatches than this is anomalous.
     public var threshold = 10
-    /// Training ends once consecutive epochs' databases are at least this similar (cosine) ...
+    /// Training ends once consecutive epochs' bag counts are at least this similar (cosine) ...
     public var similarity = 0.99
     /// ... this many epochs in a row.
     public var stableEpochs = 3

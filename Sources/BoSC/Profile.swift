@@ -9,18 +9,6 @@ public struct BoSCProfile: Sendable {
         public var frequency: UInt64
     }
 
-    /// What training saw and why it ended.
-    public struct Training: Sendable, Equatable {
-        public var calls: UInt64
-        public var epochs: Int
-        public var similarity: Double?
-        public var stableEpochsInRow: Int
-        public var endedBy: BoSCTrainer.Completion
-        /// Nanoseconds since the epoch (of the calls' own clock: 0 for strace logs without times).
-        public var started: UInt64
-        public var ended: UInt64
-    }
-
     public let key: BoSCParameters.ProfileKey
     public let value: String
     public let window: Int
@@ -30,7 +18,8 @@ public struct BoSCProfile: Sendable {
     /// How often training saw each call, by number: all of them, the rare ones included.
     public let trainingCalls: [UInt16: UInt64]
     public private(set) var bags: [UInt64: Bag]
-    public let training: Training
+    /// What training saw and why it ended.
+    public let training: TrainingProgress
     /// Each call number's slot, for the windows.
     public let slots: [UInt16]
     public private(set) var known: BagHashSet
@@ -38,7 +27,7 @@ public struct BoSCProfile: Sendable {
     public var otherSlot: UInt16 { UInt16(slotCalls.count) }
 
     init(key: BoSCParameters.ProfileKey, value: String, window: Int, windows: BoSCParameters.Windows, slotCalls: [UInt16],
-         trainingCalls: [UInt16: UInt64], bags: [UInt64: Bag], training: Training) {
+         trainingCalls: [UInt16: UInt64], bags: [UInt64: Bag], training: TrainingProgress) {
         self.key = key
         self.value = value
         self.window = window
@@ -59,9 +48,8 @@ public struct BoSCProfile: Sendable {
         let seen = trainer.callCounts.enumerated().filter { $0.element > 0 }
         let distinct = UInt64(seen.count)
         let slotCalls = seen.filter { $0.element >= distinct }.map { UInt16($0.offset) }
-        let training = Training(calls: trainer.calls, epochs: trainer.epochs, similarity: trainer.similarity,
-                                stableEpochsInRow: trainer.stableEpochsInRow, endedBy: trainer.completion ?? .calls,
-                                started: trainer.started ?? 0, ended: trainer.lastCallTime)
+        var training = trainer.progress
+        training.endedBy = trainer.completion ?? .calls
         self.init(key: key, value: value, window: trainer.parameters.window, windows: trainer.parameters.windows,
                   slotCalls: slotCalls, trainingCalls: Dictionary(uniqueKeysWithValues: seen.map { (UInt16($0.offset), $0.element) }),
                   bags: [:], training: training)

@@ -37,7 +37,7 @@ public enum ProfileFile {
         case .training(_, _, let trainer):
             writer.key("phase"); writer.string("training")
             writeShape(&writer, window: trainer.parameters.window, windows: trainer.parameters.windows)
-            writeTraining(&writer, progress: trainer.progress, endedBy: nil)
+            writeTraining(&writer, trainer.progress)
             writeCallCounts(&writer, trainer.callCounts.enumerated().lazy.filter { $0.element > 0 }.map { (UInt16($0.offset), $0.element) })
             writer.key("bags")
             writer.beginArray()
@@ -48,10 +48,7 @@ public enum ProfileFile {
         case .detecting(let profile):
             writer.key("phase"); writer.string("detecting")
             writeShape(&writer, window: profile.window, windows: profile.windows)
-            let training = profile.training
-            writeTraining(&writer, progress: BoSCTrainer.Progress(calls: training.calls, epochs: training.epochs, similarity: training.similarity,
-                                                                   stableEpochsInRow: training.stableEpochsInRow, started: training.started,
-                                                                   lastCallTime: training.ended), endedBy: training.endedBy)
+            writeTraining(&writer, profile.training)
             writeCallCounts(&writer, profile.trainingCalls.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
             writer.key("slots")
             writer.beginArray()
@@ -73,7 +70,7 @@ public enum ProfileFile {
         writer.key("windows"); writer.string(windows.rawValue)
     }
 
-    private static func writeTraining(_ writer: inout JSONWriter, progress: BoSCTrainer.Progress, endedBy: BoSCTrainer.Completion?) {
+    private static func writeTraining(_ writer: inout JSONWriter, _ progress: TrainingProgress) {
         writer.key("training")
         writer.beginObject()
         writer.key("calls"); writer.integer(progress.calls)
@@ -81,9 +78,9 @@ public enum ProfileFile {
         writer.key("similarity")
         if let similarity = progress.similarity { writer.double(similarity) } else { writer.null() }
         writer.key("stable_epochs_in_row"); writer.integer(progress.stableEpochsInRow)
-        if let endedBy { writer.key("ended_by"); writer.string(endedBy.rawValue) }
-        writer.key("started_ns"); writer.integer(progress.started ?? 0)
-        writer.key("last_call_ns"); writer.integer(progress.lastCallTime)
+        if let endedBy = progress.endedBy { writer.key("ended_by"); writer.string(endedBy.rawValue) }
+        writer.key("started_ns"); writer.integer(progress.started)
+        writer.key("last_call_ns"); writer.integer(progress.lastCall)
         writer.endObject()
     }
 
@@ -151,7 +148,7 @@ public enum ProfileFile {
             parameters.windows = windows
             var counts = [UInt64](repeating: 0, count: BagHash.slotCount)
             for (call, count) in callCounts { counts[Int(call)] = count }
-            let trainer = BoSCTrainer(parameters: parameters, restoring: training.progress, callCounts: counts, bags: bags)
+            let trainer = BoSCTrainer(parameters: parameters, restoring: training, callCounts: counts, bags: bags)
             return .training(key: key, value: value, trainer: trainer)
         case "detecting":
             let slotCalls = object.required("slots", diagnostics).flatMap { cursor in
@@ -164,16 +161,12 @@ public enum ProfileFile {
             let bags = object.required("bags", diagnostics).flatMap { readBags($0, window: window, names: { slotByName[$0] }, diagnostics) }
             guard diagnostics.errors.count == errorsBefore, let key, let value, let window, let windows, let training, let callCounts,
                   let slotCalls, let bags else { return nil }
-            guard let endedBy = training.endedBy else {
+            guard training.endedBy != nil else {
                 diagnostics.add(object.cursor.diagnostic("a detecting profile needs training.ended_by"))
                 return nil
             }
             var profile = BoSCProfile(key: key, value: value, window: window, windows: windows, slotCalls: slotCalls,
-                                      trainingCalls: Dictionary(callCounts, uniquingKeysWith: +), bags: [:],
-                                      training: BoSCProfile.Training(calls: training.progress.calls, epochs: training.progress.epochs,
-                                                                     similarity: training.progress.similarity,
-                                                                     stableEpochsInRow: training.progress.stableEpochsInRow, endedBy: endedBy,
-                                                                     started: training.progress.started ?? 0, ended: training.progress.lastCallTime))
+                                      trainingCalls: Dictionary(callCounts, uniquingKeysWith: +), bags: [:], training: training)
             for bag in bags { profile.addFolded(slots: bag.calls, frequency: bag.frequency) }
             return .detecting(profile)
         case nil:
@@ -193,7 +186,7 @@ public enum ProfileFile {
         return nil
     }
 
-    private static func readTraining(_ cursor: JSONCursor, _ diagnostics: Diagnostics) -> (progress: BoSCTrainer.Progress, endedBy: BoSCTrainer.Completion?)? {
+    private static func readTraining(_ cursor: JSONCursor, _ diagnostics: Diagnostics) -> TrainingProgress? {
         guard let object = cursor.object(diagnostics, allowedKeys: ["calls", "epochs", "similarity", "stable_epochs_in_row", "ended_by", "started_ns", "last_call_ns"])
         else { return nil }
         let calls = object.required("calls", diagnostics)?.integer(diagnostics, in: 0...Int64.max)
@@ -213,9 +206,8 @@ public enum ProfileFile {
         let started = object.required("started_ns", diagnostics)?.integer(diagnostics, in: 0...Int64.max)
         let lastCall = object.required("last_call_ns", diagnostics)?.integer(diagnostics, in: 0...Int64.max)
         guard let calls, let epochs, let stable, let started, let lastCall else { return nil }
-        let progress = BoSCTrainer.Progress(calls: UInt64(calls), epochs: Int(epochs), similarity: similarity, stableEpochsInRow: Int(stable),
-                                            started: started == 0 ? nil : UInt64(started), lastCallTime: UInt64(lastCall))
-        return (progress, endedBy)
+        return TrainingProgress(calls: UInt64(calls), epochs: Int(epochs), similarity: similarity, stableEpochsInRow: Int(stable),
+                                started: UInt64(started), lastCall: UInt64(lastCall), endedBy: endedBy)
     }
 
     private static func readCallCounts(_ cursor: JSONCursor, _ diagnostics: Diagnostics) -> [(UInt16, UInt64)]? {

@@ -49,34 +49,24 @@ public final class BoSCTrainer {
 
     /// Training as it was saved: the epoch in progress starts again, windows start empty, and the
     /// first whole epoch has no previous one to be compared with.
-    init(parameters: BoSCParameters, restoring progress: Progress, callCounts: [UInt64], bags: [(calls: [UInt16], frequency: UInt64)]) {
+    init(parameters: BoSCParameters, restoring progress: TrainingProgress, callCounts: [UInt64], bags: [(calls: [UInt16], frequency: UInt64)]) {
         self.parameters = parameters
         self.callCounts = callCounts
         calls = progress.calls
         epochs = progress.epochs
         similarity = progress.similarity
         stableEpochsInRow = progress.stableEpochsInRow
-        started = progress.started
-        lastCallTime = progress.lastCallTime
+        started = progress.started == 0 ? nil : progress.started
+        lastCallTime = progress.lastCall
         for bag in bags {
             let hash = BagHash.of(slots: bag.calls)
             self.bags[hash, default: TrainingBag(calls: bag.calls)].frequency += bag.frequency
         }
     }
 
-    /// What a saved training keeps besides its counts.
-    struct Progress {
-        var calls: UInt64
-        var epochs: Int
-        var similarity: Double?
-        var stableEpochsInRow: Int
-        var started: UInt64?
-        var lastCallTime: UInt64
-    }
-
-    var progress: Progress {
-        Progress(calls: calls, epochs: epochs, similarity: similarity, stableEpochsInRow: stableEpochsInRow,
-                 started: started, lastCallTime: lastCallTime)
+    public var progress: TrainingProgress {
+        TrainingProgress(calls: calls, epochs: epochs, similarity: similarity, stableEpochsInRow: stableEpochsInRow,
+                         started: started ?? 0, lastCall: lastCallTime, endedBy: completion)
     }
 
     /// Adds one call; true when it completed the training.
@@ -162,4 +152,20 @@ extension BoSCTrainer.TrainingBag {
         }
         return (inEpoch, inPreviousEpoch)
     }
+}
+
+/// How far a training went: the trainer's state besides its counts, saved with a training profile
+/// and kept by a learnt one.
+public struct TrainingProgress: Sendable, Equatable {
+    public var calls: UInt64
+    public var epochs: Int
+    /// The last whole epoch's similarity with the one before; nil after one epoch.
+    public var similarity: Double?
+    public var stableEpochsInRow: Int
+    /// The first and last calls' times, in nanoseconds since the epoch (of the calls' own clock:
+    /// 0 for strace logs without times).
+    public var started: UInt64
+    public var lastCall: UInt64
+    /// Why training ended; nil while it goes on.
+    public var endedBy: BoSCTrainer.Completion?
 }

@@ -27,7 +27,7 @@ struct Window {
 }
 
 /// The windows of every thread (or container) of a stream of calls, found by key. A thread's
-/// window is forgotten when it exits; beyond `capacity` windows, all are forgotten and counted.
+/// window is forgotten when it exits; beyond `capacity` windows, all are forgotten.
 struct WindowTable {
     static let capacity = 65_536
 
@@ -37,8 +37,6 @@ struct WindowTable {
     /// Calls of one thread come in runs: the last key found saves most lookups.
     private var lastKey = Int64.min
     private var lastIndex = -1
-    /// How many times the table was full and forgot every window.
-    private(set) var resets: UInt64 = 0
 
     @inline(__always)
     mutating func index(of key: Int64) -> Int {
@@ -73,7 +71,6 @@ struct WindowTable {
         windows.removeAll(keepingCapacity: true)
         free.removeAll()
         lastKey = .min
-        resets += 1
     }
 }
 

@@ -1,10 +1,11 @@
-/// A set of system-call numbers, as a fixed bit set: the sensor asks it once per system call
-/// whether any rule could care, so that calls no rule names never become events.
+/// A set of system-call numbers, as a fixed bit set: the kernel gets a copy and sends only the
+/// calls some rule could care about, so that calls no rule names never leave it.
 public struct SystemCallNumbers: Sendable, Equatable {
     /// x86_64 numbers stay below 512 (the highest today is in the 460s); numbers at or above this
     /// bound are kept only by `all`.
     public static let bound = 1024
-    private var storage: [UInt64]
+    /// The set as bits, 64 numbers per word: the kernel's copy is made from these.
+    public private(set) var words: [UInt64]
     /// True when every number is in, including those at or above `bound`.
     public private(set) var isAll: Bool
 
@@ -12,7 +13,7 @@ public struct SystemCallNumbers: Sendable, Equatable {
     public static let all = SystemCallNumbers(words: Array(repeating: .max, count: bound / 64), isAll: true)
 
     private init(words: [UInt64], isAll: Bool) {
-        self.storage = words
+        self.words = words
         self.isAll = isAll
     }
 
@@ -20,26 +21,23 @@ public struct SystemCallNumbers: Sendable, Equatable {
     public init<Numbers: Sequence<Int64>>(_ numbers: Numbers) {
         self = .none
         for number in numbers where number >= 0 && number < Self.bound {
-            storage[Int(number) / 64] |= 1 << UInt64(number % 64)
+            words[Int(number) / 64] |= 1 << UInt64(number % 64)
         }
     }
 
     @inline(__always)
     public func contains(_ number: Int64) -> Bool {
         guard number >= 0 && number < Self.bound else { return isAll }
-        return storage[Int(number) >> 6] & (1 << UInt64(number & 63)) != 0
+        return words[Int(number) >> 6] & (1 << UInt64(number & 63)) != 0
     }
 
-    /// The set as bits, 64 numbers per word, for the kernel's copy.
-    public var words: [UInt64] { storage }
-
-    public var isEmpty: Bool { !isAll && storage.allSatisfy { $0 == 0 } }
+    public var isEmpty: Bool { !isAll && words.allSatisfy { $0 == 0 } }
 
     public func union(_ other: SystemCallNumbers) -> SystemCallNumbers {
-        SystemCallNumbers(words: zip(storage, other.storage).map { $0 | $1 }, isAll: isAll || other.isAll)
+        SystemCallNumbers(words: zip(words, other.words).map { $0 | $1 }, isAll: isAll || other.isAll)
     }
 
     public func intersection(_ other: SystemCallNumbers) -> SystemCallNumbers {
-        SystemCallNumbers(words: zip(storage, other.storage).map { $0 & $1 }, isAll: isAll && other.isAll)
+        SystemCallNumbers(words: zip(words, other.words).map { $0 & $1 }, isAll: isAll && other.isAll)
     }
 }

@@ -266,7 +266,7 @@ public final class BoSCRule: BuiltinRule, RuleType, PersistentRule {
         let profile = BoSCProfile(trainer: trainer, key: parameters.profile, value: slot.value)
         slot.phase = .detecting(BoSCDetector(profile: profile, parameters: parameters))
         notice("bosc: \(slot.value): trained on \(profile.training.calls) calls in \(profile.training.epochs) epochs "
-               + "(ended by \(profile.training.endedBy.rawValue)), \(profile.bags.count) bags; detecting")
+               + "(ended by \(profile.training.endedBy?.rawValue ?? "-")), \(profile.bags.count) bags; detecting")
         for member in slot.members.keys { requestKernel(for: member, in: slot) }
         do {
             try store?.save(.detecting(profile))

@@ -128,7 +128,7 @@ for directory in directories {
         results["\(trainingName) \(epoch)", default: []].append(Repetition(
             normal: judge(normal, profile: profile, epoch: epoch), attack: judge(attack, profile: profile, epoch: epoch),
             attackStart: window[0], attackEnd: window[1], trainingEpochs: profile.training.epochs,
-            endedBy: profile.training.endedBy.rawValue, bags: profile.bags.count))
+            endedBy: profile.training.endedBy?.rawValue ?? "-", bags: profile.bags.count))
     } }
 }
 

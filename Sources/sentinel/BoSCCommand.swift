@@ -13,14 +13,14 @@ struct BoSCCommand: ParsableCommand {
         subcommands: [Train.self, Eval.self, Status.self]
     )
 
-    /// The algorithm's numbers, as options; the defaults are the published ones.
+    /// The algorithm's numbers, as options; the defaults are the rule's.
     struct ParameterOptions: ParsableArguments {
-        @Option(help: "Calls per sliding window.") var window = 10
-        @Option(help: "Calls per epoch.") var epoch = 1000
-        @Option(help: "An epoch with more unknown bags than this is anomalous.") var threshold = 10
-        @Option(help: "Training is stable at this cosine similarity between consecutive epochs ...") var similarity = 0.99
-        @Option(name: .customLong("stable-epochs"), help: "... this many epochs in a row.") var stableEpochs = 3
-        @Option(help: "One window per thread or per container.") var windows = "thread"
+        @Option(help: "Calls per sliding window.") var window = BoSCParameters().window
+        @Option(help: "Calls per epoch.") var epoch = BoSCParameters().epoch
+        @Option(help: "An epoch with more unknown bags than this is anomalous.") var threshold = BoSCParameters().threshold
+        @Option(help: "Training is stable at this cosine similarity between consecutive epochs ...") var similarity = BoSCParameters().similarity
+        @Option(name: .customLong("stable-epochs"), help: "... this many epochs in a row.") var stableEpochs = BoSCParameters().stableEpochs
+        @Option(help: "One window per thread or per container.") var windows = BoSCParameters().windows.rawValue
 
         func parameters() throws -> BoSCParameters {
             var parameters = BoSCParameters()
@@ -113,7 +113,7 @@ struct BoSCCommand: ParsableCommand {
             let similarity = profile.training.similarity.map { decimal($0, digits: 4) } ?? "none"
             printError("sentinel: bosc: \(profile.training.calls) calls, \(profile.training.epochs) epochs, \(profile.bags.count) bags, "
                        + "\(profile.slotCalls.count) calls with slots of their own; similarity \(similarity), ended by "
-                       + "\(profile.training.endedBy.rawValue); wrote \(out)")
+                       + "\(profile.training.endedBy?.rawValue ?? "-"); wrote \(out)")
         }
     }
 
@@ -124,8 +124,8 @@ struct BoSCCommand: ParsableCommand {
         )
         @Option(help: ArgumentHelp("The profile.", valueName: "file")) var profile: String
         @OptionGroup var input: InputOptions
-        @Option(help: "Calls per epoch.") var epoch = 1000
-        @Option(help: "An epoch with more unknown bags than this is anomalous.") var threshold = 10
+        @Option(help: "Calls per epoch.") var epoch = BoSCParameters().epoch
+        @Option(help: "An epoch with more unknown bags than this is anomalous.") var threshold = BoSCParameters().threshold
         @Option(name: .short, help: "text or json.") var output: OutputFormat = .text
 
         func run() throws {

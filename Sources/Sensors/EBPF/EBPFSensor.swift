@@ -167,9 +167,10 @@ public final class EBPFSensor: Sensor {
         case .known(let id): containerID = id
         case .unresolved: containerID = nil
         }
-        let decoded = RecordDecoder(record: record, size: size, header: header, time: time, containerID: containerID)
-        guard let event = header.kind == SENTINEL_RECORD_BOSC_EPOCH.rawValue ? boscEpoch(record, size: size, header: header, time: time, containerID: containerID)
-                                                                              : decoded.event() else {
+        let event = header.kind == SENTINEL_RECORD_BOSC_EPOCH.rawValue
+            ? boscEpoch(record, size: size, header: header, time: time, containerID: containerID)
+            : RecordDecoder(record: record, size: size, header: header, time: time, containerID: containerID).event()
+        guard let event else {
             counters.withLock { $0.malformed += 1 }
             return
         }

@@ -48,19 +48,17 @@ final class KernelJudge {
         switch request {
         case .stream(let container), .ignore(let container):
             release(container)
-            wanted[container] = request
-            for cgroup in cgroupsOfContainer[container] ?? [] { write(request, cgroup: cgroup) }
+            want(request, for: container)
         case .judge(let container, let profile, _):
+            // First, so that the profile it was judged by may make room for this one.
             release(container)
             guard load(profile) else {
                 onWarning("bosc: container \(container.prefix(12)) cannot be judged in the kernel: \(SENTINEL_BOSC_PROFILES) profiles are in use; its calls are streamed")
-                wanted[container] = .stream(container: container)
-                for cgroup in cgroupsOfContainer[container] ?? [] { write(.stream(container: container), cgroup: cgroup) }
+                want(.stream(container: container), for: container)
                 return
             }
+            want(request, for: container)
             loaded[profile.name]?.users += 1
-            wanted[container] = request
-            for cgroup in cgroupsOfContainer[container] ?? [] { write(request, cgroup: cgroup) }
         case .learn(let name, let hashes):
             guard var profile = loaded[name] else { return }
             let new = hashes.filter { profile.hashes.insert($0).inserted }
@@ -98,6 +96,12 @@ final class KernelJudge {
                 cgroupsOfContainer[container] = remaining
             }
         }
+    }
+
+    /// Makes `request` the container's, for its cgroups known now and learnt later.
+    private func want(_ request: KernelRequests.Request, for container: String) {
+        wanted[container] = request
+        for cgroup in cgroupsOfContainer[container] ?? [] { write(request, cgroup: cgroup) }
     }
 
     /// The container no longer uses the profile it was judged by.
