@@ -20,6 +20,9 @@ struct BoSCCommand: ParsableCommand {
         @Option(help: "An epoch with more unknown bags than this is anomalous.") var threshold = BoSCParameters().threshold
         @Option(help: "Training is stable at this cosine similarity between consecutive epochs ...") var similarity = BoSCParameters().similarity
         @Option(name: .customLong("stable-epochs"), help: "... this many epochs in a row.") var stableEpochs = BoSCParameters().stableEpochs
+        @Option(name: .customLong("min-training-seconds"),
+                help: "Not stable before this many seconds of the calls' time (strace logs are read without times: 0 for stability to end their training).")
+        var minimumTrainingSeconds = BoSCParameters.defaultMinimumTrainingSeconds
         @Option(help: "One window per thread or per container.") var windows = BoSCParameters().windows.rawValue
 
         func parameters() throws -> BoSCParameters {
@@ -29,12 +32,14 @@ struct BoSCCommand: ParsableCommand {
             guard threshold >= 0 else { throw ValidationError("--threshold must be 0 or more") }
             guard (0...1).contains(similarity) else { throw ValidationError("--similarity must be 0 to 1") }
             guard stableEpochs >= 1 else { throw ValidationError("--stable-epochs must be at least 1") }
+            guard minimumTrainingSeconds >= 0 else { throw ValidationError("--min-training-seconds must be 0 or more") }
             guard let windows = BoSCParameters.Windows(rawValue: windows) else { throw ValidationError("--windows must be thread or container") }
             parameters.window = window
             parameters.epoch = epoch
             parameters.threshold = threshold
             parameters.similarity = similarity
             parameters.stableEpochs = stableEpochs
+            parameters.minimumTrainingSeconds = minimumTrainingSeconds
             parameters.windows = windows
             return parameters
         }
@@ -90,7 +95,8 @@ struct BoSCCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Learn a profile from strace logs or a recording.",
             discussion: """
-            Training ends when the profile is stable or the input ends. The profile is written \
+            Training ends when the profile is stable, after --min-training-seconds of the calls' \
+            time, or when the input ends. The profile is written \
             as JSON; copy it into a state directory's rule folder for live use, or judge logs with \
             `sentinel bosc eval`.
             """

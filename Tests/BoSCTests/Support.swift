@@ -111,6 +111,7 @@ func parameters(window: Int = 10, epoch: Int = 1000, threshold: Int = 10, window
     parameters.windows = windows
     parameters.stableEpochs = stableEpochs
     parameters.learn = learn
+    parameters.minimumTrainingSeconds = 0  // the published algorithm: the calls here have no time
     return parameters
 }
 

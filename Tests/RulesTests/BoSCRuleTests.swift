@@ -1,3 +1,4 @@
+import BoSC
 import Engine
 import SentinelJSON
 import Testing
@@ -7,7 +8,7 @@ import Testing
 @Suite struct BoSCRuleTests {
     static let rules = """
     { "rules": [{ "rule": "Unusual system calls", "desc": "bosc", "type": "bosc", "condition": "container.id != host",
-                  "params": { "epoch": 100, "threshold": 10 }, "priority": "CRITICAL" }] }
+                  "params": { "epoch": 100, "threshold": 10, "min_training_seconds": 0 }, "priority": "CRITICAL" }] }
     """
 
     /// A container of `image` whose entrypoint (vpid 1) makes `calls` calls of a loop, then exits.
@@ -36,5 +37,23 @@ import Testing
         }
         #expect(rule.streamCount(ofProfile: "app:1") == 1, "five containers one after another need one stream")
         #expect(alerts == 0)
+    }
+
+    @Test func theHostIsNeverProfiledEvenWhenTheConditionSelectsIt() throws {
+        let everything = """
+        { "rules": [{ "rule": "Unusual system calls", "desc": "bosc", "type": "bosc", "condition": "evt.type = syscall",
+                      "params": { "epoch": 100, "threshold": 10, "min_training_seconds": 0 }, "priority": "CRITICAL" }] }
+        """
+        let ruleSet = try RuleLoader.load(sources: [JSONSource(name: "bosc.json", bytes: Array(everything.utf8))])
+        let engine = Engine(rules: ruleSet.rules)
+        let rule = try #require(ruleSet.rules.first?.builtin as? BoSCRule)
+        let kernel = KernelRequests()
+        rule.kernel = kernel
+        for index in 0..<500 {
+            engine.process(Event(type: .syscall, time: UInt64(index), pid: 1, payload: .syscall(number: 0))) { _ in }
+        }
+        // The host's calls go back to what signature rules name; none waits for an image.
+        #expect(kernel.take() == [.ignore(container: ContainerRecord.hostID)])
+        #expect(rule.unattributedCalls == 0)
     }
 }
