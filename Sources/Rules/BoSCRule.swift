@@ -144,6 +144,12 @@ public final class BoSCRule: BuiltinRule, RuleType, PersistentRule {
 
     public func observe(_ context: EventContext) -> [String: FieldValue]? {
         let event = context.event
+        // The host is not an image: its calls are every process's outside containers, with no
+        // normal to learn. With --include-host its calls reach the rule, which sends them back.
+        guard !context.container.isHost else {
+            passedOver(context)
+            return nil
+        }
         guard let slot = slot(for: context.container) else {
             if event.type == .syscall { unattributedCalls += 1 }
             return nil
