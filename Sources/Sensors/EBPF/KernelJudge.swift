@@ -28,7 +28,7 @@ final class KernelJudge {
     private var loaded: [String: LoadedProfile] = [:]
     private var freeIndexes = Array((0..<UInt32(SENTINEL_BOSC_PROFILES)).reversed())
     /// What each container should be, kept to apply to cgroups learnt later.
-    private var wanted: [String: KernelRequests.Request] = [:]
+    private(set) var wanted: [String: KernelRequests.Request] = [:]
     private var cgroupsOfContainer: [String: [UInt64]] = [:]
     private var generation: UInt32 = 0
     /// Unknown bags of each cgroup's current epoch, until its verdict.
@@ -77,8 +77,14 @@ final class KernelJudge {
     }
 
     /// Forgets the cgroups that no longer exist (their containers are gone): their map entries,
-    /// and the profiles' use by their containers.
+    /// and the profiles' use by their containers. A request for a container with no cgroup known
+    /// goes too: a container's cgroup is learnt before its first event reaches a rule, so its
+    /// cgroups were forgotten before the request came.
     func forgetCgroups(notIn existing: Set<UInt64>) {
+        for container in wanted.keys where cgroupsOfContainer[container] == nil {
+            release(container)
+            wanted[container] = nil
+        }
         for (container, cgroups) in cgroupsOfContainer {
             let gone = cgroups.filter { !existing.contains($0) }
             guard !gone.isEmpty else { continue }

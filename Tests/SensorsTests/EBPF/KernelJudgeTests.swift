@@ -141,4 +141,19 @@ import Testing
         // The unknown bags shown are the same bags.
         #expect(kernelComplete.map(\.unknownBags) == userComplete.map(\.unknownBags))
     }
+
+    /// A container can end between a rule's request and the sensor's taking it: its cgroup is
+    /// forgotten first, and the request must not outlive it, holding its profile loaded. (No maps:
+    /// the writes fail, and what is checked is the bookkeeping.)
+    @Test func aRequestForAContainerAlreadyGoneIsForgotten() {
+        let trainer = BoSCTrainer(parameters: BoSCParameters())
+        for index in 0..<100 { trainer.observe(thread: 1, call: index % 3) }
+        let profile = KernelProfile(profile: BoSCProfile(trainer: trainer, key: .image, value: "app:1"), parameters: BoSCParameters())
+        let judge = KernelJudge(containersFD: -1, callValuesFD: -1, knownFD: -1, includeHost: false, onWarning: { _ in })
+        judge.learnt(cgroup: 7, container: "running")
+        judge.apply(.judge(container: "running", profile: profile))
+        judge.apply(.judge(container: "gone", profile: profile))
+        judge.forgetCgroups(notIn: [7])
+        #expect(Set(judge.wanted.keys) == ["running"])
+    }
 }
