@@ -18,6 +18,8 @@ let package = Package(
         .target(name: "Engine", dependencies: ["SentinelJSON"]),
         // The Bag of System Calls: training, profiles and the user-space detector.
         .target(name: "BoSC", dependencies: ["Engine", "SentinelJSON"]),
+        // Application protocols read from captured frames (no libpcap here: fuzzed and tested alone).
+        .target(name: "Packets", dependencies: ["Engine"]),
         .target(name: "Rules", dependencies: ["Engine", "SentinelJSON", "BoSC"]),
         // libbpf from Debian's libbpf-dev, and the record layouts of bpf/include/records.h.
         .systemLibrary(name: "CLibbpf", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev", "libelf-dev"])]),
@@ -45,6 +47,7 @@ let package = Package(
         .testTarget(name: "RulesTests", dependencies: ["Rules", "Engine", "SentinelJSON", "BoSC"], exclude: ["Fixtures"]),
         .testTarget(name: "SensorsTests", dependencies: ["Sensors", "Engine", "SentinelJSON", "CLibbpf", "BoSC"]),
         .testTarget(name: "BoSCTests", dependencies: ["BoSC", "Engine", "SentinelJSON"], exclude: ["Fixtures"]),
+        .testTarget(name: "PacketsTests", dependencies: ["Packets", "Engine"]),
         .testTarget(name: "OutputsTests", dependencies: ["Outputs", "Engine", "SentinelJSON"]),
         // Runs the built `sentinel` binary as a user would; the dependency makes sure it is built.
         .testTarget(name: "sentinelTests", dependencies: ["sentinel"], exclude: ["Fixtures"]),

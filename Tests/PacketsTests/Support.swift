@@ -1,0 +1,115 @@
+import Engine
+@testable import Packets
+
+/// Frames as a capture on a veth delivers them: Ethernet, IPv4, then TCP or UDP.
+struct FrameBuilder {
+    var client = (address: IPAddress("172.30.0.2")!, port: UInt16(40_000))
+    var server = (address: IPAddress("172.30.0.1")!, port: UInt16(80))
+    /// The next sequence number of each side.
+    var clientSequence: UInt32 = 1000
+    var serverSequence: UInt32 = 5000
+
+    static func ethernet(_ ip: [UInt8]) -> [UInt8] {
+        [UInt8](repeating: 0x02, count: 12) + [0x08, 0x00] + ip
+    }
+
+    static func ipv4(source: IPAddress, destination: IPAddress, proto: UInt8, _ payload: [UInt8]) -> [UInt8] {
+        let total = 20 + payload.count
+        var header: [UInt8] = [0x45, 0, UInt8(total >> 8), UInt8(total & 0xFF), 0, 0, 0x40, 0, 64, proto, 0, 0]
+        for address in [source, destination] {
+            let value = UInt32(truncatingIfNeeded: address.low)
+            header += [UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)]
+        }
+        return header + payload
+    }
+
+    static func tcp(sourcePort: UInt16, destinationPort: UInt16, sequence: UInt32, flags: UInt8, _ payload: [UInt8]) -> [UInt8] {
+        [UInt8(sourcePort >> 8), UInt8(sourcePort & 0xFF), UInt8(destinationPort >> 8), UInt8(destinationPort & 0xFF),
+         UInt8(sequence >> 24), UInt8(sequence >> 16 & 0xFF), UInt8(sequence >> 8 & 0xFF), UInt8(sequence & 0xFF),
+         0, 0, 0, 0, 0x50, flags, 0xFF, 0xFF, 0, 0, 0, 0] + payload
+    }
+
+    static func udp(sourcePort: UInt16, destinationPort: UInt16, _ payload: [UInt8]) -> [UInt8] {
+        let length = 8 + payload.count
+        return [UInt8(sourcePort >> 8), UInt8(sourcePort & 0xFF), UInt8(destinationPort >> 8), UInt8(destinationPort & 0xFF),
+                UInt8(length >> 8), UInt8(length & 0xFF), 0, 0] + payload
+    }
+
+    /// The three-way handshake's SYN and SYN-ACK.
+    mutating func open() -> [[UInt8]] {
+        defer {
+            clientSequence += 1
+            serverSequence += 1
+        }
+        return [segment(fromClient: true, flags: 0x02, [], advance: false), segment(fromClient: false, flags: 0x12, [], advance: false)]
+    }
+
+    /// A segment carrying `payload`, its sequence number following the side's last.
+    mutating func segment(fromClient: Bool, flags: UInt8 = 0x18, _ payload: [UInt8], advance: Bool = true) -> [UInt8] {
+        let (from, to) = fromClient ? (client, server) : (server, client)
+        let sequence = fromClient ? clientSequence : serverSequence
+        if advance {
+            if fromClient { clientSequence &+= UInt32(payload.count) } else { serverSequence &+= UInt32(payload.count) }
+        }
+        return Self.ethernet(Self.ipv4(source: from.address, destination: to.address, proto: 6,
+                                       Self.tcp(sourcePort: from.port, destinationPort: to.port, sequence: sequence, flags: flags, payload)))
+    }
+
+    func datagram(fromClient: Bool, _ payload: [UInt8]) -> [UInt8] {
+        let (from, to) = fromClient ? (client, server) : (server, client)
+        return Self.ethernet(Self.ipv4(source: from.address, destination: to.address, proto: 17,
+                                       Self.udp(sourcePort: from.port, destinationPort: to.port, payload)))
+    }
+}
+
+/// Runs frames through a dissector; the messages it read.
+func dissect(_ frames: [[UInt8]], with dissector: TrafficDissector = TrafficDissector()) -> [PacketMessage] {
+    var messages: [PacketMessage] = []
+    for (index, frame) in frames.enumerated() {
+        frame.withUnsafeBytes { bytes in
+            dissector.frame(bytes, linkType: .ethernet, time: 1_700_000_000_000_000_000 + UInt64(index) * 1000) { messages.append($0) }
+        }
+    }
+    return messages
+}
+
+/// A DNS query (or its answer, with `rcode`) for `name`.
+func dnsMessage(_ name: String, type: UInt16 = 1, response: Bool = false, rcode: UInt8 = 0) -> [UInt8] {
+    var bytes: [UInt8] = [0x12, 0x34, response ? 0x81 : 0x01, response ? 0x80 | rcode : 0, 0, 1, 0, 0, 0, 0, 0, 0]
+    for label in name.split(separator: ".") { bytes += [UInt8(label.utf8.count)] + Array(label.utf8) }
+    return bytes + [0, UInt8(type >> 8), UInt8(type & 0xFF), 0, 1]
+}
+
+/// A MySQL packet: 3-byte little-endian length, sequence number, payload.
+func mysqlPacket(sequence: UInt8, _ payload: [UInt8]) -> [UInt8] {
+    [UInt8(payload.count & 0xFF), UInt8(payload.count >> 8 & 0xFF), UInt8(payload.count >> 16), sequence] + payload
+}
+
+/// A MariaDB server's greeting (protocol 10), as far as the dissector looks.
+let mysqlGreeting = mysqlPacket(sequence: 0, [10] + Array("10.11.6-MariaDB\0".utf8) + [UInt8](repeating: 7, count: 40))
+
+/// A client's login as `user` with `capabilities`.
+func mysqlLogin(user: String, capabilities: UInt32 = 0x000A_A285) -> [UInt8] {
+    let flags = [UInt8(capabilities & 0xFF), UInt8(capabilities >> 8 & 0xFF), UInt8(capabilities >> 16 & 0xFF), UInt8(capabilities >> 24)]
+    return mysqlPacket(sequence: 1, flags + [0, 0, 0, 1, 33] + [UInt8](repeating: 0, count: 23) + Array(user.utf8) + [0, 20] + [UInt8](repeating: 9, count: 20))
+}
+
+func mysqlQuery(_ text: String) -> [UInt8] {
+    mysqlPacket(sequence: 0, [0x03] + Array(text.utf8))
+}
+
+/// A TLS ClientHello record naming `serverName`.
+func clientHello(serverName: String?) -> [UInt8] {
+    var extensions: [UInt8] = []
+    if let serverName {
+        let name = Array(serverName.utf8)
+        let entry: [UInt8] = [0, UInt8(name.count >> 8), UInt8(name.count & 0xFF)] + name
+        let list: [UInt8] = [UInt8(entry.count >> 8), UInt8(entry.count & 0xFF)] + entry
+        extensions += [0, 0, UInt8(list.count >> 8), UInt8(list.count & 0xFF)] + list
+    }
+    extensions += [0, 0x2B, 0, 3, 2, 3, 4]  // supported_versions: TLS 1.3
+    var hello: [UInt8] = [3, 3] + [UInt8](repeating: 0xAB, count: 32) + [0] + [0, 2, 0x13, 0x01] + [1, 0]
+    hello += [UInt8(extensions.count >> 8), UInt8(extensions.count & 0xFF)] + extensions
+    let handshake: [UInt8] = [1, 0, UInt8(hello.count >> 8), UInt8(hello.count & 0xFF)] + hello
+    return [0x16, 3, 1, UInt8(handshake.count >> 8), UInt8(handshake.count & 0xFF)] + handshake
+}
