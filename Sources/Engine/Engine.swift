@@ -13,6 +13,7 @@ public final class Engine {
     public let rules: [CompiledRule]
     public private(set) var statistics = Statistics()
     private var writtenFiles = WrittenFiles()
+    private var socketOwners = SocketOwners()
     private let rulesByType: [[CompiledRule]]
 
     public init(rules: [CompiledRule], processes: ProcessTable = ProcessTable(), containers: ContainerTable = ContainerTable()) {
@@ -37,7 +38,11 @@ public final class Engine {
         statistics.eventsByType[Int(event.type.rawValue)] += 1
 
         let context: EventContext
-        if !event.type.hasProcess {
+        if case .message(let connection, _) = event.payload {
+            let owner = event.pid != 0 ? event.pid : socketOwners.owner(of: connection)
+            context = EventContext(event: event, process: owner.flatMap { processes[$0] },
+                                   container: containers.record(for: event.containerID ?? ContainerRecord.hostID))
+        } else if !event.type.hasProcess {
             let id = event.containerID ?? ContainerRecord.hostID
             if case .container(let facts) = event.payload { containers.update(id: id, with: facts) }
             context = EventContext(event: event, process: nil, container: containers.record(for: id))
@@ -48,6 +53,8 @@ public final class Engine {
                 process.isExeWritten = writtenFiles.contains(container: process.container, path: process.exePath)
             } else if case .open(let path, let flags, let result) = event.payload, flags.isWrite, result >= 0 {
                 writtenFiles.insert(container: process.container, path: path)
+            } else if event.type == .connect || event.type == .accept {
+                socketOwners.update(with: event)
             }
             context = EventContext(event: event, process: process, container: process.container)
         }

@@ -25,6 +25,14 @@ public enum EventType: UInt8, CaseIterable, Sendable {
     case segment
     /// A BoSC epoch judged in the kernel: its unknown bags, for the `bosc` rule that asked for it.
     case boscepoch
+    /// Application messages read from captured traffic (the pcap sensor): an HTTP request, an
+    /// HTTP response, a DNS query or answer, a TLS ClientHello, a MySQL query. They belong to the
+    /// process that holds the connection when its connect or accept was seen.
+    case http
+    case httpresponse
+    case dns
+    case tls
+    case mysql
 
     /// Built once: `String(describing:)` goes through reflection, far too slow per event.
     private static let names = allCases.map { String(describing: $0) }
@@ -39,12 +47,15 @@ public enum EventType: UInt8, CaseIterable, Sendable {
 
     public static let opens: Set<EventType> = [.open, .openat, .openat2]
     public static let sockets: Set<EventType> = [.connect, .accept, .listen, .close]
-    /// The types whose events belong to a process: all but container metadata, segments and
-    /// epoch verdicts.
-    public static let withProcess: Set<EventType> = Set(allCases).subtracting([.container, .segment, .boscepoch])
-    /// Too many to reach a rule that does not name them: millions of system calls a second,
-    /// hundreds of thousands of segments.
-    public static let optIn: Set<EventType> = [.syscall, .segment, .boscepoch]
+    public static let messages: Set<EventType> = [.http, .httpresponse, .dns, .tls, .mysql]
+    /// The types whose events come from a process: all but container metadata, segments, epoch
+    /// verdicts and messages (captured on the wire, they take the connection's owner, if known).
+    public static let withProcess: Set<EventType> = Set(allCases).subtracting([.container, .segment, .boscepoch]).subtracting(messages)
+    /// The types whose events may have a process, and so `proc.*` fields.
+    public static let mayHaveProcess = withProcess.union(messages)
+    /// Reaching only the rules that name them: millions of system calls a second, hundreds of
+    /// thousands of segments; messages, which need packet capture.
+    public static let optIn: Set<EventType> = messages.union([.syscall, .segment, .boscepoch])
 
     public var hasProcess: Bool { Self.withProcess.contains(self) }
 }
@@ -86,6 +97,9 @@ public struct Event: Sendable {
         case syscall(number: Int64)
         case container(ContainerFacts)
         case boscEpoch(BoSCEpoch)
+        /// The connection (its client is `source`; `direction` is outbound when the container is
+        /// the client) and what was said in it. Boxed: most events are far smaller.
+        indirect case message(Connection, ApplicationMessage)
     }
 }
 
@@ -192,7 +206,7 @@ public struct Connection: Sendable {
     public var remote: Endpoint? { direction == .outbound ? destination : source }
 }
 
-public struct Endpoint: Sendable, Equatable {
+public struct Endpoint: Sendable, Hashable {
     public var address: IPAddress
     public var port: UInt16
 

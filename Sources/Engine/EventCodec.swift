@@ -6,9 +6,9 @@ import SentinelJSON
 public enum EventCodec {
     /// Keys a recorded event may carry, with what they mean; README's table is made from this.
     public static let recordedKeys: [(key: String, meaning: String)] = [
-        ("evt.type", "required: execve, clone, procexit, connect, accept, listen, close, open, openat, openat2, setuid, syscall, container, procinfo, segment, boscepoch"),
+        ("evt.type", "required: execve, clone, procexit, connect, accept, listen, close, open, openat, openat2, setuid, syscall, container, procinfo, segment, boscepoch, http, httpresponse, dns, tls, mysql"),
         ("evt.time", "required: nanoseconds since the epoch, or an ISO 8601 string"),
-        ("proc.pid", "required except for container events; for clone, the new child"),
+        ("proc.pid", "required except for container, boscepoch and message events (a message's is its connection's owner); for clone, the new child"),
         ("proc.tid", "the thread id (default: proc.pid)"),
         ("proc.ppid", "the parent's pid (clone, execve)"),
         ("proc.name", "the process name (default at exec: the executable's file name)"),
@@ -50,6 +50,20 @@ public enum EventCodec {
         ("bosc.mismatches", "boscepoch: unknown bags counted in it"),
         ("bosc.complete", "boscepoch: false for the verdict sent as the mismatches passed the threshold"),
         ("bosc.unknown_bags", "boscepoch: the first unknown bags, each an array of call numbers"),
+        ("http.method", "http: required; httpresponse: its request's"),
+        ("http.uri", "http: required; httpresponse: its request's"),
+        ("http.host", "http, httpresponse: the request's Host header"),
+        ("http.user_agent", "http, httpresponse: the request's User-Agent header"),
+        ("http.status", "httpresponse: required, the status code"),
+        ("http.content_type", "httpresponse: the Content-Type header"),
+        ("dns.qname", "dns: required, the question's name"),
+        ("dns.qtype", "dns: the question's type (default A)"),
+        ("dns.rcode", "dns: the answer's outcome (default NOERROR)"),
+        ("dns.is_response", "dns: true for an answer (default false)"),
+        ("tls.sni", "tls: the ClientHello's server name"),
+        ("mysql.query", "mysql: required, the SQL text"),
+        ("mysql.query_truncated", "mysql: true when the text was cut (default false)"),
+        ("mysql.user", "mysql: the user the connection logged in as"),
     ]
 
     private static let allowedKeys = recordedKeys.map(\.key)
@@ -119,6 +133,10 @@ public enum EventCodec {
                           payload: .boscEpoch(BoSCEpoch(epoch: epoch, calls: calls, mismatches: mismatches,
                                                         complete: reader.bool("bosc.complete") ?? true,
                                                         unknownBags: bags.map { $0.map { UInt16(clamping: $0) } })))
+        } else if EventType.messages.contains(eventType) {
+            guard let connection = reader.connection(for: eventType), let message = reader.message(for: eventType) else { return nil }
+            event = Event(type: eventType, time: time ?? 0, pid: reader.integer("proc.pid") ?? 0, containerID: containerID,
+                          payload: .message(connection, message))
         } else {
             guard let pid = reader.integer("proc.pid", required: true) else { return nil }
             let facts = ProcessFacts(name: reader.string("proc.name"), exePath: reader.string("proc.exepath"),
@@ -145,7 +163,8 @@ public enum EventCodec {
             return .open(path: path, flags: reader.openFlags(), result: reader.integer("evt.rawres") ?? 0)
         case .connect, .accept, .listen, .close, .segment:
             return reader.connection(for: type).map { .socket($0) }
-        case .execve, .clone, .container, .procinfo, .boscepoch:
+        // Container, epoch and message events are read whole above.
+        case .execve, .clone, .container, .procinfo, .boscepoch, .http, .httpresponse, .dns, .tls, .mysql:
             return Event.Payload.none
         }
     }
@@ -235,6 +254,30 @@ public enum EventCodec {
             return Endpoint(address: address, port: UInt16(port))
         }
 
+        func message(for type: EventType) -> ApplicationMessage? {
+            func request(required: Bool) -> HTTPRequestHead? {
+                guard required || has("http.method") || has("http.uri") else { return nil }
+                guard let method = string("http.method", required: true), let uri = string("http.uri", required: true) else { return nil }
+                return HTTPRequestHead(method: method, uri: uri, host: string("http.host"), userAgent: string("http.user_agent"))
+            }
+            switch type {
+            case .http:
+                return request(required: true).map { .httpRequest($0) }
+            case .httpresponse:
+                guard let status = integer("http.status", required: true) else { return nil }
+                return .httpResponse(HTTPResponseHead(status: Int(status), contentType: string("http.content_type")), request: request(required: false))
+            case .dns:
+                guard let name = string("dns.qname", required: true) else { return nil }
+                return .dns(DNSQuestion(isResponse: bool("dns.is_response") ?? false, name: name, type: string("dns.qtype") ?? "A",
+                                        rcode: string("dns.rcode") ?? "NOERROR"))
+            case .tls:
+                return .tlsClientHello(serverName: string("tls.sni"))
+            default:
+                guard let query = string("mysql.query", required: true) else { return nil }
+                return .mysqlQuery(query, truncated: bool("mysql.query_truncated") ?? false, user: string("mysql.user"))
+            }
+        }
+
         func connection(for type: EventType) -> Connection? {
             var direction: Connection.Direction = type == .connect ? .outbound : .inbound
             if let text = string("fd.direction") {
@@ -289,6 +332,13 @@ public enum EventCodec {
             writer.endObject()
             return writer.text
         }
+        if case .message(let connection, let message) = event.payload {
+            if event.pid != 0 { writer.key("proc.pid"); writer.integer(event.pid) }
+            writeConnection(connection, to: &writer)
+            writeMessage(message, to: &writer)
+            writer.endObject()
+            return writer.text
+        }
         writer.key("proc.pid"); writer.integer(event.pid)
         if event.tid != event.pid { writer.key("proc.tid"); writer.integer(event.tid) }
         if let ppid = event.ppid { writer.key("proc.ppid"); writer.integer(ppid) }
@@ -310,7 +360,7 @@ public enum EventCodec {
         if let userName = facts.userName { writer.key("user.name"); writer.string(userName) }
         if let gid = facts.gid { writer.key("group.gid"); writer.integer(gid) }
         switch event.payload {
-        case .none, .container:
+        case .none, .container, .message:
             break
         case .exit(let status):
             writer.key("evt.arg.status"); writer.integer(status)
@@ -336,29 +386,67 @@ public enum EventCodec {
             writer.key("evt.arg.flags"); writer.string(flags.description)
             writer.key("evt.rawres"); writer.integer(result)
         case .socket(let connection):
-            writer.key("fd.l4proto"); writer.string(connection.l4proto)
-            writer.key("fd.direction"); writer.string(connection.direction.rawValue)
-            if let source = connection.source {
-                writer.key("fd.sip"); writer.string(source.address.description)
-                writer.key("fd.sport"); writer.integer(source.port)
-            }
-            writer.key("fd.dip"); writer.string(connection.destination.address.description)
-            writer.key("fd.dport"); writer.integer(connection.destination.port)
-            writer.key("evt.rawres"); writer.integer(connection.result)
-            if let traffic = connection.traffic {
-                writer.key("fd.bytes_in"); writer.integer(traffic.bytesIn)
-                writer.key("fd.bytes_out"); writer.integer(traffic.bytesOut)
-                writer.key("fd.segs_in"); writer.integer(traffic.segmentsIn)
-                writer.key("fd.segs_out"); writer.integer(traffic.segmentsOut)
-            }
-            if let segment = connection.segment {
-                writer.key("tcp.flags"); writer.string(segment.flags.description)
-                writer.key("tcp.seq"); writer.integer(segment.sequence)
-                writer.key("tcp.ack"); writer.integer(segment.acknowledgement)
-                writer.key("tcp.len"); writer.integer(segment.payloadLength)
-            }
+            writeConnection(connection, to: &writer)
         }
         writer.endObject()
         return writer.text
+    }
+
+    private static func writeConnection(_ connection: Connection, to writer: inout JSONWriter) {
+        writer.key("fd.l4proto"); writer.string(connection.l4proto)
+        writer.key("fd.direction"); writer.string(connection.direction.rawValue)
+        if let source = connection.source {
+            writer.key("fd.sip"); writer.string(source.address.description)
+            writer.key("fd.sport"); writer.integer(source.port)
+        }
+        writer.key("fd.dip"); writer.string(connection.destination.address.description)
+        writer.key("fd.dport"); writer.integer(connection.destination.port)
+        writer.key("evt.rawres"); writer.integer(connection.result)
+        if let traffic = connection.traffic {
+            writer.key("fd.bytes_in"); writer.integer(traffic.bytesIn)
+            writer.key("fd.bytes_out"); writer.integer(traffic.bytesOut)
+            writer.key("fd.segs_in"); writer.integer(traffic.segmentsIn)
+            writer.key("fd.segs_out"); writer.integer(traffic.segmentsOut)
+        }
+        if let segment = connection.segment {
+            writer.key("tcp.flags"); writer.string(segment.flags.description)
+            writer.key("tcp.seq"); writer.integer(segment.sequence)
+            writer.key("tcp.ack"); writer.integer(segment.acknowledgement)
+            writer.key("tcp.len"); writer.integer(segment.payloadLength)
+        }
+    }
+
+    private static func writeMessage(_ message: ApplicationMessage, to writer: inout JSONWriter) {
+        func optional(_ key: String, _ value: String?) {
+            guard let value else { return }
+            writer.key(key)
+            writer.string(value)
+        }
+        func writeRequest(_ request: HTTPRequestHead?) {
+            guard let request else { return }
+            writer.key("http.method"); writer.string(request.method)
+            writer.key("http.uri"); writer.string(request.uri)
+            optional("http.host", request.host)
+            optional("http.user_agent", request.userAgent)
+        }
+        switch message {
+        case .httpRequest(let request):
+            writeRequest(request)
+        case .httpResponse(let response, let request):
+            writer.key("http.status"); writer.integer(Int64(response.status))
+            optional("http.content_type", response.contentType)
+            writeRequest(request)
+        case .dns(let question):
+            writer.key("dns.qname"); writer.string(question.name)
+            writer.key("dns.qtype"); writer.string(question.type)
+            writer.key("dns.rcode"); writer.string(question.rcode)
+            writer.key("dns.is_response"); writer.bool(question.isResponse)
+        case .tlsClientHello(let serverName):
+            optional("tls.sni", serverName)
+        case .mysqlQuery(let query, let truncated, let user):
+            writer.key("mysql.query"); writer.string(query)
+            writer.key("mysql.query_truncated"); writer.bool(truncated)
+            optional("mysql.user", user)
+        }
     }
 }

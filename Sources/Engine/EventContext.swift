@@ -13,7 +13,28 @@ public struct EventContext {
     }
 
     var connection: Connection? {
-        if case .socket(let connection) = event.payload { return connection }
+        switch event.payload {
+        case .socket(let connection), .message(let connection, _): connection
+        default: nil
+        }
+    }
+
+    var message: ApplicationMessage? {
+        if case .message(_, let message) = event.payload { return message }
+        return nil
+    }
+
+    /// A request, or the request a response answers.
+    var httpRequest: HTTPRequestHead? {
+        switch message {
+        case .httpRequest(let request)?: request
+        case .httpResponse(_, let request)?: request
+        default: nil
+        }
+    }
+
+    var dnsQuestion: DNSQuestion? {
+        if case .dns(let question)? = message { return question }
         return nil
     }
 

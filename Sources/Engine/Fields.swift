@@ -55,7 +55,8 @@ extension FieldDefinition.Argument: Equatable {}
 
 /// Every field a condition or an output template may name.
 public enum FieldRegistry {
-    public static let all: [FieldDefinition] = eventFields + processFields + userFields + containerFields + fileFields + networkFields + segmentFields + systemCallFields
+    public static let all: [FieldDefinition] = eventFields + processFields + userFields + containerFields + fileFields + networkFields
+        + segmentFields + systemCallFields + messageFields
 
     private static let byName: [String: FieldDefinition] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
 
@@ -66,13 +67,13 @@ public enum FieldRegistry {
     // MARK: - The fields, by class
 
     private static let everyType = Set(EventType.allCases)
-    private static let processTypes = EventType.withProcess
+    private static let processTypes = EventType.mayHaveProcess
     private static let opens = EventType.opens
-    /// Connections and the segments that cross them.
-    private static let sockets = EventType.sockets.union([.segment])
+    /// Connections, and the segments and messages that cross them.
+    private static let sockets = EventType.sockets.union([.segment]).union(EventType.messages)
 
     private static let eventFields: [FieldDefinition] = [
-        string("evt.type", "The event's type: execve, clone, procexit, connect, accept, listen, close, open, openat, openat2, setuid, syscall, container, procinfo, segment, boscepoch.", everyType) { $0.event.type.name },
+        string("evt.type", "The event's type: execve, clone, procexit, connect, accept, listen, close, open, openat, openat2, setuid, syscall, container, procinfo, segment, boscepoch, http, httpresponse, dns, tls, mysql.", everyType) { $0.event.type.name },
         field("evt.time", .time, "The event's kernel timestamp: nanoseconds since the epoch, written as ISO 8601 in alerts.", everyType) { .number { Int64(bitPattern: $0.event.time) } },
         number("evt.rawtime", "The event's timestamp in nanoseconds since the epoch.", everyType) { Int64(bitPattern: $0.event.time) },
         number("evt.rawres", "The system call's return value: a file descriptor or a negative errno.", opens.union([.connect, .accept])) { context in
@@ -205,6 +206,41 @@ public enum FieldRegistry {
     private static let systemCallFields: [FieldDefinition] = [
         number("syscall.nr", "The system call's number (x86_64 numbering).", [.syscall]) { context in
             if case .syscall(let number) = context.event.payload { return number }
+            return nil
+        },
+    ]
+
+    private static let messageFields: [FieldDefinition] = [
+        string("http.method", "An HTTP request's method (GET, POST...); on a response, its request's.", [.http, .httpresponse]) { $0.httpRequest?.method },
+        string("http.uri", "An HTTP request's target as sent: the path and query (an absolute URI through a proxy); on a response, its request's.", [.http, .httpresponse]) { $0.httpRequest?.uri },
+        string("http.host", "An HTTP request's Host header; on a response, its request's.", [.http, .httpresponse]) { $0.httpRequest?.host },
+        string("http.user_agent", "An HTTP request's User-Agent header; on a response, its request's.", [.http, .httpresponse]) { $0.httpRequest?.userAgent },
+        number("http.status", "An HTTP response's status code.", [.httpresponse]) { context in
+            if case .httpResponse(let response, _)? = context.message { return Int64(response.status) }
+            return nil
+        },
+        string("http.content_type", "An HTTP response's Content-Type header.", [.httpresponse]) { context in
+            if case .httpResponse(let response, _)? = context.message { return response.contentType }
+            return nil
+        },
+        string("dns.qname", "The name a DNS query asks for (the answer's question, in an answer), without the final dot.", [.dns]) { $0.dnsQuestion?.name },
+        string("dns.qtype", "The DNS question's type: A, AAAA, TXT, MX... or TYPE<N>.", [.dns]) { $0.dnsQuestion?.type },
+        string("dns.rcode", "A DNS answer's outcome: NOERROR, NXDOMAIN, SERVFAIL, REFUSED...; NOERROR in a query.", [.dns]) { $0.dnsQuestion?.rcode },
+        bool("dns.is_response", "Whether the DNS message is an answer.", [.dns]) { $0.dnsQuestion?.isResponse },
+        string("tls.sni", "The server name a TLS ClientHello asks for.", [.tls]) { context in
+            if case .tlsClientHello(let name)? = context.message { return name }
+            return nil
+        },
+        string("mysql.query", "The SQL text a MySQL or MariaDB client sent (COM_QUERY), its first 16 KiB.", [.mysql]) { context in
+            if case .mysqlQuery(let query, _, _)? = context.message { return query }
+            return nil
+        },
+        bool("mysql.query_truncated", "Whether the query was longer than the 16 KiB kept.", [.mysql]) { context in
+            if case .mysqlQuery(_, let truncated, _)? = context.message { return truncated }
+            return nil
+        },
+        string("mysql.user", "The user the connection logged in as, when its login was seen.", [.mysql]) { context in
+            if case .mysqlQuery(_, _, let user)? = context.message { return user }
             return nil
         },
     ]

@@ -1,21 +1,14 @@
-/// A DNS message's question and outcome: what was asked, and in an answer how it went.
-public struct DNSMessage: Equatable, Sendable {
-    public var isResponse: Bool
-    /// The first question's name, without the final dot; lower case as sent.
-    public var name: String
-    /// The first question's type, as a mnemonic (A, AAAA, TXT...) or TYPE<N>.
-    public var type: String
-    /// NOERROR, NXDOMAIN, SERVFAIL...; in a query, NOERROR.
-    public var rcode: String
-    public var answers: Int
+import Engine
 
+/// DNS messages (RFC 1035), as far as their first question and their outcome.
+public enum DNS {
     /// The longest name DNS allows (RFC 1035: 255 octets on the wire).
     static let longestName = 255
 
     /// Reads a whole message (one UDP datagram, or one TCP frame without its length prefix).
-    public static func parse(_ bytes: UnsafeRawBufferPointer) -> Result<DNSMessage, PacketProblem> {
+    public static func parse(_ bytes: UnsafeRawBufferPointer) -> Result<DNSQuestion, PacketProblem> {
         var reader = ByteReader(bytes)
-        guard reader.skip(2), let flags = reader.u16(), let questions = reader.u16(), let answers = reader.u16(), reader.skip(4) else {
+        guard reader.skip(2), let flags = reader.u16(), let questions = reader.u16(), reader.skip(6) else {
             return .failure(PacketProblem("DNS header cut short"))
         }
         guard flags >> 11 & 0xF == 0 else { return .failure(PacketProblem("DNS opcode \(flags >> 11 & 0xF) is not a query")) }
@@ -26,8 +19,7 @@ public struct DNSMessage: Equatable, Sendable {
         case .failure(let problem): return .failure(problem)
         }
         guard let type = reader.u16(), reader.skip(2) else { return .failure(PacketProblem("DNS question cut short")) }
-        return .success(DNSMessage(isResponse: flags & 0x8000 != 0, name: name, type: typeName(type),
-                                   rcode: rcodeName(Int(flags & 0xF)), answers: Int(answers)))
+        return .success(DNSQuestion(isResponse: flags & 0x8000 != 0, name: name, type: typeName(type), rcode: rcodeName(Int(flags & 0xF))))
     }
 
     /// A name at the reader: labels, or a pointer to labels earlier in the message (compression).

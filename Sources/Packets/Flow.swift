@@ -1,3 +1,5 @@
+import Engine
+
 /// A TCP flow the dissectors follow: its two streams and what its protocol needs remembered.
 final class Flow {
     /// The longest message held while its rest comes: a TLS record of 16 KiB and its header, a
@@ -24,7 +26,7 @@ final class Flow {
     var application: ApplicationProtocol?
     var toServer = Stream()
     var toClient = Stream()
-    private var requests: [HTTPRequest] = []
+    private var requests: [HTTPRequestHead] = []
     /// Known once the client logged in (or assumed when the login was not seen).
     var mysqlCapabilities: MySQL.Capabilities?
     private var mysqlUser: String?
@@ -50,8 +52,8 @@ final class Flow {
         switch HTTP.parseRequest(bytes) {
         case .complete(let request, let consumed):
             if requests.count == Self.pendingRequests { requests.removeFirst() }
-            requests.append(request)
-            return .message(.httpRequest(request), consumed: consumed, skip: Self.skip(request.body))
+            requests.append(request.head)
+            return .message(.httpRequest(request.head), consumed: consumed, skip: Self.skip(request.body))
         case .needMore: return .needMore
         case .failure(let problem): return .malformed(problem)
         }
@@ -62,8 +64,8 @@ final class Flow {
         case .complete(let response, let consumed):
             let request = requests.isEmpty ? nil : requests.removeFirst()
             // An interim 1xx response comes before the real one for the same request.
-            if (100..<200).contains(response.status), let request { requests.insert(request, at: 0) }
-            return .message(.httpResponse(response, request: request), consumed: consumed, skip: Self.skip(response.body))
+            if (100..<200).contains(response.head.status), let request { requests.insert(request, at: 0) }
+            return .message(.httpResponse(response.head, request: request), consumed: consumed, skip: Self.skip(response.body))
         case .needMore: return .needMore
         case .failure(let problem): return .malformed(problem)
         }
@@ -108,7 +110,7 @@ final class Flow {
         guard let length = reader.u16() else { return .needMore }
         let readable = min(Int(length), Self.dnsReadLimit)
         guard let message = reader.take(readable) else { return .needMore }
-        switch DNSMessage.parse(message) {
+        switch DNS.parse(message) {
         case .success(let dns): return .message(.dns(dns), consumed: reader.offset, skip: Int(length) - readable)
         case .failure(let problem): return .malformed(problem)
         }

@@ -1,3 +1,5 @@
+import Engine
+
 /// The dissectors' view of traffic: frames in, application messages out. TCP flows are put back
 /// in order far enough to read request heads that span segments, in bounded state per flow.
 public final class TrafficDissector {
@@ -76,7 +78,7 @@ public final class TrafficDissector {
             counters.malformed += 1
             return
         }
-        switch DNSMessage.parse(segment.payload) {
+        switch DNS.parse(segment.payload) {
         case .success(let message):
             counters.messages += 1
             emit(PacketMessage(flow: segment.flow, fromClient: !message.isResponse, message: .dns(message)))

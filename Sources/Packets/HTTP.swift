@@ -1,21 +1,6 @@
-/// An HTTP/1.x request head.
-public struct HTTPRequest: Equatable, Sendable {
-    public var method: String
-    /// The request target as sent: a path with its query, or an absolute URI through a proxy.
-    public var uri: String
-    public var host: String?
-    public var userAgent: String?
-    /// How the body's end is found: its length, or chunked encoding.
-    var body: HTTPBody
-}
+import Engine
 
-/// An HTTP/1.x response head.
-public struct HTTPResponse: Equatable, Sendable {
-    public var status: Int
-    public var contentType: String?
-    var body: HTTPBody
-}
-
+/// How the end of a message's body is found.
 enum HTTPBody: Equatable, Sendable {
     case length(Int)
     case chunked
@@ -41,36 +26,29 @@ public enum HTTP {
         return bytes.count >= prefix.count && prefix.indices.allSatisfy { bytes[$0] == prefix[$0] }
     }
 
-    public static func parseRequest(_ bytes: UnsafeRawBufferPointer) -> StreamParse<HTTPRequest> {
+    static func parseRequest(_ bytes: UnsafeRawBufferPointer) -> StreamParse<(head: HTTPRequestHead, body: HTTPBody)> {
         parseHead(bytes) { first, headers in
             let parts = first.split(separator: 0x20, maxSplits: 2, omittingEmptySubsequences: false)
             guard parts.count == 3, parts[2].starts(with: "HTTP/1.".utf8), !parts[0].isEmpty, !parts[1].isEmpty else {
                 return .failure(PacketProblem("not an HTTP/1.x request line"))
             }
-            var request = HTTPRequest(method: String(decoding: parts[0], as: UTF8.self), uri: String(decoding: parts[1], as: UTF8.self),
-                                      host: headers.value("host"), userAgent: headers.value("user-agent"), body: .length(0))
-            switch headers.body() {
-            case .success(let body): request.body = body ?? .length(0)
-            case .failure(let problem): return .failure(problem)
-            }
-            return .success(request)
+            let head = HTTPRequestHead(method: String(decoding: parts[0], as: UTF8.self), uri: String(decoding: parts[1], as: UTF8.self),
+                                       host: headers.value("host"), userAgent: headers.value("user-agent"))
+            return headers.body().map { (head, $0 ?? .length(0)) }
         }
     }
 
-    public static func parseResponse(_ bytes: UnsafeRawBufferPointer) -> StreamParse<HTTPResponse> {
+    static func parseResponse(_ bytes: UnsafeRawBufferPointer) -> StreamParse<(head: HTTPResponseHead, body: HTTPBody)> {
         parseHead(bytes) { first, headers in
             let parts = first.split(separator: 0x20, maxSplits: 2, omittingEmptySubsequences: false)
             guard parts.count >= 2, parts[0].starts(with: "HTTP/1.".utf8), parts[1].count == 3,
                   let status = Int(String(decoding: parts[1], as: UTF8.self)), (100...999).contains(status) else {
                 return .failure(PacketProblem("not an HTTP/1.x status line"))
             }
-            var response = HTTPResponse(status: status, contentType: headers.value("content-type"), body: .untilClose)
-            switch headers.body() {
+            let head = HTTPResponseHead(status: status, contentType: headers.value("content-type"))
             // 1xx, 204 and 304 have no body whatever the headers say.
-            case .success(let body): response.body = (100..<200).contains(status) || status == 204 || status == 304 ? .length(0) : body ?? .untilClose
-            case .failure(let problem): return .failure(problem)
-            }
-            return .success(response)
+            let bodiless = (100..<200).contains(status) || status == 204 || status == 304
+            return headers.body().map { (head, bodiless ? .length(0) : $0 ?? .untilClose) }
         }
     }
 

@@ -22,6 +22,11 @@ import SentinelJSON
             #"{"evt.type":"close","evt.time":10,"proc.pid":10,"fd.l4proto":"tcp","fd.direction":"inbound","fd.sip":"::1","fd.sport":5,"fd.dip":"::1","fd.dport":80,"evt.rawres":0,"fd.bytes_in":1,"fd.bytes_out":2,"fd.segs_in":3,"fd.segs_out":4}"#,
             #"{"evt.type":"setuid","evt.time":11,"proc.pid":10,"evt.arg.uid":0}"#,
             #"{"evt.type":"syscall","evt.time":12,"proc.pid":10,"proc.tid":12,"syscall.nr":39}"#,
+            #"{"evt.type":"http","evt.time":13,"container.id":"abc","fd.direction":"inbound","fd.sip":"169.254.77.1","fd.sport":40000,"fd.dip":"169.254.77.2","fd.dport":80,"http.method":"GET","http.uri":"/?q=1","http.host":"shop","http.user_agent":"curl/8"}"#,
+            #"{"evt.type":"httpresponse","evt.time":14,"container.id":"abc","fd.direction":"outbound","fd.sip":"169.254.77.2","fd.sport":40000,"fd.dip":"169.254.77.1","fd.dport":80,"http.status":200,"http.content_type":"application/octet-stream","http.method":"GET","http.uri":"/x.sh"}"#,
+            #"{"evt.type":"dns","evt.time":15,"container.id":"abc","fd.l4proto":"udp","fd.direction":"outbound","fd.sip":"169.254.77.2","fd.sport":5353,"fd.dip":"169.254.77.1","fd.dport":53,"dns.qname":"pool.example","dns.qtype":"TXT","dns.rcode":"NXDOMAIN","dns.is_response":true}"#,
+            #"{"evt.type":"tls","evt.time":16,"container.id":"abc","fd.direction":"outbound","fd.sip":"169.254.77.2","fd.sport":40001,"fd.dip":"169.254.77.1","fd.dport":443,"tls.sni":"c2.example"}"#,
+            #"{"evt.type":"mysql","evt.time":17,"proc.pid":77,"container.id":"abc","fd.direction":"inbound","fd.sip":"169.254.77.1","fd.sport":40002,"fd.dip":"169.254.77.2","fd.dport":3306,"mysql.query":"SELECT 1","mysql.query_truncated":false,"mysql.user":"app"}"#,
         ]
         for line in lines {
             let (event, errors) = decode(line)

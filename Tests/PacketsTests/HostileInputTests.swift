@@ -18,7 +18,7 @@ import Testing
         // The question's name is a label, then a pointer back to that label: a loop.
         var message: [UInt8] = [0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]
         message += [1, UInt8(ascii: "a"), 0xC0, 12]
-        let result = message.withUnsafeBytes { DNSMessage.parse($0) }
+        let result = message.withUnsafeBytes { DNS.parse($0) }
         guard case .failure(let problem) = result else { Issue.record("\(result)"); return }
         #expect(problem.message.contains("longer than 255"))
     }
