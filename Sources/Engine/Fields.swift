@@ -213,6 +213,9 @@ public enum FieldRegistry {
     private static let messageFields: [FieldDefinition] = [
         string("http.method", "An HTTP request's method (GET, POST...); on a response, its request's.", [.http, .httpresponse]) { $0.httpRequest?.method },
         string("http.uri", "An HTTP request's target as sent: the path and query (an absolute URI through a proxy); on a response, its request's.", [.http, .httpresponse]) { $0.httpRequest?.uri },
+        string("http.uri.decoded", "http.uri with %XX escapes and + decoded once: what a server reads, and what signatures match.", [.http, .httpresponse]) { context in
+            context.httpRequest.map { percentDecoded($0.uri) }
+        },
         string("http.host", "An HTTP request's Host header; on a response, its request's.", [.http, .httpresponse]) { $0.httpRequest?.host },
         string("http.user_agent", "An HTTP request's User-Agent header; on a response, its request's.", [.http, .httpresponse]) { $0.httpRequest?.userAgent },
         number("http.status", "An HTTP response's status code.", [.httpresponse]) { context in
@@ -227,6 +230,18 @@ public enum FieldRegistry {
         string("dns.qtype", "The DNS question's type: A, AAAA, TXT, MX... or TYPE<N>.", [.dns]) { $0.dnsQuestion?.type },
         string("dns.rcode", "A DNS answer's outcome: NOERROR, NXDOMAIN, SERVFAIL, REFUSED...; NOERROR in a query.", [.dns]) { $0.dnsQuestion?.rcode },
         bool("dns.is_response", "Whether the DNS message is an answer.", [.dns]) { $0.dnsQuestion?.isResponse },
+        string("dns.domain", "dns.qname's last two labels (pool.example.com gives example.com): what a name is registered under.", [.dns]) { context in
+            context.dnsQuestion.map { $0.name.split(separator: ".").suffix(2).joined(separator: ".") }
+        },
+        number("dns.longest_label", "The length of dns.qname's longest label: tunnels carry data in labels of 40 to 63 characters.", [.dns]) { context in
+            context.dnsQuestion.map { Int64($0.name.split(separator: ".").map(\.utf8.count).max() ?? 0) }
+        },
+        number("dns.longest_label_digits", "How many digits dns.qname's longest label holds: data encoded in hex or base32 has many, words and names few.", [.dns]) { context in
+            context.dnsQuestion.map { question in
+                let label = question.name.split(separator: ".").max { $0.utf8.count < $1.utf8.count } ?? ""
+                return Int64(label.utf8.filter { $0 >= 0x30 && $0 <= 0x39 }.count)
+            }
+        },
         string("tls.sni", "The server name a TLS ClientHello asks for.", [.tls]) { context in
             if case .tlsClientHello(let name)? = context.message { return name }
             return nil
@@ -285,6 +300,33 @@ private func ancestry(of process: ProcessRecord?) -> [ProcessRecord] {
 
 /// Unknown strings are kept empty in the tables and read as missing.
 private func nonEmpty(_ text: String?) -> String? { text?.isEmpty == false ? text : nil }
+
+/// %XX escapes decoded, and + as a space; a malformed escape is kept as it is.
+func percentDecoded(_ text: String) -> String {
+    let bytes = Array(text.utf8)
+    guard bytes.contains(UInt8(ascii: "%")) || bytes.contains(UInt8(ascii: "+")) else { return text }
+    func hex(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case 0x30...0x39: byte - 0x30
+        case 0x41...0x46: byte - 0x41 + 10
+        case 0x61...0x66: byte - 0x61 + 10
+        default: nil
+        }
+    }
+    var decoded: [UInt8] = []
+    decoded.reserveCapacity(bytes.count)
+    var index = 0
+    while index < bytes.count {
+        if bytes[index] == UInt8(ascii: "%"), index + 2 < bytes.count, let high = hex(bytes[index + 1]), let low = hex(bytes[index + 2]) {
+            decoded.append(high << 4 | low)
+            index += 3
+            continue
+        }
+        decoded.append(bytes[index] == UInt8(ascii: "+") ? UInt8(ascii: " ") : bytes[index])
+        index += 1
+    }
+    return String(decoding: decoded, as: UTF8.self)
+}
 
 private func endpointText(_ endpoint: Endpoint) -> String {
     endpoint.address.isIPv4 ? "\(endpoint.address):\(endpoint.port)" : "[\(endpoint.address)]:\(endpoint.port)"

@@ -1,0 +1,46 @@
+import Engine
+import SentinelJSON
+import Testing
+@testable import Rules
+
+/// A message captured on the wire has no process of its own: it takes the process that connected
+/// or accepted its connection, on the container's side.
+@Suite struct MessageAttributionTests {
+    static let rules = """
+    { "rules": [{ "rule": "Query", "desc": "d", "condition": "evt.type = mysql", "output": "%mysql.query by %proc.name (%proc.pid)", "priority": "NOTICE" }] }
+    """
+
+    func outputs(_ events: [Event]) throws -> [String] {
+        let ruleSet = try RuleLoader.load(sources: [JSONSource(name: "r.json", bytes: Array(Self.rules.utf8))])
+        let engine = Engine(rules: ruleSet.rules)
+        var texts: [String] = []
+        for event in events { engine.process(event) { texts.append($0.output) } }
+        return texts
+    }
+
+    let client = Endpoint(address: IPAddress("169.254.77.1")!, port: 41_000)
+    let server = Endpoint(address: IPAddress("169.254.77.2")!, port: 3306)
+
+    func query(direction: Connection.Direction) -> Event {
+        Event(type: .mysql, time: 10, pid: 0, containerID: "dbdbdb000001",
+              payload: .message(Connection(direction: direction, source: client, destination: server), .mysqlQuery("SELECT 1", truncated: false, user: "app")))
+    }
+
+    @Test func aQueryIntoTheContainerBelongsToTheServerThatAcceptedIt() throws {
+        let server = Event(type: .execve, time: 1, pid: 200, ppid: 1, containerID: "dbdbdb000001",
+                           process: ProcessFacts(exePath: "/usr/sbin/mariadbd", args: ["mariadbd"]))
+        let accepted = Event(type: .accept, time: 2, pid: 200, payload: .socket(Connection(direction: .inbound, source: client, destination: self.server)))
+        #expect(try outputs([server, accepted, query(direction: .inbound)]) == ["SELECT 1 by mariadbd (200)"])
+    }
+
+    @Test func withoutItsAcceptTheProcessIsUnknown() throws {
+        #expect(try outputs([query(direction: .inbound)]) == ["SELECT 1 by <NA> (<NA>)"])
+    }
+
+    @Test func theClientsEndIsAnotherProcess() throws {
+        let client = Event(type: .execve, time: 1, pid: 300, ppid: 1, containerID: "dbdbdb000001", process: ProcessFacts(exePath: "/usr/bin/mariadb", args: ["mariadb"]))
+        let connected = Event(type: .connect, time: 2, pid: 300, payload: .socket(Connection(direction: .outbound, source: self.client, destination: server)))
+        #expect(try outputs([client, connected, query(direction: .inbound)]) == ["SELECT 1 by <NA> (<NA>)"])
+        #expect(try outputs([client, connected, query(direction: .outbound)]) == ["SELECT 1 by mariadb (300)"])
+    }
+}
