@@ -23,7 +23,8 @@ let package = Package(
         .target(name: "Rules", dependencies: ["Engine", "SentinelJSON", "BoSC"]),
         // libbpf from Debian's libbpf-dev, and the record layouts of bpf/include/records.h.
         .systemLibrary(name: "CLibbpf", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev", "libelf-dev"])]),
-        .target(name: "Sensors", dependencies: ["Engine", "SentinelJSON", "CLibbpf", "BoSC"], plugins: ["BPFCompiler"]),
+        .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
+        .target(name: "Sensors", dependencies: ["Engine", "SentinelJSON", "CLibbpf", "CPcap", "Packets", "BoSC"], plugins: ["BPFCompiler"]),
         // Compiles bpf/*.bpf.c and embeds the objects into Sensors.
         .plugin(name: "BPFCompiler", capability: .buildTool(), dependencies: ["bpf-embed"]),
         .executableTarget(name: "bpf-embed"),
@@ -42,6 +43,9 @@ let package = Package(
         // bench/bosc-evaluation's arithmetic: false and true positives over recorded runs.
         .executableTarget(name: "bosc-evaluation", dependencies: ["BoSC", "Engine", "SentinelJSON"]),
 
+        // The dissectors under libFuzzer (fuzz/run), or replaying a corpus (the tests).
+        .executableTarget(name: "packets-fuzz", dependencies: ["Packets", "Engine"]),
+
         .testTarget(name: "SentinelJSONTests", dependencies: ["SentinelJSON"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "SentinelJSON"]),
         .testTarget(name: "RulesTests", dependencies: ["Rules", "Engine", "SentinelJSON", "BoSC"], exclude: ["Fixtures"]),
@@ -50,6 +54,6 @@ let package = Package(
         .testTarget(name: "PacketsTests", dependencies: ["Packets", "Engine"]),
         .testTarget(name: "OutputsTests", dependencies: ["Outputs", "Engine", "SentinelJSON"]),
         // Runs the built `sentinel` binary as a user would; the dependency makes sure it is built.
-        .testTarget(name: "sentinelTests", dependencies: ["sentinel"], exclude: ["Fixtures"]),
+        .testTarget(name: "sentinelTests", dependencies: ["sentinel", "packets-fuzz"], exclude: ["Fixtures"]),
     ]
 )

@@ -81,7 +81,7 @@ public final class TrafficDissector {
         switch DNS.parse(segment.payload) {
         case .success(let message):
             counters.messages += 1
-            emit(PacketMessage(flow: segment.flow, fromClient: !message.isResponse, message: .dns(message)))
+            emit(PacketMessage(flow: segment.flow, fromClient: !message.isResponse, senderLink: segment.linkSource, message: .dns(message)))
         case .failure:
             counters.malformed += 1
         }
@@ -151,7 +151,7 @@ public final class TrafficDissector {
             stream.finished = true
             return
         }
-        feed(new, into: &stream, of: flow, fromClient: fromClient, emit: emit)
+        feed(new, into: &stream, of: flow, fromClient: fromClient, sender: segment.linkSource, emit: emit)
     }
 
     /// Which protocol a flow carries, from the first bytes either end sent, or its server's port.
@@ -171,21 +171,22 @@ public final class TrafficDissector {
     }
 
     /// Reads messages from the stream's new bytes, holding an unfinished one until the rest comes.
-    private func feed(_ bytes: UnsafeRawBufferPointer, into stream: inout Stream, of flow: Flow, fromClient: Bool, emit: (PacketMessage) -> Void) {
+    private func feed(_ bytes: UnsafeRawBufferPointer, into stream: inout Stream, of flow: Flow, fromClient: Bool, sender: UInt64,
+                      emit: (PacketMessage) -> Void) {
         var input = bytes
         let skipped = min(stream.skip, input.count)
         stream.skip -= skipped
         input = UnsafeRawBufferPointer(rebasing: input[skipped...])
         guard !input.isEmpty else { return }
         if stream.buffer.isEmpty {
-            let used = drain(input, stream: &stream, flow: flow, fromClient: fromClient, emit: emit)
+            let used = drain(input, stream: &stream, flow: flow, fromClient: fromClient, sender: sender, emit: emit)
             guard !stream.finished, used < input.count else { return }
             hold(UnsafeRawBufferPointer(rebasing: input[used...]), in: &stream)
         } else {
             hold(input, in: &stream)
             guard !stream.finished else { return }
             let buffer = stream.buffer
-            let used = buffer.withUnsafeBytes { drain($0, stream: &stream, flow: flow, fromClient: fromClient, emit: emit) }
+            let used = buffer.withUnsafeBytes { drain($0, stream: &stream, flow: flow, fromClient: fromClient, sender: sender, emit: emit) }
             let released = stream.finished ? buffer.count : used
             bufferedBytes -= released
             stream.buffer.removeFirst(released)
@@ -204,7 +205,8 @@ public final class TrafficDissector {
 
     /// Reads whole messages from the front of `bytes`; returns how many bytes they took (and
     /// the bodies after them that were there).
-    private func drain(_ bytes: UnsafeRawBufferPointer, stream: inout Stream, flow: Flow, fromClient: Bool, emit: (PacketMessage) -> Void) -> Int {
+    private func drain(_ bytes: UnsafeRawBufferPointer, stream: inout Stream, flow: Flow, fromClient: Bool, sender: UInt64,
+                       emit: (PacketMessage) -> Void) -> Int {
         var used = 0
         while used < bytes.count, !stream.finished {
             let rest = UnsafeRawBufferPointer(rebasing: bytes[used...])
@@ -212,7 +214,7 @@ public final class TrafficDissector {
             case .message(let message, let consumed, let skip):
                 if let message {
                     counters.messages += 1
-                    emit(PacketMessage(flow: fromClient ? flow.key : flow.key.reversed, fromClient: fromClient, message: message))
+                    emit(PacketMessage(flow: fromClient ? flow.key : flow.key.reversed, fromClient: fromClient, senderLink: sender, message: message))
                 }
                 used += consumed
                 let skippedHere = min(skip, bytes.count - used)

@@ -44,6 +44,9 @@ public struct TransportSegment {
     }
 
     public var flow: FlowKey
+    /// The sender's Ethernet address (0 on other links): on a container's veth, whether the
+    /// container sent the frame.
+    public var linkSource: UInt64
     public var flags: TCPFlags
     public var sequence: UInt32
     /// The payload bytes captured: fewer than `payloadLength` when the snap length cut the frame.
@@ -66,9 +69,11 @@ public enum Frame {
     public static func decode(_ frame: UnsafeRawBufferPointer, linkType: LinkType) -> FrameContent {
         var reader = ByteReader(frame)
         let etherType: UInt16
+        var linkSource: UInt64 = 0
         switch linkType {
         case .ethernet:
-            guard reader.skip(12), var type = reader.u16() else { return .malformed("Ethernet header cut short") }
+            guard reader.skip(6), let high = reader.u16(), let low = reader.u32(), var type = reader.u16() else { return .malformed("Ethernet header cut short") }
+            linkSource = UInt64(high) << 32 | UInt64(low)
             // 802.1Q and 802.1ad tags, stacked at most twice.
             for _ in 0..<2 where type == 0x8100 || type == 0x88A8 {
                 guard reader.skip(2), let inner = reader.u16() else { return .malformed("VLAN tag cut short") }
@@ -85,11 +90,15 @@ public enum Frame {
             guard let first = reader.bytes.first else { return .malformed("empty frame") }
             etherType = first >> 4 == 6 ? 0x86DD : 0x0800
         }
+        let content: FrameContent
         switch etherType {
-        case 0x0800: return ipv4(&reader)
-        case 0x86DD: return ipv6(&reader)
+        case 0x0800: content = ipv4(&reader)
+        case 0x86DD: content = ipv6(&reader)
         default: return .ignored
         }
+        guard case .segment(var segment) = content else { return content }
+        segment.linkSource = linkSource
+        return .segment(segment)
     }
 
     private static func ipv4(_ reader: inout ByteReader) -> FrameContent {
@@ -142,7 +151,7 @@ public enum Frame {
             let payloadLength = length - headerLength
             let captured = reader.take(min(payloadLength, reader.remaining))!
             let flow = FlowKey(source: source, destination: destination, sourcePort: sourcePort, destinationPort: destinationPort, isTCP: true)
-            return .segment(TransportSegment(flow: flow, flags: TransportSegment.TCPFlags(rawValue: flags), sequence: sequence,
+            return .segment(TransportSegment(flow: flow, linkSource: 0, flags: TransportSegment.TCPFlags(rawValue: flags), sequence: sequence,
                                              payload: captured, payloadLength: payloadLength))
         case 17:
             guard let sourcePort = reader.u16(), let destinationPort = reader.u16(), let udpLength = reader.u16(), reader.skip(2) else {
@@ -152,7 +161,7 @@ public enum Frame {
             let payloadLength = Int(udpLength) - 8
             let captured = reader.take(min(payloadLength, reader.remaining))!
             let flow = FlowKey(source: source, destination: destination, sourcePort: sourcePort, destinationPort: destinationPort, isTCP: false)
-            return .segment(TransportSegment(flow: flow, flags: [], sequence: 0, payload: captured, payloadLength: payloadLength))
+            return .segment(TransportSegment(flow: flow, linkSource: 0, flags: [], sequence: 0, payload: captured, payloadLength: payloadLength))
         default:
             return .ignored
         }

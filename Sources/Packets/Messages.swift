@@ -5,6 +5,8 @@ public struct PacketMessage: Sendable {
     public var flow: FlowKey
     /// Whether the sender is the end that opened the connection (for UDP, the one that asked).
     public var fromClient: Bool
+    /// The Ethernet address that sent the frame completing the message (0 on other links).
+    public var senderLink: UInt64
     public var message: ApplicationMessage
 }
 

@@ -1,6 +1,7 @@
 import Engine
 import Outputs
 import SentinelJSON
+import Sensors
 
 /// The JSON config file (`--config`): rule paths, outputs, and the minimum priority.
 ///
@@ -8,14 +9,17 @@ import SentinelJSON
 ///       "min_priority": "NOTICE",
 ///       "outputs": [ { "type": "stdout", "format": "text" },
 ///                    { "type": "file", "path": "/var/log/sentinel.jsonl", "min_priority": "WARNING" },
-///                    { "type": "syslog", "transport": "unix", "path": "/dev/log", "format": "rfc5424" } ] }
+///                    { "type": "syslog", "transport": "unix", "path": "/dev/log", "format": "rfc5424" } ],
+///       "pcap": { "snap_length": 65535, "filter": "tcp or (udp and port 53)", "packets_per_second": 200000 } }
 struct Config {
     var rulePaths: [String] = []
     var minimumPriority: Priority = .debug
     var outputs: [(sink: AlertSink, minimumPriority: Priority)] = []
     var hasOutputs = false
+    /// How the pcap sensor captures, when rules read application messages.
+    var pcap = PcapSensor.Options()
 
-    static let keys = ["$schema", "rules", "min_priority", "outputs"]
+    static let keys = ["$schema", "rules", "min_priority", "outputs", "pcap"]
 
     static func load(path: String, diagnostics: Diagnostics) -> Config? {
         guard let source = diagnostics.take(JSONSource.load(path: path)),
@@ -36,6 +40,7 @@ struct Config {
                 if let made = SinkRegistry.make(output, diagnostics: diagnostics) { config.outputs.append(made) }
             }
         }
+        if let cursor = object.optional("pcap"), let options = PcapSensor.Options.parse(cursor, diagnostics: diagnostics) { config.pcap = options }
         return diagnostics.hasErrors ? nil : config
     }
 }

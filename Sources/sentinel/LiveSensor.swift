@@ -33,11 +33,23 @@ struct LiveOptions: ParsableArguments {
     }
 
     /// Loads and attaches the probes that events of `types` need; of the system calls, the kernel
-    /// sends `systemCalls`, and what `bosc` rules ask through `kernelRequests`. Statistics go to stderr; a rise
-    /// in dropped events also goes to `onDrop` (the outputs, as a `sentinel` alert), so that a SIEM
-    /// sees the gap.
+    /// sends `systemCalls`, and what `bosc` rules ask through `kernelRequests`. Application messages
+    /// add the pcap sensor, set up by `pcap`. Statistics go to stderr; a rise in dropped events
+    /// also goes to `onDrop` (the outputs, as a `sentinel` alert), so that a SIEM sees the gap.
     func makeSensor(needing types: Set<EventType>, systemCalls: SystemCallNumbers, kernelRequests: KernelRequests? = nil,
-                    onDrop: @escaping (Alert) -> Void) throws -> EBPFSensor {
+                    pcap: PcapSensor.Options = PcapSensor.Options(), onDrop: @escaping (Alert) -> Void) throws -> Sensor {
+        let probes = try makeEBPFSensor(needing: types, systemCalls: systemCalls, kernelRequests: kernelRequests, onDrop: onDrop)
+        guard !types.isDisjoint(with: EventType.messages) else { return probes }
+        var options = pcap
+        options.dockerSocket = dockerSocket.isEmpty ? nil : dockerSocket
+        options.statisticsInterval = statisticsInterval
+        let capture = PcapSensor(options: options, onStatistics: reportingDrops(of: "pcap", to: onDrop), onWarning: { printError("sentinel: \($0)") })
+        printError("sentinel: reading application messages from \(options.interfaces.map { $0.joined(separator: ", ") } ?? "every container's veth") with libpcap")
+        return SensorGroup([probes, capture])
+    }
+
+    private func makeEBPFSensor(needing types: Set<EventType>, systemCalls: SystemCallNumbers, kernelRequests: KernelRequests?,
+                                onDrop: @escaping (Alert) -> Void) throws -> EBPFSensor {
         let probes = ProbeSelection(opens: !types.isDisjoint(with: EventType.opens),
                                     sockets: !types.isDisjoint(with: EventType.sockets),
                                     syscalls: types.contains(.syscall),
@@ -52,25 +64,30 @@ struct LiveOptions: ParsableArguments {
             statisticsInterval: statisticsInterval,
             ringBufferBytes: ringBufferKiB * 1024,
             kernelRequests: kernelRequests)
-        var droppedSoFar: UInt64 = 0
         do {
-            let sensor = try EBPFSensor(options: options, onStatistics: { statistics, summary in
-                printError("sentinel: ebpf: \(summary)")
-                guard statistics.dropped > droppedSoFar else { return }
-                let lost = statistics.dropped - droppedSoFar
-                droppedSoFar = statistics.dropped
-                onDrop(Alert(time: wallClockNow(), rule: "Events dropped", priority: .error,
-                             output: "sentinel lost \(lost) events (\(statistics.dropped) since start): \(summary)",
-                             outputFields: [Alert.Field(name: "sentinel.dropped", value: .number(Int64(lost))),
-                                            Alert.Field(name: "sentinel.dropped_total", value: .number(Int64(statistics.dropped)))],
-                             tags: ["sentinel", "drops"], source: "sentinel"))
-            }, onWarning: { printError("sentinel: \($0)") })
+            let sensor = try EBPFSensor(options: options, onStatistics: reportingDrops(of: "ebpf", to: onDrop), onWarning: { printError("sentinel: \($0)") })
             printError("sentinel: watching \(includeHost ? "containers and the host" : "containers") with the eBPF probes \(sensor.attachedFamilies.joined(separator: ", "))")
             return sensor
         } catch let error as ProbeError {
             printError("sentinel: \(error.description)")
             throw ExitStatus.badInput
         }
+    }
+}
+
+/// Prints a sensor's statistics line; a rise in its drops also goes to `onDrop` as an alert.
+private func reportingDrops(of sensor: String, to onDrop: @escaping (Alert) -> Void) -> (SensorStatistics, String) -> Void {
+    var droppedSoFar: UInt64 = 0
+    return { statistics, summary in
+        printError("sentinel: \(sensor): \(summary)")
+        guard statistics.dropped > droppedSoFar else { return }
+        let lost = statistics.dropped - droppedSoFar
+        droppedSoFar = statistics.dropped
+        onDrop(Alert(time: wallClockNow(), rule: "Events dropped", priority: .error,
+                     output: "sentinel lost \(lost) events (\(statistics.dropped) since start): \(sensor): \(summary)",
+                     outputFields: [Alert.Field(name: "sentinel.dropped", value: .number(Int64(lost))),
+                                    Alert.Field(name: "sentinel.dropped_total", value: .number(Int64(statistics.dropped)))],
+                     tags: ["sentinel", "drops"], source: "sentinel"))
     }
 }
 

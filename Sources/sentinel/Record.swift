@@ -13,7 +13,8 @@ struct Record: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Record live events to a file in the replay format (JSON lines).",
         discussion: """
-        Records process, file-open and TCP events (and system calls with --syscalls) until SIGINT, \
+        Records process, file-open and TCP events (and system calls with --syscalls, application \
+        messages with --messages) until SIGINT, \
         SIGTERM or --seconds. The recording starts with every running process and the containers' \
         names and images, so that a replay has the same process table. Replaying it through the \
         same rules (sentinel --rules DIR --replay FILE) gives the alerts a live run would have given.
@@ -25,6 +26,9 @@ struct Record: ParsableCommand {
 
     @Flag(name: .long, help: "Record every system call of the watched containers too (many events).")
     var syscalls = false
+
+    @Flag(name: .long, help: "Record the application messages in containers' traffic too (HTTP, DNS, TLS, MySQL), captured with libpcap.")
+    var messages = false
 
     @Option(name: .long, help: ArgumentHelp("Stop after this many seconds.", valueName: "seconds"))
     var seconds: Double?
@@ -39,6 +43,7 @@ struct Record: ParsableCommand {
         }
         var types = EventType.withProcess
         if !syscalls { types.remove(.syscall) }
+        if messages { types.formUnion(EventType.messages) }
         let sensor = try live.makeSensor(needing: types, systemCalls: .all, onDrop: { alert in printError("sentinel: \(alert.output)") })
         let signals = handleSignals(stopping: sensor, onHangup: {})
         if let seconds {

@@ -63,7 +63,7 @@ struct Run: ParsableCommand {
         let engine = Engine(rules: try appendingOutput(to: ruleSet.rules))
         let persistentRules = try openState(of: engine.rules)
         let sensor = try makeSensor(needing: engine.neededEventTypes, systemCalls: engine.neededSystemCalls,
-                                    kernelRequests: kernelRequests(for: engine.rules), dispatcher: dispatcher)
+                                    kernelRequests: kernelRequests(for: engine.rules), pcap: settings.pcap, dispatcher: dispatcher)
         let signals = handleSignals(stopping: sensor, onHangup: dispatcher.reopenAll)
         var sensorError: Error?
         do {
@@ -160,9 +160,9 @@ struct Run: ParsableCommand {
     }
 
     private func makeSensor(needing types: Set<EventType>, systemCalls: SystemCallNumbers, kernelRequests: KernelRequests?,
-                            dispatcher: AlertDispatcher) throws -> Sensor {
+                            pcap: PcapSensor.Options, dispatcher: AlertDispatcher) throws -> Sensor {
         guard let replay else {
-            return try live.makeSensor(needing: types, systemCalls: systemCalls, kernelRequests: kernelRequests, onDrop: dispatcher.dispatch)
+            return try live.makeSensor(needing: types, systemCalls: systemCalls, kernelRequests: kernelRequests, pcap: pcap, onDrop: dispatcher.dispatch)
         }
         return ReplaySensor(path: replay) { diagnostic in printError(diagnostic.description) }
     }

@@ -19,6 +19,7 @@ import Testing
         guard case .httpResponse(let answer, let answered) = messages[1].message else { Issue.record("\(messages[1])"); return }
         #expect(answer.status == 200 && answer.contentType == "application/octet-stream" && answered == head)
         #expect(!messages[1].fromClient && messages[1].flow.sourcePort == 80)
+        #expect(messages.map(\.senderLink) == [FrameBuilder.clientLink, FrameBuilder.serverLink])
     }
 
     @Test func aBodyIsPassedOverAndTheNextRequestRead() {

@@ -1,67 +1,6 @@
 import Engine
 @testable import Packets
 
-/// Frames as a capture on a veth delivers them: Ethernet, IPv4, then TCP or UDP.
-struct FrameBuilder {
-    var client = (address: IPAddress("172.30.0.2")!, port: UInt16(40_000))
-    var server = (address: IPAddress("172.30.0.1")!, port: UInt16(80))
-    /// The next sequence number of each side.
-    var clientSequence: UInt32 = 1000
-    var serverSequence: UInt32 = 5000
-
-    static func ethernet(_ ip: [UInt8]) -> [UInt8] {
-        [UInt8](repeating: 0x02, count: 12) + [0x08, 0x00] + ip
-    }
-
-    static func ipv4(source: IPAddress, destination: IPAddress, proto: UInt8, _ payload: [UInt8]) -> [UInt8] {
-        let total = 20 + payload.count
-        var header: [UInt8] = [0x45, 0, UInt8(total >> 8), UInt8(total & 0xFF), 0, 0, 0x40, 0, 64, proto, 0, 0]
-        for address in [source, destination] {
-            let value = UInt32(truncatingIfNeeded: address.low)
-            header += [UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)]
-        }
-        return header + payload
-    }
-
-    static func tcp(sourcePort: UInt16, destinationPort: UInt16, sequence: UInt32, flags: UInt8, _ payload: [UInt8]) -> [UInt8] {
-        [UInt8(sourcePort >> 8), UInt8(sourcePort & 0xFF), UInt8(destinationPort >> 8), UInt8(destinationPort & 0xFF),
-         UInt8(sequence >> 24), UInt8(sequence >> 16 & 0xFF), UInt8(sequence >> 8 & 0xFF), UInt8(sequence & 0xFF),
-         0, 0, 0, 0, 0x50, flags, 0xFF, 0xFF, 0, 0, 0, 0] + payload
-    }
-
-    static func udp(sourcePort: UInt16, destinationPort: UInt16, _ payload: [UInt8]) -> [UInt8] {
-        let length = 8 + payload.count
-        return [UInt8(sourcePort >> 8), UInt8(sourcePort & 0xFF), UInt8(destinationPort >> 8), UInt8(destinationPort & 0xFF),
-                UInt8(length >> 8), UInt8(length & 0xFF), 0, 0] + payload
-    }
-
-    /// The three-way handshake's SYN and SYN-ACK.
-    mutating func open() -> [[UInt8]] {
-        defer {
-            clientSequence += 1
-            serverSequence += 1
-        }
-        return [segment(fromClient: true, flags: 0x02, [], advance: false), segment(fromClient: false, flags: 0x12, [], advance: false)]
-    }
-
-    /// A segment carrying `payload`, its sequence number following the side's last.
-    mutating func segment(fromClient: Bool, flags: UInt8 = 0x18, _ payload: [UInt8], advance: Bool = true) -> [UInt8] {
-        let (from, to) = fromClient ? (client, server) : (server, client)
-        let sequence = fromClient ? clientSequence : serverSequence
-        if advance {
-            if fromClient { clientSequence &+= UInt32(payload.count) } else { serverSequence &+= UInt32(payload.count) }
-        }
-        return Self.ethernet(Self.ipv4(source: from.address, destination: to.address, proto: 6,
-                                       Self.tcp(sourcePort: from.port, destinationPort: to.port, sequence: sequence, flags: flags, payload)))
-    }
-
-    func datagram(fromClient: Bool, _ payload: [UInt8]) -> [UInt8] {
-        let (from, to) = fromClient ? (client, server) : (server, client)
-        return Self.ethernet(Self.ipv4(source: from.address, destination: to.address, proto: 17,
-                                       Self.udp(sourcePort: from.port, destinationPort: to.port, payload)))
-    }
-}
-
 /// Runs frames through a dissector; the messages it read.
 func dissect(_ frames: [[UInt8]], with dissector: TrafficDissector = TrafficDissector()) -> [PacketMessage] {
     var messages: [PacketMessage] = []

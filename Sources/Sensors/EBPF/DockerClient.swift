@@ -9,15 +9,15 @@ import Glibc
 /// What sentinel asks of the Docker Engine API, over its unix socket: a container's name, image and
 /// labels, the running containers, and the events stream that tells of new and dead ones. Requests
 /// are HTTP/1.0, so every response ends when the connection closes (no chunked bodies to undo).
-struct DockerClient: Sendable {
+public struct DockerClient: Sendable {
     let socketPath: String
 
-    init(socketPath: String = "/var/run/docker.sock") {
+    public init(socketPath: String = "/var/run/docker.sock") {
         self.socketPath = socketPath
     }
 
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
     }
 
     /// Name, image and labels of container `id`, or nil when Docker does not know it.
@@ -55,14 +55,14 @@ struct DockerClient: Sendable {
     }
 
     /// A container's life, as the events stream tells it.
-    enum Change: Equatable {
+    public enum Change: Equatable {
         case created(id: String)
         case destroyed(id: String)
     }
 
     /// Follows `/events` for containers until the connection ends or `shouldStop` says so; calls
     /// `onChange` for creation and destruction.
-    func followEvents(shouldStop: () -> Bool, onChange: (Change) -> Void) throws(Failure) {
+    public func followEvents(shouldStop: () -> Bool, onChange: (Change) -> Void) throws(Failure) {
         let filter = "%7B%22type%22%3A%5B%22container%22%5D%7D" // {"type":["container"]}
         let socket = try connect(timeoutSeconds: 1)
         defer { close(socket) }

@@ -1,0 +1,299 @@
+import Dispatch
+import Engine
+import Packets
+import SentinelJSON
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Captures containers' traffic with libpcap on the host side of their veths, reads the
+/// application protocols in it (Packets) and delivers each message as an event of the container
+/// whose veth it crossed. Messages wait `attributionDelay` before they go, so that the eBPF
+/// sensor's connect and accept for their connection reach the engine first and name the process.
+public final class PcapSensor: Sensor {
+    public struct Options: Sendable {
+        /// Interfaces to capture on by name; nil for every container's veth, found as containers
+        /// start (Docker's events) and every few seconds.
+        public var interfaces: [String]?
+        public var snapLength: Int32 = 65_535
+        /// A libpcap filter: what to capture at all.
+        public var filter: String? = "tcp or (udp and port 53)"
+        /// Frames read per interface and second at most; the rest are counted and not read.
+        public var packetsPerSecond = 200_000
+        public var bufferBytes: Int32 = 16 << 20
+        public var attributionDelayNanoseconds: UInt64 = 50_000_000
+        public var flows = TrafficDissector.Limits()
+        public var dockerSocket: String? = "/var/run/docker.sock"
+        public var statisticsInterval: Double = 60
+
+        public init() {}
+
+        public static let keys = ["interfaces", "snap_length", "filter", "packets_per_second", "buffer_kib", "attribution_delay_ms",
+                                  "max_flows", "flow_idle_seconds"]
+
+        /// The config file's `"pcap"` object; every problem is reported.
+        public static func parse(_ cursor: JSONCursor, diagnostics: Diagnostics) -> Options? {
+            guard let object = cursor.object(diagnostics, allowedKeys: keys) else { return nil }
+            let errorsBefore = diagnostics.errors.count
+            var options = Options()
+            if let names = object.optional("interfaces")?.stringArray(diagnostics) { options.interfaces = names }
+            if let value = object.optional("snap_length")?.integer(diagnostics, in: 128...262_144) { options.snapLength = Int32(value) }
+            if let cursor = object.optional("filter") {
+                if case .null = cursor.node.value { options.filter = nil } else if let text = cursor.string(diagnostics) { options.filter = text }
+            }
+            if let value = object.optional("packets_per_second")?.integer(diagnostics, in: 1...100_000_000) { options.packetsPerSecond = Int(value) }
+            if let value = object.optional("buffer_kib")?.integer(diagnostics, in: 256...1_048_576) { options.bufferBytes = Int32(value * 1024) }
+            if let value = object.optional("attribution_delay_ms")?.integer(diagnostics, in: 0...10_000) {
+                options.attributionDelayNanoseconds = UInt64(value) * 1_000_000
+            }
+            if let value = object.optional("max_flows")?.integer(diagnostics, in: 1...10_000_000) { options.flows.flows = Int(value) }
+            if let value = object.optional("flow_idle_seconds")?.integer(diagnostics, in: 1...86_400) { options.flows.idleSeconds = Int(value) }
+            return diagnostics.errors.count == errorsBefore ? options : nil
+        }
+    }
+
+    /// One interface being captured, and what it has counted.
+    private final class Capture {
+        let handle: PcapHandle
+        let containerID: String
+        let containerAddress: UInt64
+        let dissector: TrafficDissector
+        var windowStart: UInt64 = 0
+        var framesInWindow = 0
+        var overBudget: UInt64 = 0
+
+        init(handle: PcapHandle, containerID: String, containerAddress: UInt64, limits: TrafficDissector.Limits) {
+            self.handle = handle
+            self.containerID = containerID
+            self.containerAddress = containerAddress
+            self.dissector = TrafficDissector(limits: limits)
+        }
+    }
+
+    /// What captures that were closed had counted.
+    private struct Totals {
+        var kernelDropped: UInt64 = 0
+        var overBudget: UInt64 = 0
+        var frames = 0
+        var messages = 0
+        var malformed = 0
+        var abandoned = 0
+        var unfollowed = 0
+    }
+
+    public let options: Options
+    public let label = "pcap"
+    private let onStatistics: (SensorStatistics, String) -> Void
+    private let onWarning: (String) -> Void
+    private let flags = Flags()
+    private let counts = Mutex(SensorStatistics())
+    private var captures: [String: Capture] = [:]
+    private var closed = Totals()
+    /// Messages waiting for their connection's owner to be known, oldest first.
+    private var waiting: [(due: UInt64, event: Event)] = []
+    private var waitingStart = 0
+    static let waitingLimit = 100_000
+    private var queueDropped: UInt64 = 0
+    private var warnedInterfaces: Set<String> = []
+
+    public init(options: Options, onStatistics: @escaping (SensorStatistics, String) -> Void, onWarning: @escaping (String) -> Void) {
+        self.options = options
+        self.onStatistics = onStatistics
+        self.onWarning = onWarning
+    }
+
+    public var statistics: SensorStatistics { counts.withLock { $0 } }
+
+    public func stop() { flags.stopped.store(true, ordering: .relaxed) }
+
+    /// The interfaces captured now, with their containers.
+    public var interfaces: [String: String] { captures.mapValues(\.containerID) }
+
+    public func run(deliver: (Event) -> Void) throws {
+        followDockerEvents()
+        var lastRescan: UInt64 = 0
+        var lastStatistics = monotonicNow()
+        var descriptors: [pollfd] = []
+        while !flags.stopped.load(ordering: .relaxed) {
+            let now = monotonicNow()
+            if flags.rescanRequested.exchange(false, ordering: .relaxed) || now &- lastRescan >= 2_000_000_000 {
+                refreshCaptures()
+                lastRescan = now
+                descriptors = captures.values.map { pollfd(fd: $0.handle.selectableDescriptor, events: Int16(POLLIN), revents: 0) }
+            }
+            _ = poll(&descriptors, nfds_t(descriptors.count), 10)
+            for capture in Array(captures.values) { read(capture) }
+            deliverDue(before: wallClockNow(), deliver)
+            if Double(now &- lastStatistics) / 1e9 >= options.statisticsInterval {
+                lastStatistics = now
+                reportStatistics()
+            }
+        }
+        for capture in Array(captures.values) { read(capture) }
+        deliverDue(before: .max, deliver)
+        reportStatistics()
+    }
+
+    // MARK: - Interfaces
+
+    /// Opens captures on the interfaces wanted now, and closes those that are gone.
+    private func refreshCaptures() {
+        var wanted: [String: (container: String, address: UInt64)] = [:]
+        let discovered = ContainerInterfaces.find(containers: RunningContainers.processes())
+        if let names = options.interfaces {
+            for name in names {
+                let container = discovered.first { $0.hostName == name }
+                wanted[name] = (container?.containerID ?? ContainerRecord.hostID, container?.containerAddress ?? 0)
+            }
+        } else {
+            for interface in discovered { wanted[interface.hostName] = (interface.containerID, interface.containerAddress) }
+        }
+        for (name, capture) in captures where wanted[name]?.container != capture.containerID {
+            close(name)
+        }
+        for (name, owner) in wanted where captures[name] == nil {
+            do {
+                let handle = try PcapHandle.live(interface: name, snapLength: options.snapLength, bufferBytes: options.bufferBytes, filter: options.filter)
+                let capture = Capture(handle: handle, containerID: owner.container, containerAddress: owner.address, limits: options.flows)
+                handle.setHandler { [unowned self, unowned capture] bytes, time, _ in frame(bytes, time: time, on: capture) }
+                captures[name] = capture
+                warnedInterfaces.remove(name)
+            } catch {
+                if warnedInterfaces.insert(name).inserted { onWarning("pcap: \(error)") }
+            }
+        }
+    }
+
+    private func close(_ name: String) {
+        guard let capture = captures.removeValue(forKey: name) else { return }
+        add(capture, to: &closed)
+    }
+
+    private func add(_ capture: Capture, to totals: inout Totals) {
+        totals.kernelDropped += capture.handle.kernelCounts()?.dropped ?? 0
+        totals.overBudget += capture.overBudget
+        let counters = capture.dissector.counters
+        totals.frames += counters.frames
+        totals.messages += counters.messages
+        totals.malformed += counters.malformed
+        totals.abandoned += counters.streamsAbandoned
+        totals.unfollowed += counters.segmentsUnfollowed
+    }
+
+    /// Follows Docker's events to look for new veths as soon as a container starts.
+    private func followDockerEvents() {
+        guard options.interfaces == nil, let socket = options.dockerSocket else { return }
+        let client = DockerClient(socketPath: socket)
+        DispatchQueue(label: "sentinel.pcap-docker-events").async { [flags] in
+            while !flags.stopped.load(ordering: .relaxed) {
+                try? client.followEvents(shouldStop: { flags.stopped.load(ordering: .relaxed) }) { change in
+                    if case .created = change { flags.rescanRequested.store(true, ordering: .relaxed) }
+                }
+                if !flags.stopped.load(ordering: .relaxed) { sleep(1) }
+            }
+        }
+    }
+
+    // MARK: - Frames to events
+
+    private func read(_ capture: Capture) {
+        do {
+            _ = try capture.handle.dispatch()
+        } catch {
+            // The interface went away with its container.
+            onWarning("pcap: \(error)")
+            close(capture.handle.label)
+        }
+    }
+
+    private func frame(_ bytes: UnsafeRawBufferPointer, time: UInt64, on capture: Capture) {
+        if time &- capture.windowStart >= 1_000_000_000 {
+            capture.windowStart = time
+            capture.framesInWindow = 0
+        }
+        capture.framesInWindow += 1
+        guard capture.framesInWindow <= options.packetsPerSecond else {
+            capture.overBudget += 1
+            return
+        }
+        capture.dissector.frame(bytes, linkType: capture.handle.linkType, time: time) { message in
+            enqueue(event(for: message, time: time, on: capture), due: time &+ options.attributionDelayNanoseconds)
+        }
+    }
+
+    private func event(for message: PacketMessage, time: UInt64, on capture: Capture) -> Event {
+        let sender = Endpoint(address: message.flow.source, port: message.flow.sourcePort)
+        let receiver = Endpoint(address: message.flow.destination, port: message.flow.destinationPort)
+        let (client, server) = message.fromClient ? (sender, receiver) : (receiver, sender)
+        let containerSent = message.senderLink == capture.containerAddress
+        let containerIsClient = containerSent == message.fromClient
+        let connection = Connection(l4proto: message.flow.isTCP ? "tcp" : "udp", direction: containerIsClient ? .outbound : .inbound,
+                                    source: client, destination: server)
+        return Event(type: message.message.eventType, time: time, pid: 0, containerID: capture.containerID,
+                     payload: .message(connection, message.message))
+    }
+
+    private func enqueue(_ event: Event, due: UInt64) {
+        guard waiting.count - waitingStart < Self.waitingLimit else {
+            queueDropped += 1
+            return
+        }
+        waiting.append((due, event))
+    }
+
+    private func deliverDue(before time: UInt64, _ deliver: (Event) -> Void) {
+        var delivered: UInt64 = 0
+        while waitingStart < waiting.count, waiting[waitingStart].due <= time {
+            deliver(waiting[waitingStart].event)
+            waitingStart += 1
+            delivered += 1
+        }
+        if waitingStart == waiting.count {
+            waiting.removeAll(keepingCapacity: true)
+            waitingStart = 0
+        } else if waitingStart > 4096 {
+            waiting.removeFirst(waitingStart)
+            waitingStart = 0
+        }
+        if delivered > 0 { counts.withLock { $0.delivered += delivered } }
+    }
+
+    // MARK: - Statistics
+
+    private func reportStatistics() {
+        var totals = closed
+        var received: UInt64 = 0
+        for capture in captures.values {
+            add(capture, to: &totals)
+            received += capture.handle.kernelCounts()?.received ?? 0
+        }
+        let dropped = totals.kernelDropped + totals.overBudget + queueDropped
+        let statistics = counts.withLock { counts in
+            counts.dropped = dropped
+            return counts
+        }
+        onStatistics(statistics, "\(captures.count) interfaces; frames captured \(received), read \(totals.frames), dropped by the kernel "
+                     + "\(totals.kernelDropped), over budget \(totals.overBudget); \(totals.messages) messages, \(queueDropped) lost waiting; "
+                     + "\(totals.malformed) malformed; \(totals.abandoned) streams given up, \(totals.unfollowed) segments of flows not followed")
+    }
+}
+
+/// Set from other threads: a stop, and a container that started.
+private final class Flags: Sendable {
+    let stopped = Atomic<Bool>(false)
+    let rescanRequested = Atomic<Bool>(true)
+}
+
+private func monotonicNow() -> UInt64 {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+}
+
+private func wallClockNow() -> UInt64 {
+    var now = timespec()
+    clock_gettime(CLOCK_REALTIME, &now)
+    return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+}
