@@ -295,6 +295,27 @@ struct LiveTests {
         #expect(systemCalls.produced >= 1 && systemCalls.produced < 20, "\(systemCalls)")
     }
 
+    /// libbpf reads the ring for as long as records keep coming; a container that calls faster
+    /// than sentinel reads must still let it stop when asked.
+    @Test func aFloodOfSystemCallsDoesNotKeepSentinelFromStopping() throws {
+        try #require(LiveEnvironment.problem == nil, "\(LiveEnvironment.problem ?? "")")
+        let sentinel = try LiveSentinel(["--rules", "Tests/sentinelTests/Fixtures/live/every-read.json"])
+        let name = "sentinel-live-flood"
+        try command(["docker", "rm", "-f", name])
+        let started = try command(["docker", "run", "-d", "--network", "none", "--name", name, LiveEnvironment.image,
+                                   "dd", "if=/dev/zero", "of=/dev/null", "bs=1"])
+        defer { _ = try? command(["docker", "rm", "-f", name]) }
+        try #require(started.status == 0, "docker run failed for \(name)")
+        let flooding = waitUntil(seconds: 20) { (Self.recordCounts(sentinel.stderr)["syscalls"]?.produced ?? 0) > 1_000_000 }
+        try #require(flooding, "the container's reads did not reach a million: \(sentinel.stderr.suffix(2000))")
+
+        // Once stopped it reads what the ring holds (a debug build takes seconds); before, it
+        // read on for as long as the container called.
+        kill(sentinel.process.processIdentifier, SIGINT)
+        let stopped = waitUntil(seconds: 30) { !sentinel.process.isRunning }
+        #expect(stopped, "sentinel still ran 30 s after SIGINT, with the container still reading: \(sentinel.stderr.suffix(600))")
+    }
+
     /// The record counts of the last statistics line: kind → (produced, received, dropped).
     static func recordCounts(_ stderr: String) -> [String: (produced: Int, received: Int, dropped: Int)] {
         let marker = "records produced/received/dropped: "

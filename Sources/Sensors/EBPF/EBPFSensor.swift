@@ -97,13 +97,22 @@ public final class EBPFSensor: Sensor {
 
     /// The longest a record waits in the ring before it is read.
     static let pollMilliseconds: Int32 = 20
+    /// The most records read before the loop looks up: libbpf reads on for as long as new records
+    /// come, so a container that never stops calling would keep the reader from its requests,
+    /// statistics and stop flag (a sentinel that did not stop on SIGINT under such a flood).
+    static let recordsPerPass = 16_384
+    /// What the record callback returns to end a pass early; libbpf hands it back from the read.
+    private static let passFull = -ECANCELED
+    private var recordsThisPass = 0
 
     private func pollRecords() throws {
         let context = Unmanaged.passUnretained(self).toOpaque()
         guard let ring = ring_buffer__new(probes.eventsFD, { context, data, size in
             guard let context, let data else { return 0 }
-            Unmanaged<EBPFSensor>.fromOpaque(context).takeUnretainedValue().handle(record: UnsafeRawPointer(data), size: size)
-            return 0
+            let sensor = Unmanaged<EBPFSensor>.fromOpaque(context).takeUnretainedValue()
+            sensor.handle(record: UnsafeRawPointer(data), size: size)
+            sensor.recordsThisPass += 1
+            return sensor.recordsThisPass >= EBPFSensor.recordsPerPass ? EBPFSensor.passFull : 0
         }, context, nil) else {
             throw ProbeError(description: "cannot open the events ring buffer: \(String(cString: strerror(errno)))")
         }
@@ -112,11 +121,15 @@ public final class EBPFSensor: Sensor {
         while !stopped.isSet {
             // The kernel wakes us only when the ring is filling up (see wakeup_flag in
             // common.bpf.h); otherwise records wait here at most this long.
+            recordsThisPass = 0
             let status = ring_buffer__poll(ring, Self.pollMilliseconds)
-            if status < 0 && status != -EINTR {
+            if status < 0 && status != -EINTR && status != Self.passFull {
                 throw ProbeError(description: "reading the events ring buffer failed: \(String(cString: strerror(-status)))")
             }
-            ring_buffer__consume(ring)
+            if status != Self.passFull {
+                recordsThisPass = 0
+                ring_buffer__consume(ring)
+            }
             applyKernelRequests()
             let now = clock.monotonicSeconds()
             if now - lastStatistics >= options.statisticsInterval {
@@ -127,7 +140,7 @@ public final class EBPFSensor: Sensor {
         }
         // Stop the producers first, then deliver what they wrote: the final counts then add up.
         probes.detachPrograms()
-        ring_buffer__consume(ring)
+        repeat { recordsThisPass = 0 } while ring_buffer__consume(ring) == Self.passFull
         reportStatistics()
     }
 
