@@ -43,6 +43,8 @@ let package = Package(
         // bench/bosc-evaluation's arithmetic: false and true positives over recorded runs.
         .executableTarget(name: "bosc-evaluation", dependencies: ["BoSC", "Engine", "SentinelJSON"]),
 
+        // bench/packets: a pcap of mixed traffic through the dissectors and the stock rules.
+        .executableTarget(name: "packets-bench", dependencies: ["Packets", "Sensors", "Engine", "Rules", "SentinelJSON"]),
         // The dissectors under libFuzzer (fuzz/run), or replaying a corpus (the tests).
         .executableTarget(name: "packets-fuzz", dependencies: ["Packets", "Engine"]),
 

@@ -219,19 +219,22 @@ public final class PcapSensor: Sensor {
             return
         }
         capture.dissector.frame(bytes, linkType: capture.handle.linkType, time: time) { message in
-            enqueue(event(for: message, time: time, on: capture), due: time &+ options.attributionDelayNanoseconds)
+            enqueue(Self.event(for: message, time: time, container: capture.containerID, containerAddress: capture.containerAddress),
+                    due: time &+ options.attributionDelayNanoseconds)
         }
     }
 
-    private func event(for message: PacketMessage, time: UInt64, on capture: Capture) -> Event {
+    /// The event of a message read on `container`'s veth, whose side has the Ethernet address
+    /// `containerAddress`: its connection seen from the container.
+    public static func event(for message: PacketMessage, time: UInt64, container: String, containerAddress: UInt64) -> Event {
         let sender = Endpoint(address: message.flow.source, port: message.flow.sourcePort)
         let receiver = Endpoint(address: message.flow.destination, port: message.flow.destinationPort)
         let (client, server) = message.fromClient ? (sender, receiver) : (receiver, sender)
-        let containerSent = message.senderLink == capture.containerAddress
+        let containerSent = message.senderLink == containerAddress
         let containerIsClient = containerSent == message.fromClient
         let connection = Connection(l4proto: message.flow.isTCP ? "tcp" : "udp", direction: containerIsClient ? .outbound : .inbound,
                                     source: client, destination: server)
-        return Event(type: message.message.eventType, time: time, pid: 0, containerID: capture.containerID,
+        return Event(type: message.message.eventType, time: time, pid: 0, containerID: container,
                      payload: .message(connection, message.message))
     }
 
