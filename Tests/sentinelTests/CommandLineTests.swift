@@ -168,6 +168,17 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(result.status == 2)
         #expect(result.stderr.contains("sentinel.json:2:46: outputs[0].transport: unknown transport \"carrier-pigeon\" (expected one of: tcp, udp, unix)"))
     }
+
+    @Test func aBrokenPacketCaptureSettingIsLocated() throws {
+        let config = try temporaryFile("sentinel.json", """
+        {"rules": ["rules/"],
+         "pcap": {"snap_length": 64, "interfaces": ["veth1"], "packet_budget": 10}}
+        """)
+        let result = try sentinel(["--config", config, "--replay", "demo/attack.jsonl"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("sentinel.json:2:26: pcap.snap_length: 64 is out of range 128...262144"), "\(result.stderr)")
+        #expect(result.stderr.contains("pcap.packet_budget"), "every error at once: \(result.stderr)")
+    }
 }
 
 @Suite struct LogRotationTests {

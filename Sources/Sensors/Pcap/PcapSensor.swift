@@ -108,9 +108,6 @@ public final class PcapSensor: Sensor {
 
     public func stop() { flags.stopped.store(true, ordering: .relaxed) }
 
-    /// The interfaces captured now, with their containers.
-    public var interfaces: [String: String] { captures.mapValues(\.containerID) }
-
     public func run(deliver: (Event) -> Void) throws {
         followDockerEvents()
         var lastRescan: UInt64 = 0
