@@ -74,6 +74,7 @@ public final class PcapSensor: Sensor {
 
     /// What captures that were closed had counted.
     private struct Totals {
+        var kernelReceived: UInt64 = 0
         var kernelDropped: UInt64 = 0
         var overBudget: UInt64 = 0
         var frames = 0
@@ -169,7 +170,9 @@ public final class PcapSensor: Sensor {
     }
 
     private func add(_ capture: Capture, to totals: inout Totals) {
-        totals.kernelDropped += capture.handle.kernelCounts()?.dropped ?? 0
+        let kernel = capture.handle.kernelCounts()
+        totals.kernelReceived += kernel?.received ?? 0
+        totals.kernelDropped += kernel?.dropped ?? 0
         totals.overBudget += capture.overBudget
         let counters = capture.dissector.counters
         totals.frames += counters.frames
@@ -264,17 +267,13 @@ public final class PcapSensor: Sensor {
 
     private func reportStatistics() {
         var totals = closed
-        var received: UInt64 = 0
-        for capture in captures.values {
-            add(capture, to: &totals)
-            received += capture.handle.kernelCounts()?.received ?? 0
-        }
+        for capture in captures.values { add(capture, to: &totals) }
         let dropped = totals.kernelDropped + totals.overBudget + queueDropped
         let statistics = counts.withLock { counts in
             counts.dropped = dropped
             return counts
         }
-        onStatistics(statistics, "\(captures.count) interfaces; frames captured \(received), read \(totals.frames), dropped by the kernel "
+        onStatistics(statistics, "\(captures.count) interfaces; frames captured \(totals.kernelReceived), read \(totals.frames), dropped by the kernel "
                      + "\(totals.kernelDropped), over budget \(totals.overBudget); \(totals.messages) messages, \(queueDropped) lost waiting; "
                      + "\(totals.malformed) malformed; \(totals.abandoned) streams given up, \(totals.unfollowed) segments of flows not followed")
     }
