@@ -28,14 +28,16 @@ enum FuzzTarget: String, CaseIterable {
     }
 }
 
-/// One input through a fresh dissector; what it read is thrown away: only crashes matter here.
-func dissect(_ input: UnsafeRawBufferPointer, as target: FuzzTarget) {
+/// One input through a fresh dissector; how many messages it read (only crashes matter to the
+/// fuzzer; the count shows the replayed corpus reaches the dissector).
+@discardableResult
+func dissect(_ input: UnsafeRawBufferPointer, as target: FuzzTarget) -> Int {
     let dissector = TrafficDissector()
     var frames: [[UInt8]]
     if target == .frames {
         frames = [Array(input)]
     } else {
-        guard let control = input.first else { return }
+        guard let control = input.first else { return 0 }
         let body = Array(input.dropFirst())
         var builder = FrameBuilder()
         builder.server.port = target.serverPort
@@ -52,9 +54,11 @@ func dissect(_ input: UnsafeRawBufferPointer, as target: FuzzTarget) {
             }
         }
     }
+    var messages = 0
     for (index, frame) in frames.enumerated() {
-        frame.withUnsafeBytes { bytes in dissector.frame(bytes, linkType: .ethernet, time: UInt64(index) * 1000) { _ in } }
+        frame.withUnsafeBytes { bytes in dissector.frame(bytes, linkType: .ethernet, time: UInt64(index) * 1000) { _ in messages += 1 } }
     }
+    return messages
 }
 
 /// A MariaDB greeting, so that the client's side of a MySQL conversation is read.
@@ -88,6 +92,7 @@ struct CorpusReplay {
             print("usage: packets-fuzz \(FuzzTarget.allCases.map(\.rawValue).joined(separator: "|")) FILE...")
             exit(2)
         }
+        var messages = 0
         for path in arguments.dropFirst() {
             guard let file = fopen(path, "rb") else {
                 print("packets-fuzz: cannot read \(path)")
@@ -101,9 +106,9 @@ struct CorpusReplay {
                 input += chunk[..<count]
             }
             fclose(file)
-            input.withUnsafeBytes { dissect($0, as: target) }
+            messages += input.withUnsafeBytes { dissect($0, as: target) }
         }
-        print("packets-fuzz: \(arguments.count - 1) inputs through \(target.rawValue), no crash")
+        print("packets-fuzz: \(arguments.count - 1) inputs through \(target.rawValue), no crash, \(messages) messages read")
     }
 }
 #endif
