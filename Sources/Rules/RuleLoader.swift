@@ -77,7 +77,9 @@ public enum RuleLoader {
                                              builtinType: rule.builtinType, file: rule.cursor.source.name))
             guard rule.enabled, rule.priority.isAtLeast(minimumPriority) else { continue }
             if rule.builtinType != nil, builtinRule == nil { continue }
-            compiled.append(CompiledRule(name: name, description: rule.description, priority: rule.priority, tags: rule.tags,
+            // A SIEM routes by source: rules on captured traffic alone say so, as Falco's plugins do.
+            let source = !condition.eventTypes.isEmpty && condition.eventTypes.isSubset(of: EventType.messages) ? "pcap" : "syscall"
+            compiled.append(CompiledRule(name: name, description: rule.description, priority: rule.priority, tags: rule.tags, source: source,
                                          condition: condition, output: output, builtin: builtinRule?.rule))
         }
         if diagnostics.hasErrors { throw DiagnosticsError(diagnostics.sorted(fileOrder: sources.map(\.name))) }

@@ -33,6 +33,15 @@ import Testing
         #expect(try outputs([server, accepted, query(direction: .inbound)]) == ["SELECT 1 by mariadbd (200)"])
     }
 
+    @Test func aRuleOnMessagesAloneSaysItsSourceIsPcap() throws {
+        let ruleSet = try RuleLoader.load(sources: [JSONSource(name: "r.json", bytes: Array(Self.rules.utf8))])
+        var sources: [String] = []
+        Engine(rules: ruleSet.rules).process(query(direction: .inbound)) { sources.append($0.source) }
+        #expect(sources == ["pcap"])
+        let stock = try RuleLoader.load(paths: [packageRoot + "/rules"])
+        #expect(stock.rules.first { $0.name == "Shell spawned in container" }?.source == "syscall")
+    }
+
     @Test func withoutItsAcceptTheProcessIsUnknown() throws {
         #expect(try outputs([query(direction: .inbound)]) == ["SELECT 1 by <NA> (<NA>)"])
     }
