@@ -49,7 +49,8 @@ public final class TrafficDissector {
     public func frame(_ bytes: UnsafeRawBufferPointer, linkType: LinkType, time: UInt64, emit: (PacketMessage) -> Void) {
         counters.frames += 1
         if time &- lastExpiry >= 1_000_000_000 {
-            expire(before: time &- UInt64(limits.idleSeconds) * 1_000_000_000)
+            let idle = UInt64(limits.idleSeconds) * 1_000_000_000
+            expire(before: time > idle ? time - idle : 0)
             lastExpiry = time
         }
         switch Frame.decode(bytes, linkType: linkType) {
