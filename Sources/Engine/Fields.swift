@@ -246,7 +246,7 @@ public enum FieldRegistry {
             if case .tlsClientHello(let name)? = context.message { return name }
             return nil
         },
-        string("mysql.query", "The SQL text a MySQL or MariaDB client sent (COM_QUERY), its first 16 KiB.", [.mysql]) { context in
+        string("mysql.query", "The SQL text a MySQL or MariaDB client sent (a query, or a statement to prepare), its first 16 KiB.", [.mysql]) { context in
             if case .mysqlQuery(let query, _, _)? = context.message { return query }
             return nil
         },

@@ -24,7 +24,8 @@ public enum MySQL {
     enum ClientPacket: Equatable {
         /// The handshake response: who logs in, and how the rest of the stream reads.
         case login(user: String, capabilities: Capabilities)
-        /// COM_QUERY: the SQL text, cut at `queryLimit` when longer.
+        /// COM_QUERY, or COM_STMT_PREPARE (a prepared statement's text): the SQL text, cut at
+        /// `queryLimit` when longer.
         case query(String, truncated: Bool)
         /// Anything else: pings, prepared statements' ids, quitting...
         case other
@@ -51,9 +52,10 @@ public enum MySQL {
         }
         guard length > 0 else { return passOver() }
         guard let command = reader.u8() else { return .needMore }
-        guard command == 0x03, sequence == 0 else { return passOver() }
+        let (query, prepare): (UInt8, UInt8) = (0x03, 0x16)
+        guard command == query || command == prepare, sequence == 0 else { return passOver() }
         var textLength = length - 1
-        if capabilities.contains(.queryAttributes) {
+        if command == query, capabilities.contains(.queryAttributes) {
             // A parameter count and a parameter set count, length-encoded: only queries without
             // parameters (0 and 1, one byte each) are read.
             guard let count = reader.u8(), reader.skip(1) else { return .needMore }

@@ -83,6 +83,17 @@ import Testing
         #expect(messages.allSatisfy { $0.fromClient && $0.flow.destinationPort == 13306 })
     }
 
+    @Test func aPreparedStatementsTextIsReadToo() {
+        var frames = FrameBuilder()
+        frames.server.port = 3306
+        let prepare = mysqlPacket(sequence: 0, [0x16] + Array("SELECT * FROM information_schema.tables WHERE table_schema = ?".utf8))
+        let execute = mysqlPacket(sequence: 0, [0x17, 1, 0, 0, 0, 0, 1, 0, 0, 0])
+        let messages = dissect(frames.open() + [frames.segment(fromClient: false, mysqlGreeting),
+                                                frames.segment(fromClient: true, mysqlLogin(user: "app")),
+                                                frames.segment(fromClient: true, prepare + execute)])
+        #expect(messages.map(\.message) == [.mysqlQuery("SELECT * FROM information_schema.tables WHERE table_schema = ?", truncated: false, user: "app")])
+    }
+
     @Test func aLoginThatTurnsToTLSEndsTheReading() {
         var frames = FrameBuilder()
         frames.server.port = 3306

@@ -121,7 +121,8 @@ public final class PcapSensor: Sensor {
                 lastRescan = now
                 descriptors = captures.values.map { pollfd(fd: $0.handle.selectableDescriptor, events: Int16(POLLIN), revents: 0) }
             }
-            _ = poll(&descriptors, nfds_t(descriptors.count), 10)
+            // With nothing to capture, wake up only to look for new interfaces.
+            _ = poll(&descriptors, nfds_t(descriptors.count), captures.isEmpty ? 200 : 10)
             for capture in Array(captures.values) { read(capture) }
             deliverDue(before: wallClockNow(), deliver)
             if Double(now &- lastStatistics) / 1e9 >= options.statisticsInterval {
