@@ -27,6 +27,8 @@ final class Flow {
     var toServer = Stream()
     var toClient = Stream()
     private var requests: [HTTPRequestHead] = []
+    /// Whether each direction is inside a chunked HTTP body (client's, server's).
+    private var inChunkedBody = (toServer: false, toClient: false)
     /// Known once the client logged in (or assumed when the login was not seen).
     var mysqlCapabilities: MySQL.Capabilities?
     private var mysqlUser: String?
@@ -38,8 +40,8 @@ final class Flow {
     /// The next message at the start of a direction's unread bytes.
     func next(_ bytes: UnsafeRawBufferPointer, fromClient: Bool) -> Step {
         switch (application, fromClient) {
-        case (.http, true): httpRequest(bytes)
-        case (.http, false): httpResponse(bytes)
+        case (.http, true): inChunkedBody.toServer ? chunk(bytes, fromClient: true) : httpRequest(bytes)
+        case (.http, false): inChunkedBody.toClient ? chunk(bytes, fromClient: false) : httpResponse(bytes)
         case (.tls, true): clientHello(bytes)
         case (.mysql, true): mysqlClient(bytes)
         case (.dns, _): dns(bytes)
@@ -53,6 +55,7 @@ final class Flow {
         case .complete(let request, let consumed):
             if requests.count == Self.pendingRequests { requests.removeFirst() }
             requests.append(request.head)
+            if request.body == .chunked { inChunkedBody.toServer = true }
             return .message(.httpRequest(request.head), consumed: consumed, skip: Self.skip(request.body))
         case .needMore: return .needMore
         case .failure(let problem): return .malformed(problem)
@@ -65,18 +68,59 @@ final class Flow {
             let request = requests.isEmpty ? nil : requests.removeFirst()
             // An interim 1xx response comes before the real one for the same request.
             if (100..<200).contains(response.head.status), let request { requests.insert(request, at: 0) }
+            if response.body == .chunked { inChunkedBody.toClient = true }
             return .message(.httpResponse(response.head, request: request), consumed: consumed, skip: Self.skip(response.body))
         case .needMore: return .needMore
         case .failure(let problem): return .malformed(problem)
         }
     }
 
-    /// Chunked bodies are not followed: the stream's later messages are passed over.
+    /// What follows a head to pass over: its body by length; a chunked body is read chunk by
+    /// chunk (`chunk`); a body that ends with the connection, the rest of the stream.
     private static func skip(_ body: HTTPBody) -> Int {
         switch body {
         case .length(let length): length
-        case .chunked, .untilClose: Int.max
+        case .chunked: 0
+        case .untilClose: Int.max
         }
+    }
+
+    /// The next piece of a chunked body: a chunk's size line (its data and CRLF are passed over),
+    /// or the last chunk and its trailers, after which the next message's head comes.
+    private func chunk(_ bytes: UnsafeRawBufferPointer, fromClient: Bool) -> Step {
+        let lineLimit = 1024
+        guard let lineEnd = bytes.prefix(lineLimit).firstIndex(of: 0x0A) else {
+            return bytes.count >= lineLimit ? .malformed(PacketProblem("chunk size line longer than \(lineLimit) bytes")) : .needMore
+        }
+        var size = 0
+        var digits = 0
+        for byte in bytes[..<lineEnd] {
+            let value: Int
+            switch byte {
+            case 0x30...0x39: value = Int(byte - 0x30)
+            case 0x41...0x46: value = Int(byte - 0x41 + 10)
+            case 0x61...0x66: value = Int(byte - 0x61 + 10)
+            default: value = -1
+            }
+            guard value >= 0 else { break }
+            digits += 1
+            guard digits <= 12 else { return .malformed(PacketProblem("chunk size of more than 12 hex digits")) }
+            size = size << 4 | value
+        }
+        guard digits > 0 else { return .malformed(PacketProblem("chunk size line without a size")) }
+        if size > 0 { return .message(nil, consumed: lineEnd + 1, skip: size + 2) }
+        // The last chunk: trailer lines up to an empty one.
+        var lineStart = lineEnd + 1
+        while true {
+            guard let end = bytes[lineStart..<min(bytes.count, lineStart + lineLimit)].firstIndex(of: 0x0A) else {
+                return bytes.count - lineStart >= lineLimit ? .malformed(PacketProblem("chunked trailer line longer than \(lineLimit) bytes")) : .needMore
+            }
+            let empty = end == lineStart || (end == lineStart + 1 && bytes[lineStart] == 0x0D)
+            lineStart = end + 1
+            if empty { break }
+        }
+        if fromClient { inChunkedBody.toServer = false } else { inChunkedBody.toClient = false }
+        return .message(nil, consumed: lineStart, skip: 0)
     }
 
     private func clientHello(_ bytes: UnsafeRawBufferPointer) -> Step {

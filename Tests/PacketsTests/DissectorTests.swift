@@ -36,6 +36,24 @@ import Testing
         #expect(uris == ["/upload", "/second"])
     }
 
+    @Test func chunkedBodiesAreFollowedToTheNextMessage() {
+        var frames = FrameBuilder()
+        let requests = Array("POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;x=1\r\nhello\r\n0\r\n\r\nGET /b HTTP/1.1\r\n\r\n".utf8)
+        // A chunk of 26 bytes that looks like a status line: passed over, not read.
+        let chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1a\r\nHTTP/1.1 500 x............\r\n0\r\nX-Trailer: t\r\n\r\n"
+        let responses = Array((chunked + "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n").utf8)
+        let messages = dissect(frames.open() + [frames.segment(fromClient: true, Array(requests[..<60])), frames.segment(fromClient: true, Array(requests[60...])),
+                                                frames.segment(fromClient: false, Array(responses[..<70])), frames.segment(fromClient: false, Array(responses[70...]))])
+        let summary = messages.map { message -> String in
+            switch message.message {
+            case .httpRequest(let request): "\(request.method) \(request.uri)"
+            case .httpResponse(let response, let request): "\(response.status) for \(request?.uri ?? "-")"
+            default: "other"
+            }
+        }
+        #expect(summary == ["POST /a", "GET /b", "200 for /a", "404 for /b"])
+    }
+
     @Test func dnsQueriesAndAnswersOverUDP() throws {
         var frames = FrameBuilder()
         frames.server.port = 53
