@@ -30,6 +30,20 @@ public final class TrafficDissector {
         /// Streams given up before their end: a segment missing (lost, or cut by the snap
         /// length), or more bytes to hold than the buffer budget allows.
         public var streamsAbandoned = 0
+
+        public init() {}
+
+        /// Another dissector's counts added to these (a sensor's interfaces, in all).
+        public mutating func add(_ other: Counters) {
+            frames += other.frames
+            ignored += other.ignored
+            malformed += other.malformed
+            messages += other.messages
+            flows += other.flows
+            segmentsUnfollowed += other.segmentsUnfollowed
+            flowsExpired += other.flowsExpired
+            streamsAbandoned += other.streamsAbandoned
+        }
     }
 
     public let limits: Limits

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import SentinelJSON
 
 /// The host side of a container's veth: where the container's traffic can be captured.
 public struct ContainerInterface: Hashable, Sendable {
@@ -19,7 +17,7 @@ enum ContainerInterfaces {
         var found: [ContainerInterface] = []
         for (id, pid) in containers {
             let directory = "/proc/\(pid)/root/sys/class/net"
-            for name in directoryNames(directory) where name != "lo" {
+            for name in listDirectory(directory) where name != "lo" {
                 guard let index = number(directory + "/\(name)/ifindex"), let peer = number(directory + "/\(name)/iflink"), peer != index,
                       let hostSide = host[peer], hostSide.peer == index,
                       let address = macAddress(directory + "/\(name)/address") else { continue }
@@ -32,7 +30,7 @@ enum ContainerInterfaces {
     /// The host's interfaces by index, each with its peer's index (iflink).
     static func hostInterfaces() -> [Int: (name: String, peer: Int)] {
         var interfaces: [Int: (name: String, peer: Int)] = [:]
-        for name in directoryNames("/sys/class/net") {
+        for name in listDirectory("/sys/class/net") {
             guard let index = number("/sys/class/net/\(name)/ifindex"), let peer = number("/sys/class/net/\(name)/iflink") else { continue }
             interfaces[index] = (name, peer)
         }
@@ -56,32 +54,8 @@ enum ContainerInterfaces {
         return value
     }
 
-    /// A small file's first line.
+    /// A sysfs attribute: one line.
     private static func text(_ path: String) -> String? {
-        guard let file = fopen(path, "r") else { return nil }
-        defer { fclose(file) }
-        var buffer = [CChar](repeating: 0, count: 128)
-        guard fgets(&buffer, Int32(buffer.count), file) != nil else { return nil }
-        let line = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return line.trimmingCharacters(in: "\n")
-    }
-
-    private static func directoryNames(_ path: String) -> [String] {
-        guard let directory = opendir(path) else { return [] }
-        defer { closedir(directory) }
-        var names: [String] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names
-    }
-}
-
-private extension String {
-    func trimmingCharacters(in character: Character) -> String {
-        String(reversed().drop { $0 == character }.reversed())
+        readTextFile(path)?.split(separator: "\n").first.map(String.init)
     }
 }

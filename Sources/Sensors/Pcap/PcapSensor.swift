@@ -72,23 +72,21 @@ public final class PcapSensor: Sensor {
         }
     }
 
-    /// What captures that were closed had counted.
+    /// What captures counted, summed.
     private struct Totals {
         var kernelReceived: UInt64 = 0
         var kernelDropped: UInt64 = 0
         var overBudget: UInt64 = 0
-        var frames = 0
-        var messages = 0
-        var malformed = 0
-        var abandoned = 0
-        var unfollowed = 0
+        var dissected = TrafficDissector.Counters()
     }
 
     public let options: Options
     public let label = "pcap"
     private let onStatistics: (SensorStatistics, String) -> Void
     private let onWarning: (String) -> Void
-    private let flags = Flags()
+    private let stopped = StopFlag()
+    private let rescanRequested = RescanRequest()
+    private let clock = BootClock()
     private let counts = Mutex(SensorStatistics())
     private var captures: [String: Capture] = [:]
     private var closed = Totals()
@@ -107,16 +105,16 @@ public final class PcapSensor: Sensor {
 
     public var statistics: SensorStatistics { counts.withLock { $0 } }
 
-    public func stop() { flags.stopped.store(true, ordering: .relaxed) }
+    public func stop() { stopped.set() }
 
     public func run(deliver: (Event) -> Void) throws {
         followDockerEvents()
-        var lastRescan: UInt64 = 0
-        var lastStatistics = monotonicNow()
+        var lastRescan = -Double.infinity
+        var lastStatistics = clock.monotonicSeconds()
         var descriptors: [pollfd] = []
-        while !flags.stopped.load(ordering: .relaxed) {
-            let now = monotonicNow()
-            if flags.rescanRequested.exchange(false, ordering: .relaxed) || now &- lastRescan >= 2_000_000_000 {
+        while !stopped.isSet {
+            let now = clock.monotonicSeconds()
+            if rescanRequested.take() || now - lastRescan >= 2 {
                 refreshCaptures()
                 lastRescan = now
                 descriptors = captures.values.map { pollfd(fd: $0.handle.selectableDescriptor, events: Int16(POLLIN), revents: 0) }
@@ -124,8 +122,8 @@ public final class PcapSensor: Sensor {
             // With nothing to capture, wake up only to look for new interfaces.
             _ = poll(&descriptors, nfds_t(descriptors.count), captures.isEmpty ? 200 : 10)
             for capture in Array(captures.values) { read(capture) }
-            deliverDue(before: wallClockNow(), deliver)
-            if Double(now &- lastStatistics) / 1e9 >= options.statisticsInterval {
+            deliverDue(before: clock.now(), deliver)
+            if now - lastStatistics >= options.statisticsInterval {
                 lastStatistics = now
                 reportStatistics()
             }
@@ -175,24 +173,19 @@ public final class PcapSensor: Sensor {
         totals.kernelReceived += kernel?.received ?? 0
         totals.kernelDropped += kernel?.dropped ?? 0
         totals.overBudget += capture.overBudget
-        let counters = capture.dissector.counters
-        totals.frames += counters.frames
-        totals.messages += counters.messages
-        totals.malformed += counters.malformed
-        totals.abandoned += counters.streamsAbandoned
-        totals.unfollowed += counters.segmentsUnfollowed
+        totals.dissected.add(capture.dissector.counters)
     }
 
     /// Follows Docker's events to look for new veths as soon as a container starts.
     private func followDockerEvents() {
         guard options.interfaces == nil, let socket = options.dockerSocket else { return }
         let client = DockerClient(socketPath: socket)
-        DispatchQueue(label: "sentinel.pcap-docker-events").async { [flags] in
-            while !flags.stopped.load(ordering: .relaxed) {
-                try? client.followEvents(shouldStop: { flags.stopped.load(ordering: .relaxed) }) { change in
-                    if case .created = change { flags.rescanRequested.store(true, ordering: .relaxed) }
+        DispatchQueue(label: "sentinel.pcap-docker-events").async { [stopped, rescanRequested] in
+            while !stopped.isSet {
+                try? client.followEvents(shouldStop: { stopped.isSet }) { change in
+                    if case .created = change { rescanRequested.set() }
                 }
-                if !flags.stopped.load(ordering: .relaxed) { sleep(1) }
+                if !stopped.isSet { sleep(1) }
             }
         }
     }
@@ -274,26 +267,16 @@ public final class PcapSensor: Sensor {
             counts.dropped = dropped
             return counts
         }
-        onStatistics(statistics, "\(captures.count) interfaces; frames captured \(totals.kernelReceived), read \(totals.frames), dropped by the kernel "
-                     + "\(totals.kernelDropped), over budget \(totals.overBudget); \(totals.messages) messages, \(queueDropped) lost waiting; "
-                     + "\(totals.malformed) malformed; \(totals.abandoned) streams given up, \(totals.unfollowed) segments of flows not followed")
+        let dissected = totals.dissected
+        onStatistics(statistics, "\(captures.count) interfaces; frames captured \(totals.kernelReceived), read \(dissected.frames), dropped by the kernel "
+                     + "\(totals.kernelDropped), over budget \(totals.overBudget); \(dissected.messages) messages, \(queueDropped) lost waiting; "
+                     + "\(dissected.malformed) malformed; \(dissected.streamsAbandoned) streams given up, \(dissected.segmentsUnfollowed) segments of flows not followed")
     }
 }
 
-/// Set from other threads: a stop, and a container that started.
-private final class Flags: Sendable {
-    let stopped = Atomic<Bool>(false)
-    let rescanRequested = Atomic<Bool>(true)
-}
-
-private func monotonicNow() -> UInt64 {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
-}
-
-private func wallClockNow() -> UInt64 {
-    var now = timespec()
-    clock_gettime(CLOCK_REALTIME, &now)
-    return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+/// Set by Docker's events thread when a container started; taken by the capture loop.
+private final class RescanRequest: Sendable {
+    private let flag = Atomic<Bool>(true)
+    func set() { flag.store(true, ordering: .relaxed) }
+    func take() -> Bool { flag.exchange(false, ordering: .relaxed) }
 }
