@@ -46,7 +46,7 @@ let package = Package(
         // bench/packets: a pcap of mixed traffic through the dissectors and the stock rules.
         .executableTarget(name: "packets-bench", dependencies: ["Packets", "Sensors", "Engine", "Rules", "SentinelJSON"]),
         // The dissectors under libFuzzer (fuzz/run), or replaying a corpus (the tests).
-        .executableTarget(name: "packets-fuzz", dependencies: ["Packets", "Engine"]),
+        .executableTarget(name: "packets-fuzz", dependencies: ["Packets", "Engine", "SentinelJSON"]),
 
         .testTarget(name: "SentinelJSONTests", dependencies: ["SentinelJSON"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "SentinelJSON"]),

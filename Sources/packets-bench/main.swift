@@ -57,18 +57,6 @@ func send(_ payload: [UInt8], fromClient: Bool, on builder: inout FrameBuilder, 
     }
 }
 
-func mysqlPacket(_ sequence: UInt8, _ payload: [UInt8]) -> [UInt8] {
-    [UInt8(payload.count & 0xFF), UInt8(payload.count >> 8 & 0xFF), UInt8(payload.count >> 16), sequence] + payload
-}
-
-func dnsMessage(_ name: String, response: Bool) -> [UInt8] {
-    var bytes: [UInt8] = [0x12, 0x34, response ? 0x81 : 0x01, response ? 0x80 : 0, 0, 1, 0, response ? 1 : 0, 0, 0, 0, 0]
-    for label in name.split(separator: ".") { bytes += [UInt8(label.utf8.count)] + Array(label.utf8) }
-    bytes += [0, 0, 1, 0, 1]
-    if response { bytes += [0xC0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1] }
-    return bytes
-}
-
 /// The mixed traffic: about 50 MB of payload over 600 connections and 4,000 datagrams.
 func generate() -> [UInt8] {
     var writer = PcapWriter()
@@ -93,33 +81,26 @@ func generate() -> [UInt8] {
     for _ in 0..<100 {
         var tls = connection(serverPort: 443)
         for frame in tls.open() { writer.add(frame) }
-        var hello: [UInt8] = [3, 3] + [UInt8](repeating: 0xAB, count: 32) + [0, 0, 2, 0x13, 0x01, 1, 0]
-        let name = Array("api.example.com".utf8)
-        let entry: [UInt8] = [0, 0, UInt8(name.count)] + name
-        let extensions: [UInt8] = [0, 0, 0, UInt8(entry.count + 2), 0, UInt8(entry.count)] + entry
-        hello += [0, UInt8(extensions.count)] + extensions
-        let handshake: [UInt8] = [1, 0, 0, UInt8(hello.count)] + hello
-        send([0x16, 3, 1, 0, UInt8(handshake.count)] + handshake, fromClient: true, on: &tls, into: &writer)
+        send(SamplePayloads.clientHello(serverName: "api.example.com"), fromClient: true, on: &tls, into: &writer)
         for _ in 0..<16 { send([0x17, 3, 3, 0x40, 0] + body[..<16_384], fromClient: false, on: &tls, into: &writer) }
     }
     for session in 0..<50 {
         var mysql = connection(serverPort: 3306)
         for frame in mysql.open() { writer.add(frame) }
-        send(mysqlPacket(0, [10] + Array("10.11.6-MariaDB\0".utf8) + [UInt8](repeating: 7, count: 40)), fromClient: false, on: &mysql, into: &writer)
-        send(mysqlPacket(1, [0x85, 0xA2, 0x0A, 0, 0, 0, 0, 1, 33] + [UInt8](repeating: 0, count: 23) + Array("shop\0".utf8) + [20] + body[..<20]),
-             fromClient: true, on: &mysql, into: &writer)
-        send(mysqlPacket(2, [0, 0, 0, 2, 0, 0, 0]), fromClient: false, on: &mysql, into: &writer)
+        send(SamplePayloads.mysqlGreeting, fromClient: false, on: &mysql, into: &writer)
+        send(SamplePayloads.mysqlLogin(user: "shop"), fromClient: true, on: &mysql, into: &writer)
+        send(SamplePayloads.mysqlPacket(sequence: 2, [0, 0, 0, 2, 0, 0, 0]), fromClient: false, on: &mysql, into: &writer)
         for query in 0..<20 {
             let text = session == 0 && query == 0 ? "SELECT name FROM items WHERE id=1 AND SLEEP(5)" : "SELECT id, name, price FROM items WHERE category = \(query) LIMIT 50"
-            send(mysqlPacket(0, [3] + Array(text.utf8)), fromClient: true, on: &mysql, into: &writer)
-            for packet in 0..<8 { send(mysqlPacket(UInt8(packet + 1), Array(body[..<1020])), fromClient: false, on: &mysql, into: &writer) }
+            send(SamplePayloads.mysqlQuery(text), fromClient: true, on: &mysql, into: &writer)
+            for packet in 0..<8 { send(SamplePayloads.mysqlPacket(sequence: UInt8(packet + 1), Array(body[..<1020])), fromClient: false, on: &mysql, into: &writer) }
         }
     }
     for index in 0..<2000 {
         var dns = connection(serverPort: 53)
         let name = index % 100 == 0 ? "xmr.nanopool.org" : "service-\(index % 40).internal.example"
-        writer.add(dns.datagram(fromClient: true, dnsMessage(name, response: false)))
-        writer.add(dns.datagram(fromClient: false, dnsMessage(name, response: true)))
+        writer.add(dns.datagram(fromClient: true, SamplePayloads.dns(name)))
+        writer.add(dns.datagram(fromClient: false, SamplePayloads.dns(name, response: true)))
     }
     return writer.bytes
 }
@@ -130,7 +111,7 @@ let path = arguments[1]
 let passes = arguments.count > 2 ? Int(arguments[2]) ?? 5 : 5
 if access(path, F_OK) != 0 {
     let bytes = generate()
-    guard let file = fopen(path, "wb"), fwrite(bytes, 1, bytes.count, file) == bytes.count, fclose(file) == 0 else { fail("cannot write \(path)") }
+    if let error = replaceFileAtomically(path, with: bytes) { fail("\(error)") }
 }
 let ruleSet: RuleSet
 do { ruleSet = try RuleLoader.load(paths: ["rules"]) } catch { fail("the stock rules do not load: \(error)") }

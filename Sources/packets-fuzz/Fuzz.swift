@@ -6,6 +6,7 @@
 
 import Engine
 import Packets
+import SentinelJSON
 
 #if canImport(Glibc)
 import Glibc
@@ -42,7 +43,7 @@ func dissect(_ input: UnsafeRawBufferPointer, as target: FuzzTarget) -> Int {
         var builder = FrameBuilder()
         builder.server.port = target.serverPort
         frames = builder.open()
-        if target == .mysql { frames.append(builder.segment(fromClient: false, mysqlGreeting)) }
+        if target == .mysql { frames.append(builder.segment(fromClient: false, SamplePayloads.mysqlGreeting)) }
         if target == .dns, control & 0x80 != 0 {
             frames = [builder.datagram(fromClient: control & 0x40 == 0, body)]
         } else {
@@ -60,9 +61,6 @@ func dissect(_ input: UnsafeRawBufferPointer, as target: FuzzTarget) -> Int {
     }
     return messages
 }
-
-/// A MariaDB greeting, so that the client's side of a MySQL conversation is read.
-let mysqlGreeting: [UInt8] = [52, 0, 0, 0, 10] + Array("10.11.6-MariaDB\0".utf8) + [UInt8](repeating: 7, count: 32)
 
 #if FUZZING
 /// libFuzzer's driver, for programs with a main of their own (SwiftPM names the executable's).
@@ -94,18 +92,10 @@ struct CorpusReplay {
         }
         var messages = 0
         for path in arguments.dropFirst() {
-            guard let file = fopen(path, "rb") else {
+            guard let input = readWholeFile(path) else {
                 print("packets-fuzz: cannot read \(path)")
                 exit(2)
             }
-            var input: [UInt8] = []
-            var chunk = [UInt8](repeating: 0, count: 65_536)
-            while true {
-                let count = fread(&chunk, 1, chunk.count, file)
-                if count <= 0 { break }
-                input += chunk[..<count]
-            }
-            fclose(file)
             messages += input.withUnsafeBytes { dissect($0, as: target) }
         }
         print("packets-fuzz: \(arguments.count - 1) inputs through \(target.rawValue), no crash, \(messages) messages read")

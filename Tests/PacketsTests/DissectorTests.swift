@@ -57,8 +57,8 @@ import Testing
     @Test func dnsQueriesAndAnswersOverUDP() throws {
         var frames = FrameBuilder()
         frames.server.port = 53
-        let messages = dissect([frames.datagram(fromClient: true, dnsMessage("xmr.pool.minergate.com", type: 16)),
-                                frames.datagram(fromClient: false, dnsMessage("xmr.pool.minergate.com", type: 16, response: true, rcode: 3))])
+        let messages = dissect([frames.datagram(fromClient: true, SamplePayloads.dns("xmr.pool.minergate.com", type: 16)),
+                                frames.datagram(fromClient: false, SamplePayloads.dns("xmr.pool.minergate.com", type: 16, response: true, rcode: 3))])
         try #require(messages.count == 2)
         #expect(messages[0].message == .dns(DNSQuestion(isResponse: false, name: "xmr.pool.minergate.com", type: "TXT", rcode: "NOERROR")))
         #expect(messages[1].message == .dns(DNSQuestion(isResponse: true, name: "xmr.pool.minergate.com", type: "TXT", rcode: "NXDOMAIN")))
@@ -68,7 +68,7 @@ import Testing
     @Test func dnsOverTCPReadsEachFramedMessage() {
         var frames = FrameBuilder()
         frames.server.port = 53
-        let query = dnsMessage("example.org", type: 28)
+        let query = SamplePayloads.dns("example.org", type: 28)
         let framed = [UInt8(query.count >> 8), UInt8(query.count & 0xFF)] + query
         let messages = dissect(frames.open() + [frames.segment(fromClient: true, Array(framed[..<5])), frames.segment(fromClient: true, Array(framed[5...]) + framed)])
         #expect(messages.map(\.message) == Array(repeating: .dns(DNSQuestion(isResponse: false, name: "example.org", type: "AAAA", rcode: "NOERROR")), count: 2))
@@ -77,7 +77,7 @@ import Testing
     @Test func theServerNameOfATLSClientHello() {
         var frames = FrameBuilder()
         frames.server.port = 8443
-        let hello = clientHello(serverName: "c2.attacker.example")
+        let hello = SamplePayloads.clientHello(serverName: "c2.attacker.example")
         let messages = dissect(frames.open() + [frames.segment(fromClient: true, Array(hello[..<20])), frames.segment(fromClient: true, Array(hello[20...]))])
         #expect(messages.map(\.message) == [.tlsClientHello(serverName: "c2.attacker.example")])
     }
@@ -87,11 +87,11 @@ import Testing
         frames.server.port = 13306  // found by the server's greeting, not the port
         let injection = "SELECT name FROM products WHERE id=1 UNION ALL SELECT CONCAT(user,0x3a,password) FROM mysql.user-- -"
         let long = "SELECT '" + String(repeating: "x", count: MySQL.queryLimit + 100) + "'"
-        let packets = mysqlQuery(long) + mysqlQuery("SELECT SLEEP(5)")
-        let messages = dissect(frames.open() + [frames.segment(fromClient: false, mysqlGreeting),
-                                                frames.segment(fromClient: true, mysqlLogin(user: "shop")),
-                                                frames.segment(fromClient: false, mysqlPacket(sequence: 2, [0, 0, 0, 2, 0, 0, 0])),
-                                                frames.segment(fromClient: true, mysqlQuery(injection)),
+        let packets = SamplePayloads.mysqlQuery(long) + SamplePayloads.mysqlQuery("SELECT SLEEP(5)")
+        let messages = dissect(frames.open() + [frames.segment(fromClient: false, SamplePayloads.mysqlGreeting),
+                                                frames.segment(fromClient: true, SamplePayloads.mysqlLogin(user: "shop")),
+                                                frames.segment(fromClient: false, SamplePayloads.mysqlPacket(sequence: 2, [0, 0, 0, 2, 0, 0, 0])),
+                                                frames.segment(fromClient: true, SamplePayloads.mysqlQuery(injection)),
                                                 frames.segment(fromClient: true, Array(packets[..<9000])),
                                                 frames.segment(fromClient: true, Array(packets[9000...]))])
         try #require(messages.count == 3, "\(messages.map(\.message))")
@@ -104,10 +104,10 @@ import Testing
     @Test func aPreparedStatementsTextIsReadToo() {
         var frames = FrameBuilder()
         frames.server.port = 3306
-        let prepare = mysqlPacket(sequence: 0, [0x16] + Array("SELECT * FROM information_schema.tables WHERE table_schema = ?".utf8))
-        let execute = mysqlPacket(sequence: 0, [0x17, 1, 0, 0, 0, 0, 1, 0, 0, 0])
-        let messages = dissect(frames.open() + [frames.segment(fromClient: false, mysqlGreeting),
-                                                frames.segment(fromClient: true, mysqlLogin(user: "app")),
+        let prepare = SamplePayloads.mysqlPacket(sequence: 0, [0x16] + Array("SELECT * FROM information_schema.tables WHERE table_schema = ?".utf8))
+        let execute = SamplePayloads.mysqlPacket(sequence: 0, [0x17, 1, 0, 0, 0, 0, 1, 0, 0, 0])
+        let messages = dissect(frames.open() + [frames.segment(fromClient: false, SamplePayloads.mysqlGreeting),
+                                                frames.segment(fromClient: true, SamplePayloads.mysqlLogin(user: "app")),
                                                 frames.segment(fromClient: true, prepare + execute)])
         #expect(messages.map(\.message) == [.mysqlQuery("SELECT * FROM information_schema.tables WHERE table_schema = ?", truncated: false, user: "app")])
     }
@@ -115,9 +115,9 @@ import Testing
     @Test func aLoginThatTurnsToTLSEndsTheReading() {
         var frames = FrameBuilder()
         frames.server.port = 3306
-        let sslRequest = mysqlPacket(sequence: 1, [0x85, 0xAA, 0x0A, 0x00] + [0, 0, 0, 1, 33] + [UInt8](repeating: 0, count: 23))
-        let messages = dissect(frames.open() + [frames.segment(fromClient: false, mysqlGreeting), frames.segment(fromClient: true, sslRequest),
-                                                frames.segment(fromClient: true, mysqlQuery("SELECT 1"))])
+        let sslRequest = SamplePayloads.mysqlPacket(sequence: 1, [0x85, 0xAA, 0x0A, 0x00] + [0, 0, 0, 1, 33] + [UInt8](repeating: 0, count: 23))
+        let messages = dissect(frames.open() + [frames.segment(fromClient: false, SamplePayloads.mysqlGreeting), frames.segment(fromClient: true, sslRequest),
+                                                frames.segment(fromClient: true, SamplePayloads.mysqlQuery("SELECT 1"))])
         #expect(messages.isEmpty)
     }
 

@@ -27,7 +27,7 @@ import Testing
         var random = SplitMix64(seed: 42)
         var builder = FrameBuilder()
         let valid = builder.open() + [builder.segment(fromClient: true, Array("GET / HTTP/1.1\r\nHost: a\r\n\r\n".utf8)),
-                                      builder.segment(fromClient: false, mysqlGreeting), builder.datagram(fromClient: true, dnsMessage("a.b"))]
+                                      builder.segment(fromClient: false, SamplePayloads.mysqlGreeting), builder.datagram(fromClient: true, SamplePayloads.dns("a.b"))]
         let dissector = TrafficDissector()
         var frames: [[UInt8]] = []
         for index in 0..<20_000 {
