@@ -63,3 +63,10 @@ public struct DNSQuestion: Sendable, Equatable {
         self.rcode = rcode
     }
 }
+
+extension DNSQuestion {
+    /// The name's longest label (the first of equal ones): where a tunnel carries its data.
+    var longestLabel: Substring {
+        name.split(separator: ".").max { $0.utf8.count < $1.utf8.count } ?? ""
+    }
+}

@@ -234,13 +234,10 @@ public enum FieldRegistry {
             context.dnsQuestion.map { $0.name.split(separator: ".").suffix(2).joined(separator: ".") }
         },
         number("dns.longest_label", "The length of dns.qname's longest label: tunnels carry data in labels of 40 to 63 characters.", [.dns]) { context in
-            context.dnsQuestion.map { Int64($0.name.split(separator: ".").map(\.utf8.count).max() ?? 0) }
+            context.dnsQuestion.map { Int64($0.longestLabel.utf8.count) }
         },
         number("dns.longest_label_digits", "How many digits dns.qname's longest label holds: data encoded in hex or base32 has many, words and names few.", [.dns]) { context in
-            context.dnsQuestion.map { question in
-                let label = question.name.split(separator: ".").max { $0.utf8.count < $1.utf8.count } ?? ""
-                return Int64(label.utf8.filter { $0 >= 0x30 && $0 <= 0x39 }.count)
-            }
+            context.dnsQuestion.map { Int64($0.longestLabel.utf8.filter { $0 >= 0x30 && $0 <= 0x39 }.count) }
         },
         string("tls.sni", "The server name a TLS ClientHello asks for.", [.tls]) { context in
             if case .tlsClientHello(let name)? = context.message { return name }
