@@ -33,11 +33,12 @@ public final class SensorGroup: Sensor {
             let others = DispatchGroup()
             let failures = Mutex<[Error]>([])
             for sensor in sensors.dropFirst() {
-                let task = UncheckedTask { [self] in
+                // Its run ends before this one returns (others.wait()).
+                let task = UncheckedSendable { [self] in
                     do { try sensor.run(deliver: serialized) } catch { failures.withLock { $0.append(error) } }
                     stop()
                 }
-                DispatchQueue.global().async(group: others) { task.body() }
+                DispatchQueue.global().async(group: others) { task.value() }
             }
             var firstError: Error?
             do { try sensors[0].run(deliver: serialized) } catch { firstError = error }
@@ -46,9 +47,4 @@ public final class SensorGroup: Sensor {
             if let error = firstError ?? failures.withLock({ $0.first }) { throw error }
         }
     }
-}
-
-/// A sensor's run loop handed to another thread; it ends before `run` returns.
-private struct UncheckedTask: @unchecked Sendable {
-    let body: () -> Void
 }
