@@ -152,6 +152,12 @@ public final class TrafficDissector {
         let repeated = Int(-offset)
         guard segment.payloadLength > repeated else { return }
         stream.next = segment.sequence &+ UInt32(truncatingIfNeeded: segment.payloadLength)
+        // Bytes of a body being passed over need not have been captured: a frame the snap length
+        // cut inside a download loses nothing that is read.
+        if stream.skip >= segment.payloadLength - repeated {
+            stream.skip -= segment.payloadLength - repeated
+            return
+        }
         guard segment.payload.count >= segment.payloadLength, segment.payload.count > repeated else {
             abandon(&stream)
             return

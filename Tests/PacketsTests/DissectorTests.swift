@@ -132,6 +132,20 @@ import Testing
         #expect(dissector.counters.streamsAbandoned == 1)
     }
 
+    @Test func aBodyCutByTheSnapLengthLosesNothingThatIsRead() {
+        var frames = FrameBuilder()
+        let dissector = TrafficDissector()
+        var sent = frames.open() + [frames.segment(fromClient: true, Array("GET /a HTTP/1.1\r\n\r\n".utf8)),
+                                    frames.segment(fromClient: false, Array("HTTP/1.1 200 OK\r\nContent-Length: 3000\r\n\r\n".utf8))]
+        var cut = frames.segment(fromClient: false, [UInt8](repeating: 7, count: 2000))
+        cut.removeLast(1500)  // captured with a snap length of a few hundred bytes
+        sent += [cut, frames.segment(fromClient: false, [UInt8](repeating: 7, count: 1000)),
+                 frames.segment(fromClient: true, Array("GET /b HTTP/1.1\r\n\r\n".utf8)),
+                 frames.segment(fromClient: false, Array("HTTP/1.1 204 No Content\r\n\r\n".utf8))]
+        #expect(dissect(sent, with: dissector).count == 4)
+        #expect(dissector.counters.streamsAbandoned == 0)
+    }
+
     @Test func aRetransmissionIsReadOnce() {
         var frames = FrameBuilder()
         let request = Array("GET /once HTTP/1.1\r\nHost: a\r\n\r\n".utf8)
