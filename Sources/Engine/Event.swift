@@ -292,7 +292,15 @@ public struct OpenFlags: OptionSet, Sendable {
         ("O_CLOEXEC", .closeOnExec), ("O_PATH", .path), ("O_TMPFILE", .temporaryFile),
     ]
 
-    public var isWrite: Bool { !isDisjoint(with: [.writeOnly, .readWrite, .create, .truncate, .append, .temporaryFile]) }
+    /// Whether the open can change the file system: write access, a file created or truncated, or
+    /// an unnamed temporary file. Linux truncates on O_TRUNC even with O_RDONLY (it checks write
+    /// permission for it); O_APPEND without write access writes nothing; O_PATH ignores every
+    /// other flag. O_TMPFILE is two bits, one of them O_DIRECTORY, so it must be tested whole:
+    /// sharing a bit with it is what every directory listing does.
+    public var isWrite: Bool {
+        guard !contains(.path) else { return false }
+        return !isDisjoint(with: [.writeOnly, .readWrite, .create, .truncate]) || contains(.temporaryFile)
+    }
     /// Whether the file's contents can be read through it: O_RDONLY is 0, so any open that is neither
     /// write-only nor O_PATH.
     public var isRead: Bool { !contains(.writeOnly) && !contains(.path) }

@@ -80,7 +80,7 @@ public enum FieldRegistry {
             context.openedFile?.result ?? context.connection?.result
         },
         bool("evt.is_open_read", "The open can read the file (neither O_WRONLY nor O_PATH).", opens) { $0.openedFile?.flags.isRead },
-        bool("evt.is_open_write", "The open can write the file (O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_APPEND).", opens) { $0.openedFile?.flags.isWrite },
+        bool("evt.is_open_write", "The open can change the file system: O_WRONLY, O_RDWR, O_CREAT, O_TRUNC or O_TMPFILE, and not O_PATH.", opens) { $0.openedFile?.flags.isWrite },
         string("evt.arg.flags", "The open flags, as O_RDONLY|O_CLOEXEC.", opens) { $0.openedFile?.flags.description },
         number("evt.arg.status", "The exit status of a procexit event.", [.procexit]) { context in
             if case .exit(let status) = context.event.payload { return status }
