@@ -22,6 +22,7 @@ int on_exec(struct bpf_raw_tracepoint_args *ctx)
 	record->gid = uid_gid >> 32;
 	record->euid = record->uid; /* the tracepoint offers no cred cheaply; setuid binaries are rare in containers */
 	bpf_get_current_comm(record->comm, sizeof(record->comm));
+	BPF_CORE_READ_STR_INTO(&record->parent_comm, task, real_parent, comm);
 	struct tty_struct *tty = BPF_CORE_READ(task, signal, tty);
 	if (tty) {
 		__u32 major = BPF_CORE_READ(tty, driver, major);
@@ -81,6 +82,7 @@ int on_fork(struct bpf_raw_tracepoint_args *ctx)
 	record->header.tid = BPF_CORE_READ(child, pid);
 	record->parent_pid = parent_pid;
 	record->child_tid = record->header.tid;
+	BPF_CORE_READ_STR_INTO(&record->parent_comm, parent, comm);
 	submit_record(record);
 	return 0;
 }

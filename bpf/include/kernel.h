@@ -58,6 +58,7 @@ struct task_struct {
 	struct pid *thread_pid;
 	struct signal_struct *signal;
 	struct task_struct *real_parent;
+	char comm[16];
 	struct mm_struct *mm;
 	struct files_struct *files;
 } CORE;

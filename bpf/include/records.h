@@ -71,6 +71,9 @@ struct sentinel_exec {
 	__u32 args_len; /* bytes in args, the last NUL included */
 	__u32 tty; /* the controlling terminal as a device number (new_encode_dev); 0 for none */
 	char comm[SENTINEL_COMM_LEN];
+	/* The parent's name: a runtime's short-lived parent (runc exec) is often gone, and it lives on
+	 * the host, whose events the filter keeps quiet, before user space could read its /proc. */
+	char parent_comm[SENTINEL_COMM_LEN];
 	char path[SENTINEL_PATH_MAX];
 	char args[SENTINEL_ARGS_MAX];
 };
@@ -80,6 +83,9 @@ struct sentinel_fork {
 	struct sentinel_header header;
 	__u32 parent_pid;
 	__u32 child_tid;
+	/* The parent's name at the fork: the runtime's processes that start a container (runc's
+	 * parent and child) are gone before user space could read their /proc. */
+	char parent_comm[SENTINEL_COMM_LEN];
 };
 
 struct sentinel_exit {

@@ -180,9 +180,10 @@ public final class EBPFSensor: Sensor {
         case .known(let id): containerID = id
         case .unresolved: containerID = nil
         }
+        let decoder = RecordDecoder(record: record, size: size, header: header, time: time, containerID: containerID)
         let event = header.kind == SENTINEL_RECORD_BOSC_EPOCH.rawValue
             ? boscEpoch(record, size: size, header: header, time: time, containerID: containerID)
-            : RecordDecoder(record: record, size: size, header: header, time: time, containerID: containerID).event()
+            : decoder.event()
         guard let event else {
             counters.withLock { $0.malformed += 1 }
             return
@@ -190,10 +191,10 @@ public final class EBPFSensor: Sensor {
         if let containerID { announce(container: containerID) }
         switch event.type {
         case .execve:
-            announceAncestors(of: Int32(truncatingIfNeeded: event.ppid ?? 0))
+            announceAncestors(of: Int32(truncatingIfNeeded: event.ppid ?? 0), nameIfGone: decoder.parentName)
             knownPIDs.insert(Int32(truncatingIfNeeded: event.pid))
         case .clone:
-            announceAncestors(of: Int32(truncatingIfNeeded: event.ppid ?? 0))
+            announceAncestors(of: Int32(truncatingIfNeeded: event.ppid ?? 0), nameIfGone: decoder.parentName)
             knownPIDs.insert(Int32(truncatingIfNeeded: event.pid))
         case .procexit:
             knownPIDs.remove(Int32(truncatingIfNeeded: event.pid))
@@ -317,14 +318,22 @@ public final class EBPFSensor: Sensor {
     }
 
     /// Announces `pid` and its unknown ancestors from /proc, oldest first: a process the kernel
-    /// filter kept quiet (a container's shim, on the host) or that began before sentinel.
-    private func announceAncestors(of pid: Int32) {
+    /// filter kept quiet (a container's shim, on the host) or that began before sentinel. A
+    /// process already gone from /proc (runc's, a health check's parent) is announced with only
+    /// `nameIfGone`, the name the kernel gave it at its child's fork or exec, on the host: the
+    /// container runtime's processes are the ones that come and go unseen.
+    private func announceAncestors(of pid: Int32, nameIfGone: String? = nil) {
         var chain: [ProcessSnapshot] = []
         var current = pid
         while current > 0, !knownPIDs.contains(current), chain.count < ProcessTable.maximumAncestry,
               let snapshot = ProcFS.snapshot(pid: current) {
             chain.append(snapshot)
             current = snapshot.ppid
+        }
+        if chain.isEmpty, pid > 0, !knownPIDs.contains(pid), let nameIfGone {
+            deliver?(Event(type: .procinfo, time: clock.now(), pid: Int64(pid), ppid: 0, containerID: ContainerRecord.hostID,
+                           process: ProcessFacts(name: nameIfGone)))
+            return
         }
         for snapshot in chain.reversed() { deliverSnapshot(snapshot) }
     }

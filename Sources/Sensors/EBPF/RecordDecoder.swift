@@ -55,6 +55,20 @@ struct RecordDecoder {
         return base(.execve, ppid: Int64(exec.ppid), process: facts)
     }
 
+    /// An exec or fork record's parent, by the name the kernel gave it then.
+    var parentName: String? {
+        let name: String
+        switch header.kind {
+        case SENTINEL_RECORD_EXEC.rawValue where size >= MemoryLayout<sentinel_exec>.size:
+            name = text(at: \sentinel_exec.parent_comm, length: nil)
+        case SENTINEL_RECORD_FORK.rawValue where size >= MemoryLayout<sentinel_fork>.size:
+            name = text(at: \sentinel_fork.parent_comm, length: nil)
+        default:
+            return nil
+        }
+        return name.isEmpty ? nil : name
+    }
+
     private func fork() -> Event? {
         guard size >= MemoryLayout<sentinel_fork>.size else { return nil }
         let fork = record.loadUnaligned(as: sentinel_fork.self)

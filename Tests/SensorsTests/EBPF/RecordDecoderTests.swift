@@ -41,6 +41,26 @@ import Testing
         #expect(event.containerID == "abc")
     }
 
+    /// The parent's name travels in the exec record, for parents gone before /proc is read.
+    @Test func anExecNamesItsParent() {
+        var exec = sentinel_exec()
+        Self.fill(&exec.parent_comm, with: Array("runc:[2:INIT]".utf8))
+        let name = withUnsafeBytes(of: &exec) { bytes in
+            var header = sentinel_header()
+            header.kind = SENTINEL_RECORD_EXEC.rawValue
+            return RecordDecoder(record: bytes.baseAddress!, size: bytes.count, header: header, time: 7, containerID: "abc").parentName
+        }
+        #expect(name == "runc:[2:INIT]")
+        var fork = sentinel_fork()
+        Self.fill(&fork.parent_comm, with: Array("runc:[1:CHILD]".utf8))
+        let forkParent = withUnsafeBytes(of: &fork) { bytes in
+            var header = sentinel_header()
+            header.kind = SENTINEL_RECORD_FORK.rawValue
+            return RecordDecoder(record: bytes.baseAddress!, size: bytes.count, header: header, time: 7, containerID: "abc").parentName
+        }
+        #expect(forkParent == "runc:[1:CHILD]")
+    }
+
     @Test func aReExecThroughProcSelfExeIsNamedByArgv0() throws {
         let args = Array("cat\0/etc/shadow\0".utf8)
         let event = try #require(decode(sentinel_exec(), kind: SENTINEL_RECORD_EXEC) { exec in
