@@ -175,7 +175,7 @@ enum RuleFileReader {
                 if singleField {
                     if operators[0].0 == .in {
                         // Falco's single-field form: all the values together make one `in` list.
-                        if let literal = literal(valueCursor, diagnostics) {
+                        if let literal = literal(valueCursor, diagnostics, mayNameList: true) {
                             if tuples.isEmpty { tuples.append([.list([])]) }
                             if case .list(let items) = tuples[0][0] { tuples[0][0] = .list(items + [literal]) }
                         }
@@ -199,14 +199,16 @@ enum RuleFileReader {
 
     private static func operand(_ cursor: JSONCursor, for op: ComparisonOperator, _ diagnostics: Diagnostics) -> Operand? {
         if op == .in {
-            guard case .array = cursor.node.value else { return literal(cursor, diagnostics).map { .list([$0]) } }
-            let items = cursor.array(diagnostics)?.compactMap { literal($0, diagnostics) } ?? []
+            guard case .array = cursor.node.value else { return literal(cursor, diagnostics, mayNameList: true).map { .list([$0]) } }
+            let items = cursor.array(diagnostics)?.compactMap { literal($0, diagnostics, mayNameList: true) } ?? []
             return .list(items)
         }
         return literal(cursor, diagnostics).map { .value($0) }
     }
 
-    private static func literal(_ cursor: JSONCursor, _ diagnostics: Diagnostics) -> Literal? {
+    /// A value as a condition would hold it. An item of an `in` comparison may name a list, which
+    /// stands for its items, as a bare item does in a condition (Falco's exceptions read them so).
+    private static func literal(_ cursor: JSONCursor, _ diagnostics: Diagnostics, mayNameList: Bool = false) -> Literal? {
         let text: String
         switch cursor.node.value {
         case .string(let value): text = value
@@ -217,7 +219,7 @@ enum RuleFileReader {
             return nil
         }
         let origin = ConditionOrigin(text: text, file: cursor.source.name, path: cursor.path, location: cursor.location)
-        return Literal(text: text, quoted: true, position: ConditionPosition(origin: origin, offset: 0))
+        return Literal(text: text, quoted: !mayNameList, position: ConditionPosition(origin: origin, offset: 0))
     }
 
     // MARK: - Shared pieces

@@ -84,6 +84,19 @@ import SentinelJSON
         }
     }
 
+    /// As in Falco, an `in` exception may name a list, so that a later file extends the
+    /// exception by appending to the list; elsewhere a value is only itself.
+    @Test func exceptionValuesOfInMayNameLists() throws {
+        let ruleSet = try loadRules([("base.json", Self.base), ("local.json", """
+            {"lists": [{"list": "trusted_users", "items": [1000]}],
+             "rules": [{"rule": "Shell", "override": {"exceptions": "append"}, "exceptions": [
+               {"name": "trusted", "fields": "user.uid", "values": ["trusted_users"]},
+               {"name": "named", "fields": ["proc.name", "proc.name"], "comps": ["in", "="], "values": [["all_shells", "all_shells"]]}
+             ]}]}
+            """), ("later.json", #"{"lists": [{"list": "trusted_users", "items": [0], "append": true}]}"#)])
+        #expect(firedRules(ruleSet, [Self.bash, Self.fish, Self.zsh]) == ["Shell"], "zsh, whose uid is unknown, is the only one left")
+    }
+
     @Test func rulesThatWatchEveryEventAreWarnedAbout() throws {
         let ruleSet = try loadRules([("w.json", #"{"rules": [{"rule": "Wide", "condition": "proc.name = x or user.uid = 0", "output": "o", "priority": "DEBUG"}]}"#)])
         #expect(ruleSet.warnings.first?.message.contains("does not restrict evt.type") == true)
