@@ -28,11 +28,13 @@ public enum RuleTypeRegistry {
 
 /// Fires when its condition matches at least `count` times within `seconds` for one value of the
 /// `per` field (a container by default): bursts of connections (a port scan), of execs (a fork
-/// bomb), of failed opens. After firing, the count starts again, so a sustained burst alerts once
+/// bomb), of failed opens. With `distinct` (fields), only matches that differ in those fields count:
+/// connections to `count` different destinations are a scan, while a busy client makes as many to
+/// the one server it uses. After firing, the count starts again, so a sustained burst alerts once
 /// per `count` matches rather than on every event.
 public final class ThresholdRule: BuiltinRule, RuleType {
     public static let name = "threshold"
-    public static let parameterNames = ["count", "seconds", "per"]
+    public static let parameterNames = ["count", "seconds", "per", "distinct"]
     public static let defaultOutput = "%threshold.count matching events in %threshold.seconds s (%threshold.key)"
     /// Most distinct keys tracked at once; the least recently active is forgotten beyond it.
     static let maximumKeys = 4096
@@ -42,39 +44,63 @@ public final class ThresholdRule: BuiltinRule, RuleType {
     private let window: UInt64
     private let seconds: Int64
     private let key: FieldAccessor
+    private let distinct: [FieldAccessor]
     /// Per key, the times of the last `count` matches, as a ring.
     private var recent: [String: (times: [UInt64], next: Int, lastSeen: UInt64)] = [:]
+    /// With `distinct`: per key, when each distinct value last matched (at most `count` values,
+    /// since the rule fires and starts again on the count-th).
+    private var recentValues: [String: (values: [String: UInt64], lastSeen: UInt64)] = [:]
 
-    init(count: Int, seconds: Int64, key: FieldAccessor) {
+    init(count: Int, seconds: Int64, key: FieldAccessor, distinct: [FieldAccessor]) {
         self.count = count
         self.seconds = seconds
         window = UInt64(seconds) * 1_000_000_000
         self.key = key
+        self.distinct = distinct
     }
 
     public static func make(params: JSONObjectCursor, diagnostics: Diagnostics) -> BuiltinRule? {
         let count = params.required("count", diagnostics)?.integer(diagnostics, in: 1...100_000)
         let seconds = params.required("seconds", diagnostics)?.integer(diagnostics, in: 1...86_400)
         var key = FieldRegistry.field(named: "container.id")!.accessor(index: nil)
-        if let perCursor = params.optional("per"), let name = perCursor.string(diagnostics) {
-            if let field = FieldRegistry.field(named: name), field.argument == .none {
-                key = field.accessor(index: nil)
-            } else {
-                var message = "unknown field \"\(name)\" for per"
-                if let suggestion = closestMatch(to: name, among: FieldRegistry.names) { message += " (did you mean \"\(suggestion)\"?)" }
-                diagnostics.add(perCursor.diagnostic(message))
-                return nil
-            }
+        if let perCursor = params.optional("per") {
+            guard let accessor = field(perCursor, for: "per", diagnostics) else { return nil }
+            key = accessor
+        }
+        var distinct: [FieldAccessor] = []
+        if let distinctCursor = params.optional("distinct") {
+            let cursors: [JSONCursor]
+            if case .string = distinctCursor.node.value { cursors = [distinctCursor] } else { cursors = distinctCursor.array(diagnostics) ?? [] }
+            if cursors.isEmpty { diagnostics.add(distinctCursor.diagnostic("distinct names one field or more")) }
+            distinct = cursors.compactMap { field($0, for: "distinct", diagnostics) }
+            guard distinct.count == cursors.count, !cursors.isEmpty else { return nil }
         }
         guard let count, let seconds else { return nil }
-        return ThresholdRule(count: Int(count), seconds: seconds, key: key)
+        return ThresholdRule(count: Int(count), seconds: seconds, key: key, distinct: distinct)
     }
 
-    public func fresh() -> BuiltinRule { ThresholdRule(count: count, seconds: seconds, key: key) }
+    /// A field without an argument, named by a parameter.
+    private static func field(_ cursor: JSONCursor, for parameter: String, _ diagnostics: Diagnostics) -> FieldAccessor? {
+        guard let name = cursor.string(diagnostics) else { return nil }
+        if let field = FieldRegistry.field(named: name), field.argument == .none { return field.accessor(index: nil) }
+        var message = "unknown field \"\(name)\" for \(parameter)"
+        if let suggestion = closestMatch(to: name, among: FieldRegistry.names) { message += " (did you mean \"\(suggestion)\"?)" }
+        diagnostics.add(cursor.diagnostic(message))
+        return nil
+    }
+
+    public func fresh() -> BuiltinRule { ThresholdRule(count: count, seconds: seconds, key: key, distinct: distinct) }
 
     public func observe(_ context: EventContext) -> [String: FieldValue]? {
         let keyText = key.value(context).description
         let now = context.event.time
+        let reached = distinct.isEmpty ? countMatch(keyText, at: now) : countDistinctMatch(keyText, context, at: now)
+        guard reached else { return nil }
+        return ["threshold.count": .number(Int64(count)), "threshold.seconds": .number(seconds), "threshold.key": .string(keyText)]
+    }
+
+    /// Whether this match is the count-th within the window.
+    private func countMatch(_ keyText: String, at now: UInt64) -> Bool {
         var entry = recent[keyText] ?? (times: [], next: 0, lastSeen: now)
         if entry.times.count < count {
             entry.times.append(now)
@@ -87,12 +113,35 @@ public final class ThresholdRule: BuiltinRule, RuleType {
         let oldest = entry.times.count < count ? nil : entry.times[entry.next]
         if let oldest, now &- oldest <= window {
             recent[keyText] = nil
-            return ["threshold.count": .number(Int64(count)), "threshold.seconds": .number(seconds), "threshold.key": .string(keyText)]
+            return true
         }
-        if recent[keyText] == nil, recent.count >= Self.maximumKeys, let stalest = recent.min(by: { $0.value.lastSeen < $1.value.lastSeen })?.key {
-            recent[stalest] = nil
-        }
+        makeRoom(for: keyText, in: &recent) { $0.lastSeen }
         recent[keyText] = entry
-        return nil
+        return false
+    }
+
+    /// Whether this match brings the distinct values seen within the window to the count.
+    private func countDistinctMatch(_ keyText: String, _ context: EventContext, at now: UInt64) -> Bool {
+        let value = distinct.map { $0.value(context).description }.joined(separator: " ")
+        var entry = recentValues[keyText] ?? (values: [:], lastSeen: now)
+        entry.values[value] = now
+        entry.lastSeen = now
+        if entry.values.count >= count {
+            entry.values = entry.values.filter { now &- $0.value <= window }
+            if entry.values.count >= count {
+                recentValues[keyText] = nil
+                return true
+            }
+        }
+        makeRoom(for: keyText, in: &recentValues) { $0.lastSeen }
+        recentValues[keyText] = entry
+        return false
+    }
+
+    /// Forgets the least recently active key when a new one would pass `maximumKeys`.
+    private func makeRoom<Entry>(for keyText: String, in table: inout [String: Entry], lastSeen: (Entry) -> UInt64) {
+        guard table[keyText] == nil, table.count >= Self.maximumKeys,
+              let stalest = table.min(by: { lastSeen($0.value) < lastSeen($1.value) })?.key else { return }
+        table[stalest] = nil
     }
 }

@@ -134,6 +134,30 @@ import SentinelJSON
         #expect(firedRules(ruleSet, mixed) == [])
     }
 
+    /// A scan touches many destinations; a busy client makes as many connections to one.
+    @Test func distinctCountsDifferentValuesOnly() throws {
+        let ruleSet = try loadRules([("t.json", """
+            {"rules": [{"rule": "Scan", "type": "threshold", "params": {"count": 3, "seconds": 10, "distinct": ["fd.dip", "fd.dport"]},
+                        "condition": "evt.type = connect", "priority": "WARNING"}]}
+            """)])
+        func connect(to port: Int, at seconds: Int) -> String {
+            #"{"evt.type": "connect", "evt.time": \#(seconds)000000000, "proc.pid": 7, "fd.sip": "10.0.0.1", "fd.sport": \#(40000 + seconds), "fd.dip": "10.0.0.2", "fd.dport": \#(port)}"#
+        }
+        #expect(firedRules(ruleSet, (1...9).map { connect(to: 80, at: $0) }) == [], "nine connections to one server")
+        #expect(firedRules(ruleSet, [connect(to: 80, at: 1), connect(to: 80, at: 2), connect(to: 81, at: 3), connect(to: 82, at: 4)]) == ["Scan"])
+        #expect(firedRules(ruleSet, [connect(to: 80, at: 1), connect(to: 81, at: 12), connect(to: 82, at: 23)]) == [], "spread beyond the window")
+        #expect(firedRules(ruleSet, (1...6).map { connect(to: 80 + $0, at: $0) }) == ["Scan", "Scan"], "counting starts again after firing")
+    }
+
+    @Test func distinctNamesKnownFields() {
+        let rules = #"{"rules": [{"rule": "Scan", "type": "threshold", "params": {"count": 3, "seconds": 10, "distinct": ["fd.dip", "fd.dprot"]}, "condition": "evt.type = connect", "priority": "WARNING"}]}"#
+        #expect {
+            try loadRules([("t.json", rules)])
+        } throws: { error in
+            "\(error)".contains("unknown field \"fd.dprot\" for distinct (did you mean \"fd.dport\"?)")
+        }
+    }
+
     @Test func theDefaultOutputNamesTheFinding() throws {
         let ruleSet = try loadRules([("t.json", Self.rule)])
         let engine = Engine(rules: ruleSet.rules)
