@@ -46,6 +46,13 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
 
     public var bitCount: Int { isIPv4 ? 32 : 128 }
 
+    /// The IPv4 address an IPv4-mapped IPv6 address (::ffff:a.b.c.d) stands for: what a dual-stack
+    /// socket (Java's, Node's on ::) reports for an IPv4 peer.
+    public var mappedIPv4: IPAddress? {
+        guard !isIPv4, high == 0, low >> 32 == 0xFFFF else { return nil }
+        return IPAddress(ipv4: UInt32(truncatingIfNeeded: low))
+    }
+
     public var description: String {
         if isIPv4 {
             let value = UInt32(truncatingIfNeeded: low)
@@ -81,7 +88,10 @@ public struct IPNetwork: Sendable, Hashable {
         self.address = address
     }
 
+    /// Whether `candidate` is in the network; an IPv4 network holds the IPv4-mapped forms of its
+    /// addresses too, so that `fd.dip in (10.0.0.0/8)` means the same whatever socket connected.
     public func contains(_ candidate: IPAddress) -> Bool {
+        if address.isIPv4, let mapped = candidate.mappedIPv4 { return contains(mapped) }
         guard candidate.isIPv4 == address.isIPv4 else { return false }
         // Compare the top `prefixLength` bits of the 128-bit (high, low) pair.
         let offset = address.isIPv4 ? 96 : 0

@@ -183,6 +183,12 @@ import SentinelJSON
         #expect(IPNetwork("2001:db8::1/128")!.contains(IPAddress("2001:db8::1")!))
         #expect(!IPNetwork("2001:db8::1/128")!.contains(IPAddress("2001:db8::2")!))
         #expect(IPNetwork("10.0.0.0/33") == nil)
+        // A dual-stack socket's IPv4 peer is an IPv4-mapped IPv6 address.
+        #expect(IPNetwork("10.0.0.0/8")!.contains(IPAddress("::ffff:10.1.2.3")!))
+        #expect(IPNetwork("127.0.0.1")!.contains(IPAddress("::ffff:127.0.0.1")!))
+        #expect(!IPNetwork("10.0.0.0/8")!.contains(IPAddress("::ffff:11.0.0.1")!))
+        #expect(!IPNetwork("10.0.0.0/8")!.contains(IPAddress("::10.1.2.3")!), "only ::ffff:0:0/96 is mapped")
+        #expect(IPNetwork("::ffff:0:0/96")!.contains(IPAddress("::ffff:10.1.2.3")!))
         #expect(IPAddress("2001:db8::1")!.description == "2001:db8::1")
         #expect(IPAddress("192.0.2.1")!.description == "192.0.2.1")
     }
