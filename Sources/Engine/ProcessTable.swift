@@ -74,6 +74,20 @@ public final class ProcessRecord {
     fileprivate func cutAncestry(keeping generations: Int) {
         ancestor(generations)?.parent = nil
     }
+
+    /// Gives a record made before its parent was known the parent learnt since, unless that would
+    /// make a loop (a stale record of a reused pid). Its children's depths stay as they were:
+    /// they only bound the chain, which `ProcessTable.maximumAncestry` cuts anyway.
+    fileprivate func adopt(parent candidate: ProcessRecord) {
+        var current: ProcessRecord? = candidate
+        for _ in 0..<ProcessTable.maximumAncestry {
+            guard let record = current else { break }
+            if record === self { return }
+            current = record.parent
+        }
+        parent = candidate
+        depth = min(candidate.depth + 1, ProcessTable.maximumAncestry)
+    }
 }
 
 /// The live processes by pid: updated by exec, clone and exit events, and bounded. Processes that
@@ -118,6 +132,9 @@ public final class ProcessTable {
             if let existing = byPID[event.pid], existing.exitTime == nil {
                 record = existing
                 if let ppid = event.ppid, ppid != existing.ppid { existing.ppid = ppid }
+                // A record made before its exec (from /proc, or from an event the runtime made in
+                // the container first) may not have found its parent then: runc's, already gone.
+                if existing.parent == nil, let parent = byPID[existing.ppid] { existing.adopt(parent: parent) }
             } else {
                 let ppid = event.ppid ?? 0
                 let parent = byPID[ppid]

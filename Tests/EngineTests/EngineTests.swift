@@ -23,6 +23,17 @@ import SentinelJSON
         #expect(harness.engine.processes[10]?.name != "sync", "a new process with the pid is not the exited one")
     }
 
+    /// A health check's process is first read from /proc (runc's init opened a file in the
+    /// container) when runc, its parent, is gone; its exec then names the parent.
+    @Test func aProcessSeenBeforeItsParentTakesTheParentItsExecNames() throws {
+        let harness = Harness()
+        harness.feed(Event(type: .procinfo, time: 1, pid: 30060, ppid: 30049, containerID: "c1c1c1c1c1c1c1c1",
+                           process: ProcessFacts(name: "runc:[2:INIT]", args: ["runc", "init"])))
+        harness.feed(Event(type: .procinfo, time: 2, pid: 30049, ppid: 0, containerID: "host", process: ProcessFacts(name: "runc")))
+        harness.feed(exec(30060, ppid: 30049, "/bin/sh", ["sh", "-c", "curl -fsS http://127.0.0.1/"], time: 3))
+        #expect(try harness.matches("proc.name = sh and proc.pname = runc and proc.apid[1] = 30049"))
+    }
+
     @Test func cloneInheritsAndExecReplaces() throws {
         let harness = Harness()
         harness.feed(exec(10, ppid: 1, "/usr/sbin/nginx", ["nginx"], container: "c1c1c1c1c1c1c1c1"))
