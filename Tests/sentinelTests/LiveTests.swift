@@ -65,9 +65,14 @@ final class LiveSentinel {
 
     var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
 
-    var alerts: [[String: Any]] {
+    /// The alerts so far, each a line of JSON as sentinel wrote it.
+    var alertLines: [String] {
         let text = (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? ""
-        return text.split(separator: "\n").compactMap { line in
+        return text.split(separator: "\n").map(String.init)
+    }
+
+    var alerts: [[String: Any]] {
+        alertLines.compactMap { line in
             (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
         }
     }

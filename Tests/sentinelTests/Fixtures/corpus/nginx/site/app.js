@@ -1,0 +1,1 @@
+fetch('/api/stock').then((r) => r.json()).then((stock) => console.log(stock));
