@@ -51,7 +51,7 @@ let package = Package(
         .testTarget(name: "SentinelJSONTests", dependencies: ["SentinelJSON"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "SentinelJSON"]),
         .testTarget(name: "RulesTests", dependencies: ["Rules", "Engine", "SentinelJSON", "BoSC"], exclude: ["Fixtures"]),
-        .testTarget(name: "SensorsTests", dependencies: ["Sensors", "Engine", "SentinelJSON", "CLibbpf", "BoSC"]),
+        .testTarget(name: "SensorsTests", dependencies: ["Sensors", "Engine", "SentinelJSON", "CLibbpf", "BoSC", "Packets"]),
         .testTarget(name: "BoSCTests", dependencies: ["BoSC", "Engine", "SentinelJSON"], exclude: ["Fixtures"]),
         .testTarget(name: "PacketsTests", dependencies: ["Packets", "Engine"]),
         .testTarget(name: "OutputsTests", dependencies: ["Outputs", "Engine", "SentinelJSON"]),

@@ -190,9 +190,12 @@ public struct Connection: Sendable {
     /// For segment events: the segment, whose sender is `source`; `direction` is outbound when
     /// the container sent it.
     public var segment: TCPSegment?
+    /// The full id of the container at the other end, when sentinel saw the connection there too:
+    /// a message read on both containers' veths is one event, attributed to both ends.
+    public var peerContainerID: String?
 
     public init(l4proto: String = "tcp", direction: Direction, source: Endpoint?, destination: Endpoint, result: Int64 = 0,
-                traffic: Traffic? = nil, segment: TCPSegment? = nil) {
+                traffic: Traffic? = nil, segment: TCPSegment? = nil, peerContainerID: String? = nil) {
         self.l4proto = l4proto
         self.direction = direction
         self.source = source
@@ -200,6 +203,14 @@ public struct Connection: Sendable {
         self.result = result
         self.traffic = traffic
         self.segment = segment
+        self.peerContainerID = peerContainerID
+    }
+
+    /// The same connection seen from its other end.
+    public var reversed: Connection {
+        var other = self
+        other.direction = direction == .outbound ? .inbound : .outbound
+        return other
     }
 
     public var local: Endpoint? { direction == .outbound ? source : destination }

@@ -64,6 +64,7 @@ public enum EventCodec {
         ("mysql.query", "mysql: required, the SQL text"),
         ("mysql.query_truncated", "mysql: true when the text was cut (default false)"),
         ("mysql.user", "mysql: the user the connection logged in as"),
+        ("peer.container.id", "messages: the container at the other end, when its veth carried the message too"),
     ]
 
     private static let allowedKeys = recordedKeys.map(\.key)
@@ -313,7 +314,8 @@ public enum EventCodec {
                 segment = TCPSegment(flags: flags, sequence: number("tcp.seq"), acknowledgement: number("tcp.ack"), payloadLength: number("tcp.len"))
             }
             return Connection(l4proto: l4proto, direction: direction, source: source, destination: destination,
-                              result: integer("evt.rawres") ?? 0, traffic: traffic, segment: segment)
+                              result: integer("evt.rawres") ?? 0, traffic: traffic, segment: segment,
+                              peerContainerID: EventType.messages.contains(type) ? string("peer.container.id") : nil)
         }
     }
 
@@ -402,6 +404,7 @@ public enum EventCodec {
         writer.key("fd.dip"); writer.string(connection.destination.address.description)
         writer.key("fd.dport"); writer.integer(connection.destination.port)
         writer.key("evt.rawres"); writer.integer(connection.result)
+        if let peer = connection.peerContainerID { writer.key("peer.container.id"); writer.string(peer) }
         if let traffic = connection.traffic {
             writer.key("fd.bytes_in"); writer.integer(traffic.bytesIn)
             writer.key("fd.bytes_out"); writer.integer(traffic.bytesOut)

@@ -5,11 +5,18 @@ public struct EventContext {
     /// nil only for events that have no process (container metadata).
     public let process: ProcessRecord?
     public let container: ContainerRecord
+    /// A message's other end, when its veth carried the message too: the container, and the
+    /// process holding that end when its connect or accept was seen.
+    public let peerContainer: ContainerRecord?
+    public let peerProcess: ProcessRecord?
 
-    public init(event: Event, process: ProcessRecord?, container: ContainerRecord) {
+    public init(event: Event, process: ProcessRecord?, container: ContainerRecord,
+                peerContainer: ContainerRecord? = nil, peerProcess: ProcessRecord? = nil) {
         self.event = event
         self.process = process
         self.container = container
+        self.peerContainer = peerContainer
+        self.peerProcess = peerProcess
     }
 
     var connection: Connection? {

@@ -56,7 +56,7 @@ extension FieldDefinition.Argument: Equatable {}
 /// Every field a condition or an output template may name.
 public enum FieldRegistry {
     public static let all: [FieldDefinition] = eventFields + processFields + userFields + containerFields + fileFields + networkFields
-        + segmentFields + systemCallFields + messageFields
+        + segmentFields + systemCallFields + messageFields + peerFields
 
     private static let byName: [String: FieldDefinition] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
 
@@ -255,6 +255,21 @@ public enum FieldRegistry {
             if case .mysqlQuery(_, _, let user)? = context.message { return user }
             return nil
         },
+    ]
+
+    /// A message between two watched containers is one event: `container.*` and `proc.*` are the
+    /// client's end, these the server's (or the other way round when only the server is watched
+    /// and the message came from a container that is not).
+    private static let peerFields: [FieldDefinition] = [
+        string("peer.container.id", "A message's other end: its container's id (12 digits), when that container's veth carried the message too.", EventType.messages) {
+            $0.peerContainer?.id
+        },
+        string("peer.container.name", "A message's other end: its container's name.", EventType.messages) { nonEmpty($0.peerContainer?.name) },
+        string("peer.container.image", "A message's other end: its container's image.", EventType.messages) { nonEmpty($0.peerContainer?.image) },
+        string("peer.proc.name", "A message's other end: the process holding it, when its connect or accept was seen.", EventType.messages) {
+            nonEmpty($0.peerProcess?.name)
+        },
+        number("peer.proc.pid", "A message's other end: the pid of the process holding it.", EventType.messages) { $0.peerProcess?.pid },
     ]
 
     // MARK: - Building blocks

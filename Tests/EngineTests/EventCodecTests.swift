@@ -27,11 +27,13 @@ import SentinelJSON
             #"{"evt.type":"dns","evt.time":15,"container.id":"abc","fd.l4proto":"udp","fd.direction":"outbound","fd.sip":"169.254.77.2","fd.sport":5353,"fd.dip":"169.254.77.1","fd.dport":53,"dns.qname":"pool.example","dns.qtype":"TXT","dns.rcode":"NXDOMAIN","dns.is_response":true}"#,
             #"{"evt.type":"tls","evt.time":16,"container.id":"abc","fd.direction":"outbound","fd.sip":"169.254.77.2","fd.sport":40001,"fd.dip":"169.254.77.1","fd.dport":443,"tls.sni":"c2.example"}"#,
             #"{"evt.type":"mysql","evt.time":17,"proc.pid":77,"container.id":"abc","fd.direction":"inbound","fd.sip":"169.254.77.1","fd.sport":40002,"fd.dip":"169.254.77.2","fd.dport":3306,"mysql.query":"SELECT 1","mysql.query_truncated":false,"mysql.user":"app"}"#,
+            #"{"evt.type":"mysql","evt.time":18,"container.id":"web","fd.direction":"outbound","fd.sip":"169.254.77.1","fd.sport":40003,"fd.dip":"169.254.77.2","fd.dport":3306,"peer.container.id":"db","mysql.query":"SELECT 2"}"#,
         ]
         for line in lines {
             let (event, errors) = decode(line)
             #expect(errors.isEmpty, "\(errors)")
             let encoded = EventCodec.encode(try #require(event))
+            #expect(encoded.contains("peer.container.id") == line.contains("peer.container.id"), "\(encoded)")
             let (again, _) = decode(encoded)
             #expect(EventCodec.encode(try #require(again)) == encoded)
         }

@@ -33,6 +33,42 @@ extension LiveTests {
             deinit { _ = try? command(["ip", "link", "del", hostEnd]) }
         }
 
+        /// A bridge of the test's own on the host, with a veth to each container it joins, as
+        /// Docker's default bridge has them: traffic between two containers crosses both veths.
+        /// It has no address of the host's: the traffic stays between the containers.
+        final class Bridge {
+            let name = "snb" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
+            private var hostEnds: [String] = []
+
+            init() throws {
+                for step in [["ip", "link", "add", name, "type", "bridge"], ["ip", "link", "set", name, "up"]] {
+                    try #require(try command(step).status == 0, "\(step.joined(separator: " ")) failed")
+                }
+            }
+
+            /// Plugs the container in through a veth named eth0 inside, with `address`/24.
+            func join(containerPID: Int, address: String) throws {
+                let hostEnd = "snj" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
+                let inside = hostEnd + "p"
+                hostEnds.append(hostEnd)
+                let namespace = ["nsenter", "-t", String(containerPID), "-n"]
+                for step in [["ip", "link", "add", hostEnd, "type", "veth", "peer", "name", inside],
+                             ["ip", "link", "set", inside, "netns", String(containerPID)],
+                             namespace + ["ip", "link", "set", inside, "name", "eth0"],
+                             namespace + ["ip", "addr", "add", address + "/24", "dev", "eth0"],
+                             namespace + ["ip", "link", "set", "eth0", "up"],
+                             namespace + ["ip", "link", "set", "lo", "up"],
+                             ["ip", "link", "set", hostEnd, "master", name, "up"]] {
+                    try #require(try command(step).status == 0, "\(step.joined(separator: " ")) failed")
+                }
+            }
+
+            deinit {
+                for hostEnd in hostEnds { _ = try? command(["ip", "link", "del", hostEnd]) }
+                _ = try? command(["ip", "link", "del", name])
+            }
+        }
+
         /// Runs `image` detached with `script` as its shell command; its id and entrypoint's pid.
         func startContainer(_ name: String, image: String = LiveEnvironment.image, entrypoint: String = "/bin/sh", _ script: String) throws -> (id: String, pid: Int) {
             try command(["docker", "rm", "-f", name])
@@ -42,11 +78,11 @@ extension LiveTests {
             return (String(started.stdout.trimmingCharacters(in: .whitespacesAndNewlines).prefix(12)), Int(pid) ?? -1)
         }
 
-        /// sentinel with the stock rules, once it captures on `interface`.
-        func sentinel(capturing interface: String) throws -> LiveSentinel {
+        /// sentinel with the stock rules, once it captures on `interfaces` veths.
+        func sentinel(capturing interfaces: Int = 1) throws -> LiveSentinel {
             let sentinel = try LiveSentinel()
-            let capturing = waitUntil(seconds: 10) { sentinel.stderr.contains("pcap: 1 interfaces") }
-            try #require(capturing, "sentinel did not capture on \(interface): \(sentinel.stderr)")
+            let capturing = waitUntil(seconds: 10) { sentinel.stderr.contains("pcap: \(interfaces) interfaces") }
+            try #require(capturing, "sentinel did not capture on \(interfaces) veths: \(sentinel.stderr)")
             return sentinel
         }
 
@@ -85,7 +121,8 @@ extension LiveTests {
             let container = try startContainer(name, "mkdir -p /www && echo hello > /www/index.html && httpd -f -p 80 -h /www")
             defer { _ = try? command(["docker", "rm", "-f", name]) }
             let link = try Link(containerPID: container.pid)
-            let sentinel = try sentinel(capturing: link.hostEnd)
+            defer { withExtendedLifetime(link) {} }
+            let sentinel = try sentinel()
             let responder = try helper(Self.dnsResponder)
             let files = try helper(Self.fileServer)
             defer { responder.terminate(); files.terminate() }
@@ -111,6 +148,36 @@ extension LiveTests {
             #expect(download["http.uri"] as? String == "/x.sh" && download["proc.name"] as? String == "wget")
             #expect(sentinel.stop() == 0, "\(sentinel.stderr)")
         }
+        /// One container attacks another across the bridge: both veths carry the request, and
+        /// the alert comes once, from the client's end, naming the server as its peer.
+        @Test func trafficBetweenTwoContainersIsReportedOnceWithBothEnds() throws {
+            try #require(LiveEnvironment.problem == nil, "\(LiveEnvironment.problem ?? "")")
+            let server = try startContainer("sentinel-live-victim", "mkdir -p /www && echo hello > /www/index.html && httpd -f -p 80 -h /www")
+            let client = try startContainer("sentinel-live-attacker", "sleep 60")
+            defer { for name in ["sentinel-live-victim", "sentinel-live-attacker"] { _ = try? command(["docker", "rm", "-f", name]) } }
+            let bridge = try Bridge()
+            try bridge.join(containerPID: server.pid, address: "169.254.76.2")
+            try bridge.join(containerPID: client.pid, address: "169.254.76.3")
+            defer { withExtendedLifetime(bridge) {} }
+            let sentinel = try sentinel(capturing: 2)
+
+            try command(["docker", "exec", "sentinel-live-attacker", "wget", "-q", "-O", "/dev/null",
+                         "http://169.254.76.2/index.html?file=x%3Bcat+/etc/passwd"])
+            let rule = "Shell command in an HTTP request"
+            let fields = try #require(sentinel.alert(rule, container: client.id, within: 5), "\(sentinel.alerts)\n\(sentinel.stderr)")
+            #expect(fields["proc.name"] as? String == "wget", "\(fields)")
+            #expect(fields["peer.container.name"] as? String == "sentinel-live-victim", "\(fields)")
+            #expect(fields["peer.proc.name"] as? String == "httpd", "\(fields)")
+            #expect(fields["fd.sip"] as? String == "169.254.76.3")
+            // A second sighting would come within the 50 ms the messages wait; give it far more.
+            usleep(1_000_000)
+            let alerts = sentinel.alerts.filter { $0["rule"] as? String == rule }
+            #expect(alerts.count == 1, "one request, one alert: \(alerts)")
+            #expect(sentinel.stop() == 0, "\(sentinel.stderr)")
+            let statistics = sentinel.stderr.split(separator: "\n").last { $0.contains("of them read on both ends") } ?? ""
+            #expect(!statistics.isEmpty && !statistics.contains(" 0 of them read on both ends"), "the pairs are counted: \(statistics)")
+        }
+
         /// MariaDB in the container, listening on its veth; its data directory made on first start.
         static let database = """
             mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld
@@ -131,7 +198,8 @@ extension LiveTests {
                          "CREATE DATABASE shop; CREATE TABLE shop.products (id INT, name TEXT); INSERT INTO shop.products VALUES (1, 'tea');"
                          + "CREATE USER shop@'%' IDENTIFIED BY 'shop'; GRANT SELECT ON shop.* TO shop@'%';"])
             let link = try Link(containerPID: container.pid)
-            let sentinel = try sentinel(capturing: link.hostEnd)
+            defer { withExtendedLifetime(link) {} }
+            let sentinel = try sentinel()
 
             let injection = "SELECT name FROM products WHERE id=1 UNION ALL SELECT CONCAT(0x7176,IFNULL(CAST(CURRENT_USER() AS NCHAR),0x20),0x71)"
             for query in [injection, "SELECT schema_name FROM INFORMATION_SCHEMA.SCHEMATA"] {

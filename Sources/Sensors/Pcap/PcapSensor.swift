@@ -10,8 +10,9 @@ import Glibc
 
 /// Captures containers' traffic with libpcap on the host side of their veths, reads the
 /// application protocols in it (Packets) and delivers each message as an event of the container
-/// whose veth it crossed. Messages wait `attributionDelay` before they go, so that the eBPF
-/// sensor's connect and accept for their connection reach the engine first and name the process.
+/// whose veth it crossed. Messages wait `attributionDelay` before they go (a `MessageQueue`), so
+/// that the eBPF sensor's connect and accept for their connection reach the engine first and name
+/// the process, and so that a message between two containers, read on both veths, goes once.
 public final class PcapSensor: Sensor {
     public struct Options: Sendable {
         /// Interfaces to capture on by name; nil for every container's veth, found as containers
@@ -56,6 +57,8 @@ public final class PcapSensor: Sensor {
 
     /// One interface being captured, and what it has counted.
     private final class Capture {
+        /// Tells captures apart in the message queue.
+        let number: Int
         let handle: PcapHandle
         let containerID: String
         let containerAddress: UInt64
@@ -64,7 +67,8 @@ public final class PcapSensor: Sensor {
         var framesInWindow = 0
         var overBudget: UInt64 = 0
 
-        init(handle: PcapHandle, containerID: String, containerAddress: UInt64, limits: TrafficDissector.Limits) {
+        init(number: Int, handle: PcapHandle, containerID: String, containerAddress: UInt64, limits: TrafficDissector.Limits) {
+            self.number = number
             self.handle = handle
             self.containerID = containerID
             self.containerAddress = containerAddress
@@ -90,11 +94,8 @@ public final class PcapSensor: Sensor {
     private let counts = Mutex(SensorStatistics())
     private var captures: [String: Capture] = [:]
     private var closed = Totals()
-    /// Messages waiting for their connection's owner to be known, oldest first.
-    private var waiting: [(due: UInt64, event: Event)] = []
-    private var waitingStart = 0
-    static let waitingLimit = 100_000
-    private var queueDropped: UInt64 = 0
+    private var waiting = MessageQueue(limit: 100_000)
+    private var capturesOpened = 0
     private var warnedInterfaces: Set<String> = []
 
     public init(options: Options, onStatistics: @escaping (SensorStatistics, String) -> Void, onWarning: @escaping (String) -> Void) {
@@ -153,7 +154,9 @@ public final class PcapSensor: Sensor {
         for (name, owner) in wanted where captures[name] == nil {
             do {
                 let handle = try PcapHandle.live(interface: name, snapLength: options.snapLength, bufferBytes: options.bufferBytes, filter: options.filter)
-                let capture = Capture(handle: handle, containerID: owner.container, containerAddress: owner.address, limits: options.flows)
+                capturesOpened += 1
+                let capture = Capture(number: capturesOpened, handle: handle, containerID: owner.container, containerAddress: owner.address,
+                                      limits: options.flows)
                 handle.setHandler { [unowned self, unowned capture] bytes, time, _ in frame(bytes, time: time, on: capture) }
                 captures[name] = capture
                 warnedInterfaces.remove(name)
@@ -213,8 +216,9 @@ public final class PcapSensor: Sensor {
             return
         }
         capture.dissector.frame(bytes, linkType: capture.handle.linkType, time: time) { message in
-            enqueue(Self.event(for: message, time: time, container: capture.containerID, containerAddress: capture.containerAddress),
-                    due: time &+ options.attributionDelayNanoseconds)
+            waiting.add(Self.event(for: message, time: time, container: capture.containerID, containerAddress: capture.containerAddress),
+                        sighting: MessageQueue.Sighting(flow: message.flow, message: message.message), capture: capture.number,
+                        due: time &+ options.attributionDelayNanoseconds)
         }
     }
 
@@ -232,28 +236,8 @@ public final class PcapSensor: Sensor {
                      payload: .message(connection, message.message))
     }
 
-    private func enqueue(_ event: Event, due: UInt64) {
-        guard waiting.count - waitingStart < Self.waitingLimit else {
-            queueDropped += 1
-            return
-        }
-        waiting.append((due, event))
-    }
-
     private func deliverDue(before time: UInt64, _ deliver: (Event) -> Void) {
-        var delivered: UInt64 = 0
-        while waitingStart < waiting.count, waiting[waitingStart].due <= time {
-            deliver(waiting[waitingStart].event)
-            waitingStart += 1
-            delivered += 1
-        }
-        if waitingStart == waiting.count {
-            waiting.removeAll(keepingCapacity: true)
-            waitingStart = 0
-        } else if waitingStart > 4096 {
-            waiting.removeFirst(waitingStart)
-            waitingStart = 0
-        }
+        let delivered = waiting.deliver(before: time, deliver)
         if delivered > 0 { counts.withLock { $0.delivered += delivered } }
     }
 
@@ -262,14 +246,15 @@ public final class PcapSensor: Sensor {
     private func reportStatistics() {
         var totals = closed
         for capture in captures.values { add(capture, to: &totals) }
-        let dropped = totals.kernelDropped + totals.overBudget + queueDropped
+        let dropped = totals.kernelDropped + totals.overBudget + waiting.dropped
         let statistics = counts.withLock { counts in
             counts.dropped = dropped
             return counts
         }
         let dissected = totals.dissected
         onStatistics(statistics, "\(captures.count) interfaces; frames captured \(totals.kernelReceived), read \(dissected.frames), dropped by the kernel "
-                     + "\(totals.kernelDropped), over budget \(totals.overBudget); \(dissected.messages) messages, \(queueDropped) lost waiting; "
+                     + "\(totals.kernelDropped), over budget \(totals.overBudget); \(dissected.messages) messages, \(waiting.pairs) of them read on both ends, "
+                     + "\(waiting.dropped) lost waiting; "
                      + "\(dissected.malformed) malformed; \(dissected.streamsAbandoned) streams given up, \(dissected.segmentsUnfollowed) segments of flows not followed")
     }
 }
