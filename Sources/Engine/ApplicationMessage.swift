@@ -1,6 +1,6 @@
 /// What an application protocol said in a container's traffic, as the pcap sensor reads it: the
 /// parts that attacks travel in.
-public enum ApplicationMessage: Sendable, Hashable {
+public enum ApplicationMessage: Sendable, Equatable {
     case httpRequest(HTTPRequestHead)
     /// A response head, with the request it answers when that was seen.
     case httpResponse(HTTPResponseHead, request: HTTPRequestHead?)
@@ -21,7 +21,7 @@ public enum ApplicationMessage: Sendable, Hashable {
     }
 }
 
-public struct HTTPRequestHead: Sendable, Hashable {
+public struct HTTPRequestHead: Sendable, Equatable {
     public var method: String
     /// The request target as sent: a path and query, or an absolute URI through a proxy.
     public var uri: String
@@ -36,7 +36,7 @@ public struct HTTPRequestHead: Sendable, Hashable {
     }
 }
 
-public struct HTTPResponseHead: Sendable, Hashable {
+public struct HTTPResponseHead: Sendable, Equatable {
     public var status: Int
     public var contentType: String?
 
@@ -47,7 +47,7 @@ public struct HTTPResponseHead: Sendable, Hashable {
 }
 
 /// A DNS message's first question and, in an answer, how it went.
-public struct DNSQuestion: Sendable, Hashable {
+public struct DNSQuestion: Sendable, Equatable {
     public var isResponse: Bool
     /// Without the final dot, as sent.
     public var name: String
