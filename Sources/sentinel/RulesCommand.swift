@@ -56,11 +56,14 @@ extension RulesCommand {
         @Argument(help: ArgumentHelp("The rules directory or file.", valueName: "dir"))
         var rulesPath: String
 
+        @Option(name: .customLong("rules"), help: ArgumentHelp("More rules, loaded after dir in order: a file that tunes the stock rules.", valueName: "path"))
+        var laterRules: [String] = []
+
         @Argument(help: ArgumentHelp("Test files.", valueName: "file"))
         var testFiles: [String]
 
         func run() throws {
-            let ruleSet = try loadRuleSet([rulesPath])
+            let ruleSet = try loadRuleSet([rulesPath] + laterRules)
             let diagnostics = Diagnostics()
             let known = Set(ruleSet.summaries.map(\.name))
             var cases: [RuleTestCase] = []

@@ -116,6 +116,20 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(try sentinel(["--no-such-flag"]).status == 2)
     }
 
+    /// README's tuning example: a later file that quiets two known-good behaviours, and the tests
+    /// that prove it does, and that it does nothing more; without it, the stock rules fire.
+    @Test func theTuningExampleQuietsWhatItNamesAndNothingElse() throws {
+        let local = "Tests/sentinelTests/Fixtures/tuning/90-local.json", tests = "Tests/sentinelTests/Fixtures/tuning/local.test.json"
+        let tuned = try sentinel(["rules", "test", "rules/", "--rules", local, tests])
+        #expect(tuned.status == 0, "\(tuned.stdout)")
+        #expect(tuned.stdoutLines.last == "3 passed, 0 failed")
+        let stock = try sentinel(["rules", "test", "rules/", tests])
+        #expect(stock.status == 1 && stock.stdoutLines.last == "1 passed, 2 failed", "\(stock.stdout)")
+        let readme = try String(contentsOfFile: packageRoot + "/README.md", encoding: .utf8)
+        let example = try String(contentsOfFile: packageRoot + "/" + local, encoding: .utf8)
+        #expect(readme.contains(example), "README shows \(local) as it is")
+    }
+
     @Test func ruleTestsPassAndFailWithTheRightStatus() throws {
         let passing = try sentinel(["rules", "test", "rules/", "Tests/RulesTests/Fixtures/stock/network.test.json"])
         #expect(passing.status == 0)
