@@ -41,24 +41,25 @@ import Testing
         #expect(event.containerID == "abc")
     }
 
-    /// The parent's name travels in the exec record, for parents gone before /proc is read.
-    @Test func anExecNamesItsParent() {
+    /// The parent's name the decoder reads from a record of `kind`.
+    func parentName<Record>(_ record: Record, kind: sentinel_record_kind) -> String? {
+        var record = record
+        return withUnsafeBytes(of: &record) { bytes in
+            var header = sentinel_header()
+            header.kind = kind.rawValue
+            return RecordDecoder(record: bytes.baseAddress!, size: bytes.count, header: header, time: 7, containerID: "abc").parentName
+        }
+    }
+
+    /// The parent's name travels in exec and fork records, for parents gone before /proc is read.
+    @Test func execsAndForksNameTheirParent() {
         var exec = sentinel_exec()
         Self.fill(&exec.parent_comm, with: Array("runc:[2:INIT]".utf8))
-        let name = withUnsafeBytes(of: &exec) { bytes in
-            var header = sentinel_header()
-            header.kind = SENTINEL_RECORD_EXEC.rawValue
-            return RecordDecoder(record: bytes.baseAddress!, size: bytes.count, header: header, time: 7, containerID: "abc").parentName
-        }
-        #expect(name == "runc:[2:INIT]")
+        #expect(parentName(exec, kind: SENTINEL_RECORD_EXEC) == "runc:[2:INIT]")
         var fork = sentinel_fork()
         Self.fill(&fork.parent_comm, with: Array("runc:[1:CHILD]".utf8))
-        let forkParent = withUnsafeBytes(of: &fork) { bytes in
-            var header = sentinel_header()
-            header.kind = SENTINEL_RECORD_FORK.rawValue
-            return RecordDecoder(record: bytes.baseAddress!, size: bytes.count, header: header, time: 7, containerID: "abc").parentName
-        }
-        #expect(forkParent == "runc:[1:CHILD]")
+        #expect(parentName(fork, kind: SENTINEL_RECORD_FORK) == "runc:[1:CHILD]")
+        #expect(parentName(sentinel_exit(), kind: SENTINEL_RECORD_EXIT) == nil, "an exit names no parent")
     }
 
     @Test func aReExecThroughProcSelfExeIsNamedByArgv0() throws {
