@@ -41,9 +41,10 @@ public final class Engine {
         if case .message(let connection, _) = event.payload {
             let owner = event.pid != 0 ? event.pid : socketOwners.owner(of: connection)
             let peer = connection.peerContainerID.map { containers.record(for: $0) }
+            let peerOwner = peer == nil ? nil : socketOwners.owner(of: connection.reversed)
             context = EventContext(event: event, process: owner.flatMap { processes[$0] },
                                    container: containers.record(for: event.containerID ?? ContainerRecord.hostID),
-                                   peerContainer: peer, peerProcess: peer == nil ? nil : socketOwners.owner(of: connection.reversed).flatMap { processes[$0] })
+                                   peerContainer: peer, peerProcess: peerOwner.flatMap { processes[$0] })
         } else if !event.type.hasProcess {
             let id = event.containerID ?? ContainerRecord.hostID
             if case .container(let facts) = event.payload { containers.update(id: id, with: facts) }

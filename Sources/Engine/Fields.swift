@@ -258,8 +258,7 @@ public enum FieldRegistry {
     ]
 
     /// A message between two watched containers is one event: `container.*` and `proc.*` are the
-    /// client's end, these the server's (or the other way round when only the server is watched
-    /// and the message came from a container that is not).
+    /// client's end, these the server's. With only one end watched, they are missing.
     private static let peerFields: [FieldDefinition] = [
         string("peer.container.id", "A message's other end: its container's id (12 digits), when that container's veth carried the message too.", EventType.messages) {
             $0.peerContainer?.id

@@ -1,8 +1,9 @@
 import Engine
 import Packets
 
-/// Messages waiting before they reach the rules. Each waits `delay` after its capture, so that the
-/// eBPF sensor's connect and accept for its connection come first and name its process. Traffic
+/// Messages waiting before they reach the rules. Each waits until it is due (its capture time plus
+/// the sensor's attribution delay), so that the eBPF sensor's connect and accept for its connection
+/// come first and name its process. Traffic
 /// between two containers crosses both their veths, so the same message is read twice: the second
 /// sighting, from another capture while the first still waits, is paired with it, and the message
 /// goes to the rules once, as the client's end's event with the server's container as its peer.
@@ -50,8 +51,10 @@ public struct MessageQueue {
 
     /// A message read by `capture`, to go at `due`; a second sighting of a waiting one is folded into it.
     public mutating func add(_ event: Event, sighting: Sighting, capture: Int, due: UInt64) {
-        if var waiting = unpaired[sighting.flow],
-           let position = waiting.firstIndex(where: { entries[index(of: $0)].capture != capture && entries[index(of: $0)].sighting == sighting }) {
+        if var waiting = unpaired[sighting.flow], let position = waiting.firstIndex(where: { sequence in
+            let entry = entries[index(of: sequence)]
+            return entry.capture != capture && entry.sighting == sighting
+        }) {
             let first = index(of: waiting.remove(at: position))
             unpaired[sighting.flow] = waiting.isEmpty ? nil : waiting
             entries[first].event = Self.pair(entries[first].event, event)
