@@ -70,10 +70,3 @@ final class ContainerMetadata: Sendable {
         }
     }
 }
-
-/// Carries a value to another thread that the sender vouches for: a closure only ever called from
-/// one thread at a time, a run loop that ends before its owner returns.
-struct UncheckedSendable<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
-}
