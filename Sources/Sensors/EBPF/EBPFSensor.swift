@@ -1,6 +1,5 @@
 import BoSC
 import CLibbpf
-import Dispatch
 import Engine
 import Synchronization
 
@@ -12,6 +11,11 @@ import Glibc
 /// each into an `Event`, with the process's container named from its cgroup and the container's
 /// name and image from Docker. Before the first record, every running process enters the process
 /// table (`procinfo` events from /proc), so processes older than sentinel have their ancestry.
+///
+/// Its parts, each with one job: `Probes` load and attach the programs, a `RingReader` reads the
+/// ring, `CgroupVerdicts` say whose each cgroup is (and tell the kernel), `RecordDecoder` makes
+/// events of records, a `ProcessAnnouncer` reads from /proc what the probes did not see begin, and
+/// `RecordCounters` count what came against what the kernel produced.
 public final class EBPFSensor: Sensor {
     public struct Options: Sendable {
         public var probes: ProbeSelection
@@ -48,21 +52,13 @@ public final class EBPFSensor: Sensor {
     private let stopped = StopFlag()
     private let counters = Mutex(RecordCounters())
     private let onStatistics: (SensorStatistics, String) -> Void
-    private let onWarning: (String) -> Void
-    private let cgroupPaths = CgroupPaths()
     private let metadata: ContainerMetadata?
     private let clock = BootClock()
     /// BoSC in the kernel, when the system-call family is loaded.
     private let kernelJudge: KernelJudge?
-
-    /// Cgroup id → its container id, or `ContainerRecord.hostID`.
-    private var containerOfCgroup: [UInt64: String] = [:]
-    /// Cgroups gone before their path was read. Looked for once: each look walks the whole cgroup
-    /// tree, and a dead container's last batches of system calls would ask thousands of times.
-    /// Cgroup ids are not reused.
-    private var vanishedCgroups: Set<UInt64> = []
+    private let cgroups: CgroupVerdicts
+    private var processes = ProcessAnnouncer()
     private var announcedContainers: Set<String> = []
-    private var knownPIDs: Set<Int32> = []
     private var deliver: ((Event) -> Void)?
 
     /// Loads and attaches the probes now, so that what is missing (root, BTF, a verifier's no) is
@@ -70,13 +66,17 @@ public final class EBPFSensor: Sensor {
     public init(options: Options, onStatistics: @escaping (SensorStatistics, String) -> Void, onWarning: @escaping (String) -> Void) throws {
         self.options = options
         self.onStatistics = onStatistics
-        self.onWarning = onWarning
-        probes = try Probes(selection: options.probes, ringBufferBytes: options.ringBufferBytes, verifierLogDirectory: options.verifierLogDirectory)
+        let probes = try Probes(selection: options.probes, ringBufferBytes: options.ringBufferBytes, verifierLogDirectory: options.verifierLogDirectory)
+        self.probes = probes
         metadata = options.dockerSocket.map { ContainerMetadata(client: DockerClient(socketPath: $0), onWarning: onWarning) }
         let containersFD = probes.mapFD("bosc_containers")
-        kernelJudge = containersFD < 0 ? nil : KernelJudge(containersFD: containersFD, callValuesFD: probes.mapFD("bosc_call_values"),
-                                                           knownFD: probes.mapFD("bosc_known"), includeHost: options.probes.includeHost,
-                                                           onWarning: onWarning)
+        let kernelJudge = containersFD < 0 ? nil : KernelJudge(containersFD: containersFD, callValuesFD: probes.mapFD("bosc_call_values"),
+                                                               knownFD: probes.mapFD("bosc_known"), includeHost: options.probes.includeHost,
+                                                               onWarning: onWarning)
+        self.kernelJudge = kernelJudge
+        cgroups = CgroupVerdicts(includeHost: options.probes.includeHost,
+                                 tellKernel: { probes.setVerdict($1, cgroupID: $0) },
+                                 onLearnt: { kernelJudge?.learnt(cgroup: $0, container: $1) })
     }
 
     public func stop() { stopped.set() }
@@ -86,61 +86,28 @@ public final class EBPFSensor: Sensor {
             self.deliver = deliver
             defer { self.deliver = nil }
             metadata?.start(isStopped: { [stopped] in stopped.isSet })
-            classifyExistingCgroups()
-            seedProcessTable()
-            try pollRecords()
+            cgroups.classifyExisting()
+            processes.announceAll(deliverWithContainer)
+            try readRecords()
         }
         probes.detach()
     }
 
-    // MARK: - The ring buffer
-
-    /// The longest a record waits in the ring before it is read.
-    static let pollMilliseconds: Int32 = 20
-    /// The most records read before the loop looks up: libbpf reads on for as long as new records
-    /// come, so a container that never stops calling would keep the reader from its requests,
-    /// statistics and stop flag (a sentinel that did not stop on SIGINT under such a flood).
-    static let recordsPerPass = 16_384
-    /// What the record callback returns to end a pass early; libbpf hands it back from the read.
-    private static let passFull = -ECANCELED
-    private var recordsThisPass = 0
-
-    private func pollRecords() throws {
-        let context = Unmanaged.passUnretained(self).toOpaque()
-        guard let ring = ring_buffer__new(probes.eventsFD, { context, data, size in
-            guard let context, let data else { return 0 }
-            let sensor = Unmanaged<EBPFSensor>.fromOpaque(context).takeUnretainedValue()
-            sensor.handle(record: UnsafeRawPointer(data), size: size)
-            sensor.recordsThisPass += 1
-            return sensor.recordsThisPass >= EBPFSensor.recordsPerPass ? EBPFSensor.passFull : 0
-        }, context, nil) else {
-            throw ProbeError(description: "cannot open the events ring buffer: \(String(cString: strerror(errno)))")
-        }
-        defer { ring_buffer__free(ring) }
+    private func readRecords() throws {
+        let reader = try RingReader(ringFD: probes.eventsFD) { [unowned self] record, size in handle(record: record, size: size) }
         var lastStatistics = clock.monotonicSeconds()
-        while !stopped.isSet {
-            // The kernel wakes us only when the ring is filling up (see wakeup_flag in
-            // common.bpf.h); otherwise records wait here at most this long.
-            recordsThisPass = 0
-            let status = ring_buffer__poll(ring, Self.pollMilliseconds)
-            if status < 0 && status != -EINTR && status != Self.passFull {
-                throw ProbeError(description: "reading the events ring buffer failed: \(String(cString: strerror(-status)))")
-            }
-            if status != Self.passFull {
-                recordsThisPass = 0
-                ring_buffer__consume(ring)
-            }
+        try reader.run(isStopped: { stopped.isSet }) {
             applyKernelRequests()
             let now = clock.monotonicSeconds()
             if now - lastStatistics >= options.statisticsInterval {
                 lastStatistics = now
                 reportStatistics()
-                kernelJudge?.forgetCgroups(notIn: cgroupPaths.existingIDs())
+                kernelJudge?.forgetCgroups(notIn: cgroups.paths.existingIDs())
             }
         }
         // Stop the producers first, then deliver what they wrote: the final counts then add up.
         probes.detachPrograms()
-        repeat { recordsThisPass = 0 } while ring_buffer__consume(ring) == Self.passFull
+        reader.drain()
         reportStatistics()
     }
 
@@ -160,6 +127,8 @@ public final class EBPFSensor: Sensor {
         for request in requests { kernelJudge.apply(request) }
     }
 
+    // MARK: - Records to events
+
     private func handle(record: UnsafeRawPointer, size: Int) {
         guard size >= MemoryLayout<sentinel_header>.size else { return }
         let header = record.loadUnaligned(as: sentinel_header.self)
@@ -175,7 +144,7 @@ public final class EBPFSensor: Sensor {
         counters.withLock { $0.received(kind: header.kind) }
         let time = clock.wallTime(bootNanoseconds: header.boot_ns)
         let containerID: String?
-        switch owner(ofCgroup: header.cgroup_id, pid: Int32(bitPattern: header.pid)) {
+        switch cgroups.owner(ofCgroup: header.cgroup_id, pid: Int32(bitPattern: header.pid)) {
         case .unwatched: return
         case .known(let id): containerID = id
         case .unresolved: containerID = nil
@@ -188,20 +157,23 @@ public final class EBPFSensor: Sensor {
             counters.withLock { $0.malformed += 1 }
             return
         }
-        if let containerID { announce(container: containerID) }
+        let pid = Int32(truncatingIfNeeded: event.pid)
         switch event.type {
-        case .execve:
-            announceAncestors(of: Int32(truncatingIfNeeded: event.ppid ?? 0), nameIfGone: decoder.parentName)
-            knownPIDs.insert(Int32(truncatingIfNeeded: event.pid))
-        case .clone:
-            announceAncestors(of: Int32(truncatingIfNeeded: event.ppid ?? 0), nameIfGone: decoder.parentName)
-            knownPIDs.insert(Int32(truncatingIfNeeded: event.pid))
+        case .execve, .clone:
+            processes.announceAncestors(of: Int32(truncatingIfNeeded: event.ppid ?? 0), nameIfGone: decoder.parentName, deliverWithContainer)
+            processes.began(pid)
         case .procexit:
-            knownPIDs.remove(Int32(truncatingIfNeeded: event.pid))
+            processes.exited(pid)
         default:
-            announceAncestors(of: Int32(truncatingIfNeeded: event.pid))
+            processes.announceAncestors(of: pid, deliverWithContainer)
         }
         counters.withLock { $0.delivered += 1 }
+        deliverWithContainer(event)
+    }
+
+    /// Delivers `event`, after its container's metadata the first time the container is met.
+    private func deliverWithContainer(_ event: Event) {
+        if let containerID = event.containerID { announce(container: containerID) }
         deliver?(event)
     }
 
@@ -228,7 +200,7 @@ public final class EBPFSensor: Sensor {
         for index in 0..<count {
             let call = record.loadUnaligned(fromByteOffset: callsOffset + index * MemoryLayout<sentinel_syscall>.stride, as: sentinel_syscall.self)
             let containerID: String?
-            switch owner(ofCgroup: call.cgroup_id, pid: Int32(bitPattern: call.pid)) {
+            switch cgroups.owner(ofCgroup: call.cgroup_id, pid: Int32(bitPattern: call.pid)) {
             case .unwatched: continue
             case .known(let id): containerID = id
             case .unresolved: containerID = nil
@@ -243,53 +215,6 @@ public final class EBPFSensor: Sensor {
         }
     }
 
-    // MARK: - Containers
-
-    /// Whom a cgroup's events belong to.
-    private enum CgroupOwner {
-        /// The host, which is not watched: the event goes no further.
-        case unwatched
-        /// A container's id, or `ContainerRecord.hostID` when the host is watched.
-        case known(String)
-        /// The cgroup and the process are both gone (a container that lived for milliseconds): the
-        /// event still counts, and its process record, from its parent, names the container.
-        case unresolved
-    }
-
-    /// The owner of a cgroup, learnt once and told to the kernel, which then drops the host's
-    /// events itself.
-    private func owner(ofCgroup cgroupID: UInt64, pid: Int32) -> CgroupOwner {
-        let containerID: String
-        if let known = containerOfCgroup[cgroupID] {
-            containerID = known
-        } else {
-            guard !vanishedCgroups.contains(cgroupID),
-                  let path = cgroupPaths.path(of: cgroupID) ?? ProcFS.snapshot(pid: pid)?.cgroupPath else {
-                if vanishedCgroups.count >= 65_536 { vanishedCgroups.removeAll() }
-                vanishedCgroups.insert(cgroupID)
-                return .unresolved
-            }
-            containerID = learn(cgroupID: cgroupID, path: path)
-        }
-        return containerID == ContainerRecord.hostID && !options.probes.includeHost ? .unwatched : .known(containerID)
-    }
-
-    /// Tells the kernel at once about every cgroup that exists, so that the host's events stop
-    /// in the kernel from the start rather than after each cgroup's first event.
-    private func classifyExistingCgroups() {
-        for (cgroupID, path) in cgroupPaths.pathsByID { learn(cgroupID: cgroupID, path: path) }
-    }
-
-    /// Records whose cgroup `path` is, and tells the kernel; returns the container id or "host".
-    @discardableResult
-    private func learn(cgroupID: UInt64, path: String) -> String {
-        let containerID = ContainerCgroup.containerID(path: path) ?? ContainerRecord.hostID
-        containerOfCgroup[cgroupID] = containerID
-        kernelJudge?.learnt(cgroup: cgroupID, container: containerID)
-        probes.setVerdict(containerID == ContainerRecord.hostID ? SENTINEL_CGROUP_IGNORE : SENTINEL_CGROUP_WATCH, cgroupID: cgroupID)
-        return containerID
-    }
-
     /// Before a container's first event: a `container` event with its name and image, so that
     /// its first alert already shows them.
     private func announce(container id: String) {
@@ -297,92 +222,5 @@ public final class EBPFSensor: Sensor {
         announcedContainers.insert(id)
         guard let facts = metadata?.facts(id: id) else { return }
         deliver?(Event(type: .container, time: clock.now(), pid: 0, containerID: id, payload: .container(facts)))
-    }
-
-    // MARK: - Processes from /proc
-
-    private func seedProcessTable() {
-        var snapshots: [Int32: ProcessSnapshot] = [:]
-        for pid in ProcFS.allPIDs() {
-            if let snapshot = ProcFS.snapshot(pid: pid) { snapshots[pid] = snapshot }
-        }
-        // Parents before children, so that each record finds its parent's.
-        var emitted: Set<Int32> = []
-        func emit(_ snapshot: ProcessSnapshot, depth: Int) {
-            guard !emitted.contains(snapshot.pid) else { return }
-            emitted.insert(snapshot.pid)
-            if depth < ProcessTable.maximumAncestry, let parent = snapshots[snapshot.ppid] { emit(parent, depth: depth + 1) }
-            deliverSnapshot(snapshot)
-        }
-        for pid in snapshots.keys.sorted() { emit(snapshots[pid]!, depth: 0) }
-    }
-
-    /// Announces `pid` and its unknown ancestors from /proc, oldest first: a process the kernel
-    /// filter kept quiet (a container's shim, on the host) or that began before sentinel. A
-    /// process already gone from /proc (runc's, a health check's parent) is announced with only
-    /// `nameIfGone`, the name the kernel gave it at its child's fork or exec, on the host: the
-    /// container runtime's processes are the ones that come and go unseen.
-    private func announceAncestors(of pid: Int32, nameIfGone: String? = nil) {
-        var chain: [ProcessSnapshot] = []
-        var current = pid
-        while current > 0, !knownPIDs.contains(current), chain.count < ProcessTable.maximumAncestry,
-              let snapshot = ProcFS.snapshot(pid: current) {
-            chain.append(snapshot)
-            current = snapshot.ppid
-        }
-        if chain.isEmpty, pid > 0, !knownPIDs.contains(pid), let nameIfGone {
-            deliver?(Event(type: .procinfo, time: clock.now(), pid: Int64(pid), ppid: 0, containerID: ContainerRecord.hostID,
-                           process: ProcessFacts(name: nameIfGone)))
-            return
-        }
-        for snapshot in chain.reversed() { deliverSnapshot(snapshot) }
-    }
-
-    private func deliverSnapshot(_ snapshot: ProcessSnapshot) {
-        knownPIDs.insert(snapshot.pid)
-        let containerID = ContainerCgroup.containerID(path: snapshot.cgroupPath) ?? ContainerRecord.hostID
-        announce(container: containerID)
-        let facts = ProcessFacts(name: snapshot.name, exePath: snapshot.exePath, args: snapshot.args,
-                                 uid: snapshot.uid, gid: snapshot.gid, euid: snapshot.euid, vpid: snapshot.vpid)
-        deliver?(Event(type: .procinfo, time: clock.now(), pid: Int64(snapshot.pid), ppid: Int64(snapshot.ppid),
-                       containerID: containerID, process: facts))
-    }
-}
-
-/// What the sensor counted, per record kind, against what the kernel says it produced.
-struct RecordCounters {
-    var receivedByKind = [UInt64](repeating: 0, count: Int(SENTINEL_RECORD_KIND_COUNT.rawValue))
-    var kernel: [sentinel_counter] = []
-    var delivered: UInt64 = 0
-    var malformed: UInt64 = 0
-    /// Received, and not made events: their cgroup is the host's.
-    var systemCallsPassedOver: UInt64 = 0
-
-    /// `count` records of `kind` arrived (system calls are counted one by one, not by batch).
-    mutating func received(kind: UInt32, count: UInt64 = 1) {
-        if kind < receivedByKind.count { receivedByKind[Int(kind)] += count }
-    }
-
-    var kernelDropped: UInt64 { kernel.reduce(0) { $0 + $1.dropped } }
-
-    var statistics: SensorStatistics {
-        SensorStatistics(delivered: delivered, dropped: kernelDropped + malformed)
-    }
-
-    static let kindNames = ["", "exec", "fork", "exit", "open", "connect", "accept", "listen", "tcp_close", "syscalls", "segment",
-                            "bosc_unknown_bag", "bosc_epoch"]
-
-    /// "exec 120/120/0 fork ..." as produced/received/dropped, for the kinds that saw any.
-    var summary: String {
-        var parts: [String] = []
-        for kind in 1..<Self.kindNames.count {
-            let produced = kind < kernel.count ? kernel[kind].produced : 0
-            let dropped = kind < kernel.count ? kernel[kind].dropped : 0
-            guard produced > 0 || receivedByKind[kind] > 0 else { continue }
-            parts.append("\(Self.kindNames[kind]) \(produced)/\(receivedByKind[kind])/\(dropped)")
-        }
-        let perKind = parts.isEmpty ? "no records" : parts.joined(separator: ", ")
-        let passedOver = systemCallsPassedOver > 0 ? ", \(systemCallsPassedOver) system calls passed over (the host's)" : ""
-        return "records produced/received/dropped: \(perKind); \(delivered) events delivered\(passedOver), \(malformed) malformed"
     }
 }
