@@ -25,7 +25,10 @@ public final class Engine {
 
     /// The event types some rule needs: sensors attach only the probes these require.
     public var neededEventTypes: Set<EventType> {
-        Set(EventType.allCases.filter { !rulesByType[Int($0.rawValue)].isEmpty })
+        var types = Set(EventType.allCases.filter { !rulesByType[Int($0.rawValue)].isEmpty })
+        // A message takes its process from its connection's connect or accept (SocketOwners).
+        if !types.isDisjoint(with: EventType.messages) { types.formUnion([.connect, .accept]) }
+        return types
     }
 
     /// The system calls some rule could match: the others need not become events.

@@ -50,12 +50,7 @@ struct LiveOptions: ParsableArguments {
 
     private func makeEBPFSensor(needing types: Set<EventType>, systemCalls: SystemCallNumbers, kernelRequests: KernelRequests?,
                                 onDrop: @escaping (Alert) -> Void) throws -> EBPFSensor {
-        let probes = ProbeSelection(opens: !types.isDisjoint(with: EventType.opens),
-                                    sockets: !types.isDisjoint(with: EventType.sockets),
-                                    syscalls: types.contains(.syscall),
-                                    streamedSystemCalls: systemCalls,
-                                    streamUndecided: kernelRequests != nil,
-                                    segments: types.contains(.segment),
+        let probes = ProbeSelection(eventTypes: types, streamedSystemCalls: systemCalls, streamUndecided: kernelRequests != nil,
                                     includeHost: includeHost)
         let options = EBPFSensor.Options(
             probes: probes,

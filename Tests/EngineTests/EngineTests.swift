@@ -94,6 +94,12 @@ import SentinelJSON
         #expect(engine.rules[1].alertCount == 0)
     }
 
+    /// A rule on messages alone still needs the connects and accepts that name their processes.
+    @Test func messagesNeedTheirConnectionsOwners() throws {
+        let engine = Engine(rules: [try rule("query", "evt.type = mysql")])
+        #expect(engine.neededEventTypes == [.mysql, .connect, .accept])
+    }
+
     @Test func alertsCarryTheRenderedOutputAndFields() throws {
         let engine = Engine(rules: [try rule("r", "evt.type = execve", output: "run %proc.cmdline by %proc.pname at %evt.time (%fd.name)")])
         var alerts: [Alert] = []

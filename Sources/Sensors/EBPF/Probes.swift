@@ -11,39 +11,44 @@ public struct ProbeError: Error, CustomStringConvertible {
     public let description: String
 }
 
-/// Which probe families to load, from what the enabled rules need.
+/// What the probes are to send, from what the enabled rules need: the event types decide the
+/// families (`ProbeFamily.needed`).
 public struct ProbeSelection: Sendable, Equatable {
-    /// open, openat, openat2 results.
-    public var opens: Bool
-    /// connect, accept, listen, and TCP close with the connection's counters.
-    public var sockets: Bool
-    /// System calls, in batches (for rules that name `syscall` events, and BoSC).
-    public var syscalls: Bool
+    /// The event types the rules need.
+    public var eventTypes: Set<EventType>
     /// The calls streamed from every watched container: those signature rules name. BoSC asks for
     /// more, container by container.
     public var streamedSystemCalls: SystemCallNumbers
     /// Stream every call of a container until a BoSC rule has decided what it needs of it.
     public var streamUndecided: Bool
-    /// Every TCP segment of a watched socket (for rules that name `segment` events).
-    public var segments: Bool
     /// Send the host's events too, not only containers'.
     public var includeHost: Bool
 
-    public init(opens: Bool, sockets: Bool, syscalls: Bool = false, streamedSystemCalls: SystemCallNumbers = .all, streamUndecided: Bool = false,
-                segments: Bool = false, includeHost: Bool) {
-        self.opens = opens
-        self.sockets = sockets
-        self.syscalls = syscalls
+    public init(eventTypes: Set<EventType>, streamedSystemCalls: SystemCallNumbers = .all, streamUndecided: Bool = false, includeHost: Bool) {
+        self.eventTypes = eventTypes
         self.streamedSystemCalls = streamedSystemCalls
         self.streamUndecided = streamUndecided
-        self.segments = segments
         self.includeHost = includeHost
+    }
+
+    /// The switches every family's programs read.
+    var config: sentinel_config {
+        var config = sentinel_config()
+        config.include_host = includeHost ? 1 : 0
+        config.stream_undecided = streamUndecided ? 1 : 0
+        withUnsafeMutableBytes(of: &config.stream_numbers) { words in
+            for (index, word) in streamedSystemCalls.words.prefix(words.count / 8).enumerated() {
+                words.storeBytes(of: word, toByteOffset: index * 8, as: UInt64.self)
+            }
+        }
+        for family in ProbeFamily.needed(for: eventTypes) { family.configure(eventTypes, &config) }
+        return config
     }
 }
 
 /// The eBPF objects built from bpf/ and embedded in the binary, loaded into the kernel and
-/// attached. The process family is always loaded (it keeps the process table right); the others
-/// only when `ProbeSelection` asks. `detach` undoes everything.
+/// attached: the families `ProbeFamily` lists for the selection's event types. `detach` undoes
+/// everything.
 final class Probes {
     /// The maps every family defines and that must be one map in the kernel (see common.bpf.h).
     private static let sharedMaps = ["events", "record_counters", "cgroup_verdicts", "tcp_connections", "syscall_batches"]
@@ -75,31 +80,18 @@ final class Probes {
     init(selection: ProbeSelection, ringBufferBytes: UInt32, verifierLogDirectory: String) throws {
         try Self.checkPrerequisites()
         LibbpfLog.install()
-        var families = ["process"]
-        if selection.opens || selection.sockets { families.append("syscall_results") }
-        if selection.sockets { families.append("tcp") }
-        if selection.syscalls { families.append("syscalls") }
-        if selection.segments {
+        let families = ProbeFamily.needed(for: selection.eventTypes)
+        if let family = families.first(where: \.attachesToCgroupRoot) {
             // cgroup_skb programs attach to a cgroup: the v2 root holds every container's.
             guard let root = CgroupPaths.cgroup2MountPoint(readTextFile("/proc/self/mountinfo") ?? "") else {
-                throw ProbeError(description: "segment events need cgroup v2 mounted (at /sys/fs/cgroup or /sys/fs/cgroup/unified): none is in /proc/self/mountinfo")
+                throw ProbeError(description: "the \(family.name) probes need cgroup v2 mounted (at /sys/fs/cgroup or /sys/fs/cgroup/unified): none is in /proc/self/mountinfo")
             }
             cgroupRoot = root
-            families.append("segments")
         }
-        var config = sentinel_config()
-        config.include_host = selection.includeHost ? 1 : 0
-        config.want_opens = selection.opens ? 1 : 0
-        config.want_sockets = selection.sockets ? 1 : 0
-        config.stream_undecided = selection.streamUndecided ? 1 : 0
-        withUnsafeMutableBytes(of: &config.stream_numbers) { words in
-            for (index, word) in selection.streamedSystemCalls.words.prefix(words.count / 8).enumerated() {
-                words.storeBytes(of: word, toByteOffset: index * 8, as: UInt64.self)
-            }
-        }
+        let config = selection.config
         do {
             for family in families {
-                try load(family: family, config: config, ringBufferBytes: ringBufferBytes, verifierLogDirectory: verifierLogDirectory)
+                try load(family: family.name, config: config, ringBufferBytes: ringBufferBytes, verifierLogDirectory: verifierLogDirectory)
             }
         } catch {
             detach()

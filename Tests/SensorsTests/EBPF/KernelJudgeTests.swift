@@ -51,7 +51,7 @@ import Testing
         private let finished = Atomic<Bool>(false)
 
         init(requests: KernelRequests) throws {
-            let probes = ProbeSelection(opens: false, sockets: false, syscalls: true, streamedSystemCalls: .none, includeHost: false)
+            let probes = ProbeSelection(eventTypes: [.syscall], streamedSystemCalls: .none, includeHost: false)
             sensor = try EBPFSensor(options: EBPFSensor.Options(probes: probes, dockerSocket: nil, kernelRequests: requests),
                                     onStatistics: { _, _ in }, onWarning: { Issue.record("sensor warning: \($0)") })
             Thread.detachNewThread { [self] in
