@@ -40,6 +40,9 @@ public enum EventType: UInt8, CaseIterable, Sendable {
 
     public var name: String { Self.names[Int(rawValue)] }
 
+    /// "execve, clone, ...": every type's name, for help and documentation.
+    public static var allNames: String { names.joined(separator: ", ") }
+
     public init?(name: String) {
         guard let type = Self.byName[name] else { return nil }
         self = type

@@ -6,7 +6,7 @@ import SentinelJSON
 public enum EventCodec {
     /// Keys a recorded event may carry, with what they mean; README's table is made from this.
     public static let recordedKeys: [(key: String, meaning: String)] = [
-        ("evt.type", "required: execve, clone, procexit, connect, accept, listen, close, open, openat, openat2, setuid, syscall, container, procinfo, segment, boscepoch, http, httpresponse, dns, tls, mysql"),
+        ("evt.type", "required: " + EventType.allNames),
         ("evt.time", "required: nanoseconds since the epoch, or an ISO 8601 string"),
         ("proc.pid", "required except for container, boscepoch and message events (a message's is its connection's owner); for clone, the new child"),
         ("proc.tid", "the thread id (default: proc.pid)"),

@@ -73,7 +73,7 @@ public enum FieldRegistry {
     private static let sockets = EventType.sockets.union([.segment]).union(EventType.messages)
 
     private static let eventFields: [FieldDefinition] = [
-        string("evt.type", "The event's type: execve, clone, procexit, connect, accept, listen, close, open, openat, openat2, setuid, syscall, container, procinfo, segment, boscepoch, http, httpresponse, dns, tls, mysql.", everyType) { $0.event.type.name },
+        string("evt.type", "The event's type: \(EventType.allNames).", everyType) { $0.event.type.name },
         field("evt.time", .time, "The event's kernel timestamp: nanoseconds since the epoch, written as ISO 8601 in alerts.", everyType) { .number { Int64(bitPattern: $0.event.time) } },
         number("evt.rawtime", "The event's timestamp in nanoseconds since the epoch.", everyType) { Int64(bitPattern: $0.event.time) },
         number("evt.rawres", "The system call's return value: a file descriptor or a negative errno.", opens.union([.connect, .accept])) { context in

@@ -20,17 +20,14 @@ struct RecordCounters {
         SensorStatistics(delivered: delivered, dropped: kernelDropped + malformed)
     }
 
-    static let kindNames = ["", "exec", "fork", "exit", "open", "connect", "accept", "listen", "tcp_close", "syscalls", "segment",
-                            "bosc_unknown_bag", "bosc_epoch"]
-
     /// "exec 120/120/0 fork ..." as produced/received/dropped, for the kinds that saw any.
     var summary: String {
         var parts: [String] = []
-        for kind in 1..<Self.kindNames.count {
+        for kind in 1..<receivedByKind.count {
             let produced = kind < kernel.count ? kernel[kind].produced : 0
             let dropped = kind < kernel.count ? kernel[kind].dropped : 0
             guard produced > 0 || receivedByKind[kind] > 0 else { continue }
-            parts.append("\(Self.kindNames[kind]) \(produced)/\(receivedByKind[kind])/\(dropped)")
+            parts.append("\(RecordDecoder.kindName(UInt32(kind))) \(produced)/\(receivedByKind[kind])/\(dropped)")
         }
         let perKind = parts.isEmpty ? "no records" : parts.joined(separator: ", ")
         let passedOver = systemCallsPassedOver > 0 ? ", \(systemCallsPassedOver) system calls passed over (the host's)" : ""

@@ -10,6 +10,18 @@ struct RecordDecoder {
     let time: UInt64
     let containerID: String?
 
+    /// Every record kind of records.h, with its name in the statistics line. The kinds that are
+    /// not made into events here (system-call batches, BoSC's) are the sensor's and BoSC's.
+    static let kindNames: [UInt32: String] = [
+        SENTINEL_RECORD_EXEC.rawValue: "exec", SENTINEL_RECORD_FORK.rawValue: "fork", SENTINEL_RECORD_EXIT.rawValue: "exit",
+        SENTINEL_RECORD_OPEN.rawValue: "open", SENTINEL_RECORD_CONNECT.rawValue: "connect", SENTINEL_RECORD_ACCEPT.rawValue: "accept",
+        SENTINEL_RECORD_LISTEN.rawValue: "listen", SENTINEL_RECORD_TCP_CLOSE.rawValue: "tcp_close", SENTINEL_RECORD_SYSCALLS.rawValue: "syscalls",
+        SENTINEL_RECORD_TCP_SEGMENT.rawValue: "segment", SENTINEL_RECORD_BOSC_UNKNOWN_BAG.rawValue: "bosc_unknown_bag",
+        SENTINEL_RECORD_BOSC_EPOCH.rawValue: "bosc_epoch",
+    ]
+
+    static func kindName(_ kind: UInt32) -> String { kindNames[kind] ?? "kind\(kind)" }
+
     private static let syscallOpen: UInt32 = 2, syscallOpenat: UInt32 = 257, syscallOpenat2: UInt32 = 437
     private static let inet6: UInt16 = 10, udp: UInt16 = 17
 

@@ -72,6 +72,14 @@ import Testing
         #expect(event.process.name == "cat")
     }
 
+    /// A kind added to records.h without a name here would print as "kindN" in the statistics.
+    @Test func everyRecordKindHasItsName() {
+        for kind in 1..<SENTINEL_RECORD_KIND_COUNT.rawValue {
+            #expect(RecordDecoder.kindNames[kind] != nil, "record kind \(kind) has no name")
+        }
+        #expect(Set(RecordDecoder.kindNames.values).count == RecordDecoder.kindNames.count)
+    }
+
     @Test func lengthsBeyondTheBufferAreRefusedNotRead() {
         #expect(decode(sentinel_exec(), kind: SENTINEL_RECORD_EXEC) { $0.args_len = UInt32(SENTINEL_ARGS_MAX) + 1 } == nil)
         #expect(decode(sentinel_open(), kind: SENTINEL_RECORD_OPEN) { $0.syscall_nr = 257; $0.path_len = UInt32(SENTINEL_PATH_MAX) + 1 } == nil)
