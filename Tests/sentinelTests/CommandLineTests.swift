@@ -232,8 +232,8 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
 }
 
 @Suite struct ReadmeTests {
-    /// README's field table is what `sentinel fields` prints: a field added to the registry must be
-    /// documented.
+    /// README's field table is what `sentinel fields` prints, row for row: a field added to the
+    /// registry, or a meaning changed, must be documented.
     @Test func everyFieldIsDocumented() throws {
         let readme = try String(contentsOfFile: packageRoot + "/README.md", encoding: .utf8)
         let fields = try sentinel(["fields", "--json"])
@@ -241,7 +241,8 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         for field in list {
             let name = try #require(field["name"] as? String)
             let type = try #require(field["type"] as? String)
-            #expect(readme.contains("| `\(name)` | \(type) |"), "README does not document \(name)")
+            let meaning = try #require(field["description"] as? String).replacingOccurrences(of: "|", with: "\\|")
+            #expect(readme.contains("| `\(name)` | \(type) | \(meaning) |"), "README's row for \(name) is not `sentinel fields`' (\(meaning))")
         }
     }
 }
