@@ -39,6 +39,17 @@ import SentinelJSON
         }
     }
 
+    /// README's table of recorded keys is the codec's, row for row.
+    @Test func everyRecordedKeyIsDocumented() throws {
+        var path = #filePath
+        for _ in 0..<3 { path = String(path[..<path.lastIndex(of: "/")!]) }
+        let readme = String(decoding: try #require(readWholeFile(path + "/README.md")), as: UTF8.self)
+        for (key, meaning) in EventCodec.recordedKeys {
+            let row = "| `\(key)` | \(meaning.split(separator: "|", omittingEmptySubsequences: false).joined(separator: "\\|")) |"
+            #expect(readme.contains(row), "README lacks \(row)")
+        }
+    }
+
     @Test func timesMayBeISO8601() throws {
         let (event, errors) = decode(#"{"evt.type":"clone","evt.time":"2026-11-22T10:00:00.25Z","proc.pid":2,"proc.ppid":1}"#)
         #expect(errors.isEmpty)
