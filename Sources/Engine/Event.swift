@@ -1,44 +1,54 @@
-/// The kinds of event, named as Falco names them so that Falco users read rules at sight.
-public enum EventType: UInt8, CaseIterable, Sendable {
-    case execve
+/// The kinds of event, named as Falco names them so that Falco users read rules at sight. A type
+/// is its place in `allCases`, by which rules are indexed.
+public struct EventType: Hashable, Sendable, CaseIterable, CustomStringConvertible {
+    public let rawValue: UInt8
+
+    private init(_ rawValue: UInt8) { self.rawValue = rawValue }
+
+    public static let execve = EventType(0)
     /// The new child of a fork/clone: `pid` is the child, `ppid` its parent (Falco's child-side clone).
-    case clone
-    case procexit
-    case connect
-    case accept
-    case listen
-    case close
-    case open
-    case openat
-    case openat2
+    public static let clone = EventType(1)
+    public static let procexit = EventType(2)
+    public static let connect = EventType(3)
+    public static let accept = EventType(4)
+    public static let listen = EventType(5)
+    public static let close = EventType(6)
+    public static let open = EventType(7)
+    public static let openat = EventType(8)
+    public static let openat2 = EventType(9)
     /// A change of user id: `setuid` and its relatives, with the target uid.
-    case setuid
+    public static let setuid = EventType(10)
     /// One system call, for the anomaly detector; signature rules see these only when they ask by name.
-    case syscall
+    public static let syscall = EventType(11)
     /// Container metadata (name, image) from the container runtime; carries no process.
-    case container
+    public static let container = EventType(12)
     /// A process that was already running: read from /proc when sentinel starts, or when an event
     /// names a process whose birth the sensor did not see (a container's shim on the host).
-    case procinfo
+    public static let procinfo = EventType(13)
     /// One TCP segment a container's socket sent or received; rules see these only when they ask
     /// by name. It carries no process: the kernel's network path handles packets outside it.
-    case segment
+    public static let segment = EventType(14)
     /// A BoSC epoch judged in the kernel: its unknown bags, for the `bosc` rule that asked for it.
-    case boscepoch
+    public static let boscepoch = EventType(15)
     /// Application messages read from captured traffic (the pcap sensor): an HTTP request, an
     /// HTTP response, a DNS query or answer, a TLS ClientHello, a MySQL query. They belong to the
     /// process that holds the connection when its connect or accept was seen.
-    case http
-    case httpresponse
-    case dns
-    case tls
-    case mysql
+    public static let http = EventType(16)
+    public static let httpresponse = EventType(17)
+    public static let dns = EventType(18)
+    public static let tls = EventType(19)
+    public static let mysql = EventType(20)
 
-    /// Built once: `String(describing:)` goes through reflection, far too slow per event.
-    private static let names = allCases.map { String(describing: $0) }
-    private static let byName = Dictionary(uniqueKeysWithValues: allCases.map { (String(describing: $0), $0) })
+    /// Every type's name, in rawValue order.
+    private static let names = ["execve", "clone", "procexit", "connect", "accept", "listen", "close", "open", "openat", "openat2",
+                                "setuid", "syscall", "container", "procinfo", "segment", "boscepoch",
+                                "http", "httpresponse", "dns", "tls", "mysql"]
+    private static let byName = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, EventType(UInt8($0))) })
+
+    public static let allCases: [EventType] = names.indices.map { EventType(UInt8($0)) }
 
     public var name: String { Self.names[Int(rawValue)] }
+    public var description: String { name }
 
     /// "execve, clone, ...": every type's name, for help and documentation.
     public static var allNames: String { names.joined(separator: ", ") }

@@ -164,8 +164,9 @@ public enum EventCodec {
             return .open(path: path, flags: reader.openFlags(), result: reader.integer("evt.rawres") ?? 0)
         case .connect, .accept, .listen, .close, .segment:
             return reader.connection(for: type).map { .socket($0) }
-        // Container, epoch and message events are read whole above.
-        case .execve, .clone, .container, .procinfo, .boscepoch, .http, .httpresponse, .dns, .tls, .mysql:
+        default:
+            // Exec, clone and procinfo carry only process facts; container, epoch and message
+            // events are read whole above.
             return Event.Payload.none
         }
     }
