@@ -1,5 +1,6 @@
 /// The kinds of event, named as Falco names them so that Falco users read rules at sight. A type
-/// is its place in `allCases`, by which rules are indexed.
+/// is its place in `allCases`, by which rules are indexed: sentinel's own types first, then one
+/// for each system call of `CapturedCall.all`.
 public struct EventType: Hashable, Sendable, CaseIterable, CustomStringConvertible {
     public let rawValue: UInt8
 
@@ -16,33 +17,38 @@ public struct EventType: Hashable, Sendable, CaseIterable, CustomStringConvertib
     public static let open = EventType(7)
     public static let openat = EventType(8)
     public static let openat2 = EventType(9)
-    /// A change of user id: `setuid` and its relatives, with the target uid.
-    public static let setuid = EventType(10)
     /// One system call, for the anomaly detector; signature rules see these only when they ask by name.
-    public static let syscall = EventType(11)
+    public static let syscall = EventType(10)
     /// Container metadata (name, image) from the container runtime; carries no process.
-    public static let container = EventType(12)
+    public static let container = EventType(11)
     /// A process that was already running: read from /proc when sentinel starts, or when an event
     /// names a process whose birth the sensor did not see (a container's shim on the host).
-    public static let procinfo = EventType(13)
+    public static let procinfo = EventType(12)
     /// One TCP segment a container's socket sent or received; rules see these only when they ask
     /// by name. It carries no process: the kernel's network path handles packets outside it.
-    public static let segment = EventType(14)
+    public static let segment = EventType(13)
     /// A BoSC epoch judged in the kernel: its unknown bags, for the `bosc` rule that asked for it.
-    public static let boscepoch = EventType(15)
+    public static let boscepoch = EventType(14)
     /// Application messages read from captured traffic (the pcap sensor): an HTTP request, an
     /// HTTP response, a DNS query or answer, a TLS ClientHello, a MySQL query. They belong to the
     /// process that holds the connection when its connect or accept was seen.
-    public static let http = EventType(16)
-    public static let httpresponse = EventType(17)
-    public static let dns = EventType(18)
-    public static let tls = EventType(19)
-    public static let mysql = EventType(20)
+    public static let http = EventType(15)
+    public static let httpresponse = EventType(16)
+    public static let dns = EventType(17)
+    public static let tls = EventType(18)
+    public static let mysql = EventType(19)
 
+    /// sentinel's own types' names, in rawValue order.
+    private static let ownNames = ["execve", "clone", "procexit", "connect", "accept", "listen", "close", "open", "openat", "openat2",
+                                   "syscall", "container", "procinfo", "segment", "boscepoch", "http", "httpresponse", "dns", "tls", "mysql"]
     /// Every type's name, in rawValue order.
-    private static let names = ["execve", "clone", "procexit", "connect", "accept", "listen", "close", "open", "openat", "openat2",
-                                "setuid", "syscall", "container", "procinfo", "segment", "boscepoch",
-                                "http", "httpresponse", "dns", "tls", "mysql"]
+    private static let names = ownNames + CapturedCall.names
+
+    /// The type of the captured call at `index` of `CapturedCall.all`.
+    init(capturedCall index: Int) { self.init(UInt8(Self.ownNames.count + index)) }
+
+    /// The first captured call's type: the calls' types follow one another from it.
+    static let firstCapturedCall = EventType(UInt8(ownNames.count))
     private static let byName = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, EventType(UInt8($0))) })
 
     public static let allCases: [EventType] = names.indices.map { EventType(UInt8($0)) }
@@ -61,6 +67,8 @@ public struct EventType: Hashable, Sendable, CaseIterable, CustomStringConvertib
     public static let opens: Set<EventType> = [.open, .openat, .openat2]
     public static let sockets: Set<EventType> = [.connect, .accept, .listen, .close]
     public static let messages: Set<EventType> = [.http, .httpresponse, .dns, .tls, .mysql]
+    /// The system calls captured with their arguments.
+    public static let capturedCalls = Set(CapturedCall.all.map(\.eventType))
     /// The types whose events come from a process: all but container metadata, segments, epoch
     /// verdicts and messages (captured on the wire, they take the connection's owner, if known).
     public static let withProcess: Set<EventType> = Set(allCases).subtracting([.container, .segment, .boscepoch]).subtracting(messages)
@@ -68,7 +76,7 @@ public struct EventType: Hashable, Sendable, CaseIterable, CustomStringConvertib
     public static let mayHaveProcess = withProcess.union(messages)
     /// Reaching only the rules that name them: millions of system calls a second, hundreds of
     /// thousands of segments; messages, which need packet capture.
-    public static let optIn: Set<EventType> = messages.union([.syscall, .segment, .boscepoch])
+    public static let optIn: Set<EventType> = messages.union(capturedCalls).union([.syscall, .segment, .boscepoch])
 
     public var hasProcess: Bool { Self.withProcess.contains(self) }
 }
@@ -106,13 +114,33 @@ public struct Event: Sendable {
         case exit(status: Int64)
         case socket(Connection)
         case open(path: String, flags: OpenFlags, result: Int64)
-        case setuid(uid: Int64)
         case syscall(number: Int64)
         case container(ContainerFacts)
         case boscEpoch(BoSCEpoch)
         /// The connection (its client is `source`; `direction` is outbound when the container is
         /// the client) and what was said in it. Boxed: most events are far smaller.
         indirect case message(Connection, ApplicationMessage)
+        /// A captured system call (its event type says which): what it was given and returned.
+        indirect case call(CallArguments)
+    }
+}
+
+/// What a captured system call was given and returned; `CapturedCall` says what each argument is.
+public struct CallArguments: Sendable, Equatable {
+    /// Each argument's register value, in the call's order.
+    public var values: [UInt64]
+    /// The text of each string argument, in the same places (nil elsewhere, and where the kernel
+    /// could not read it).
+    public var texts: [String?]
+    public var result: Int64
+    /// Whether a text was cut at the sensor's bound.
+    public var truncated: Bool
+
+    public init(values: [UInt64], texts: [String?], result: Int64, truncated: Bool = false) {
+        self.values = values
+        self.texts = texts
+        self.result = result
+        self.truncated = truncated
     }
 }
 

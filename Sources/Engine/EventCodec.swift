@@ -26,9 +26,9 @@ public enum EventCodec {
         ("container.name", "container events only: the container's name"),
         ("container.image", "container events only: the container's image"),
         ("evt.arg.status", "procexit: the exit status"),
-        ("evt.arg.uid", "setuid: the user id asked for"),
+        ("evt.arg.NAME", "captured system calls: each argument by its name (sentinel fields lists them): a number, or a string for paths and text; flags also by their names, as \"AT_REMOVEDIR\""),
         ("evt.arg.flags", "opens: the flags, as a number or as \"O_WRONLY|O_CREAT\""),
-        ("evt.rawres", "opens, connect, accept: the return value (default 0)"),
+        ("evt.rawres", "opens, connect, accept, captured system calls: the return value (default 0)"),
         ("fd.name", "opens: the file's path"),
         ("fd.l4proto", "sockets: tcp (default) or udp"),
         ("fd.direction", "close: outbound or inbound (connect, accept and listen imply it); segment: outbound when sent"),
@@ -94,7 +94,8 @@ public enum EventCodec {
         }
         let problemsBefore = diagnostics.all.count
         var reader = Reader(object: JSONObjectCursor(cursor: cursor, members: members), diagnostics: diagnostics)
-        for member in members where !allowedKeySet.contains(member.key) {
+        // An argument of a captured call is checked once the event's type is known.
+        for member in members where !allowedKeySet.contains(member.key) && !member.key.hasPrefix(argumentPrefix) {
             let message: String
             if derivedKeys.contains(member.key) {
                 message = "\"\(member.key)\" is derived by the engine from its tables and is not recorded"
@@ -113,6 +114,18 @@ public enum EventCodec {
             if let suggestion = closestMatch(to: typeName, among: EventType.allCases.map(\.name)) { message += " (did you mean \"\(suggestion)\"?)" }
             diagnostics.add(reader.object.optional("evt.type")!.diagnostic(message))
             return nil
+        }
+        let call = CapturedCall.call(of: eventType)
+        for member in members where member.key.hasPrefix(argumentPrefix) && !allowedKeySet.contains(member.key) {
+            let name = String(member.key.dropFirst(argumentPrefix.count))
+            if let call, call.argumentIndex(named: name) != nil { continue }
+            let message = if let call {
+                "\(call.name) has no argument \"\(name)\" (its arguments: \(call.arguments.map(\.name).joined(separator: ", ")))"
+            } else {
+                "\(typeName) events have no argument \"\(name)\""
+            }
+            diagnostics.add(Diagnostic(file: cursor.source.name, location: cursor.source.location(of: member.keyOffset),
+                                       path: cursor.childPath(member.key), message: message))
         }
         let time = reader.time()
         let containerID = reader.string("container.id")
@@ -155,8 +168,6 @@ public enum EventCodec {
         switch type {
         case .procexit:
             return .exit(status: reader.integer("evt.arg.status") ?? 0)
-        case .setuid:
-            return reader.integer("evt.arg.uid", required: true).map { .setuid(uid: $0) }
         case .syscall:
             return reader.integer("syscall.nr", required: true).map { .syscall(number: $0) }
         case .open, .openat, .openat2:
@@ -165,11 +176,14 @@ public enum EventCodec {
         case .connect, .accept, .listen, .close, .segment:
             return reader.connection(for: type).map { .socket($0) }
         default:
+            if let call = CapturedCall.call(of: type) { return reader.call(call) }
             // Exec, clone and procinfo carry only process facts; container, epoch and message
             // events are read whole above.
             return Event.Payload.none
         }
     }
+
+    static let argumentPrefix = "evt.arg."
 
     /// Reads typed values by key, reporting each mismatch at its value.
     private struct Reader {
@@ -225,6 +239,32 @@ public enum EventCodec {
                 diagnostics.add(value.diagnostic("expected nanoseconds since the epoch or an ISO 8601 string, found \(value.node.kindName)"))
             }
             return nil
+        }
+
+        /// A captured call's arguments: numbers (flags also by name), texts for string arguments.
+        func call(_ call: CapturedCall) -> Event.Payload? {
+            var values = [UInt64](repeating: 0, count: call.arguments.count)
+            var texts = [String?](repeating: nil, count: call.arguments.count)
+            for (index, argument) in call.arguments.enumerated() {
+                guard let value = object.optional(argumentPrefix + argument.name) else { continue }
+                switch argument.kind {
+                case .path, .relativePath, .text:
+                    texts[index] = value.string(diagnostics)
+                case .flags(let names), .choice(let names):
+                    if case .string(let text) = value.node.value {
+                        guard let parsed = names.value(of: text) else {
+                            diagnostics.add(value.diagnostic("\"\(text)\" is not made of \(argument.name)'s names (\(names.names.map(\.name).joined(separator: ", ")))"))
+                            continue
+                        }
+                        values[index] = parsed
+                    } else if let number = value.integer(diagnostics) {
+                        values[index] = UInt64(bitPattern: number)
+                    }
+                case .number, .int, .id, .fd:
+                    if let number = value.integer(diagnostics) { values[index] = UInt64(bitPattern: number) }
+                }
+            }
+            return .call(CallArguments(values: values, texts: texts, result: integer("evt.rawres") ?? 0))
         }
 
         func openFlags() -> OpenFlags {
@@ -367,8 +407,17 @@ public enum EventCodec {
             break
         case .exit(let status):
             writer.key("evt.arg.status"); writer.integer(status)
-        case .setuid(let uid):
-            writer.key("evt.arg.uid"); writer.integer(uid)
+        case .call(let arguments):
+            guard let call = CapturedCall.call(of: event.type) else { break }
+            for (index, argument) in call.arguments.enumerated() {
+                if argument.kind.isString {
+                    guard let text = arguments.texts[index] else { continue }
+                    writer.key(argumentPrefix + argument.name); writer.string(text)
+                } else {
+                    writer.key(argumentPrefix + argument.name); writer.integer(call.number(of: index, in: arguments))
+                }
+            }
+            writer.key("evt.rawres"); writer.integer(arguments.result)
         case .syscall(let number):
             writer.key("syscall.nr"); writer.integer(number)
         case .boscEpoch(let epoch):

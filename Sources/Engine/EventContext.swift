@@ -45,6 +45,12 @@ public struct EventContext {
         return nil
     }
 
+    /// A captured system call, and what it was given and returned.
+    var call: (call: CapturedCall, arguments: CallArguments)? {
+        guard case .call(let arguments) = event.payload, let call = CapturedCall.call(of: event.type) else { return nil }
+        return (call, arguments)
+    }
+
     var openedFile: (path: String, flags: OpenFlags, result: Int64)? {
         if case .open(let path, let flags, let result) = event.payload { return (path, flags, result) }
         return nil

@@ -55,8 +55,8 @@ extension FieldDefinition.Argument: Equatable {}
 
 /// Every field a condition or an output template may name.
 public enum FieldRegistry {
-    public static let all: [FieldDefinition] = eventFields + processFields + userFields + containerFields + fileFields + networkFields
-        + segmentFields + systemCallFields + messageFields + peerFields
+    public static let all: [FieldDefinition] = eventFields + argumentFields + processFields + userFields + containerFields + fileFields
+        + networkFields + segmentFields + systemCallFields + messageFields + peerFields
 
     private static let byName: [String: FieldDefinition] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
 
@@ -76,21 +76,65 @@ public enum FieldRegistry {
         string("evt.type", "The event's type: \(EventType.allNames).", everyType) { $0.event.type.name },
         field("evt.time", .time, "The event's kernel timestamp: nanoseconds since the epoch, written as ISO 8601 in alerts.", everyType) { .number { Int64(bitPattern: $0.event.time) } },
         number("evt.rawtime", "The event's timestamp in nanoseconds since the epoch.", everyType) { Int64(bitPattern: $0.event.time) },
-        number("evt.rawres", "The system call's return value: a file descriptor or a negative errno.", opens.union([.connect, .accept])) { context in
-            context.openedFile?.result ?? context.connection?.result
+        number("evt.rawres", "The system call's return value: a file descriptor or a negative errno.", resultTypes) { context in
+            context.openedFile?.result ?? context.call?.arguments.result ?? context.connection?.result
+        },
+        string("evt.res", "The system call's outcome: SUCCESS, or the errno's name (ENOENT, EPERM...).", resultTypes) { context in
+            (context.openedFile?.result ?? context.call?.arguments.result ?? context.connection?.result).map(ErrnoNames.name(of:))
+        },
+        string("evt.args", "A captured system call's arguments as text: name=value, in the call's order.", EventType.capturedCalls) { context in
+            guard let (call, arguments) = context.call else { return nil }
+            return call.arguments.indices.map { "\(call.arguments[$0].name)=\(call.text(of: $0, in: arguments) ?? "<NA>")" }.joined(separator: " ")
         },
         bool("evt.is_open_read", "The open can read the file (neither O_WRONLY nor O_PATH).", opens) { $0.openedFile?.flags.isRead },
         bool("evt.is_open_write", "The open can change the file system: O_WRONLY, O_RDWR, O_CREAT, O_TRUNC or O_TMPFILE, and not O_PATH.", opens) { $0.openedFile?.flags.isWrite },
-        string("evt.arg.flags", "The open flags, as O_RDONLY|O_CLOEXEC.", opens) { $0.openedFile?.flags.description },
         number("evt.arg.status", "The exit status of a procexit event.", [.procexit]) { context in
             if case .exit(let status) = context.event.payload { return status }
             return nil
         },
-        number("evt.arg.uid", "The user id a setuid event asks for.", [.setuid]) { context in
-            if case .setuid(let uid) = context.event.payload { return uid }
-            return nil
-        },
     ]
+
+    /// The events that carry a system call's result.
+    private static let resultTypes = opens.union([.connect, .accept]).union(EventType.capturedCalls)
+
+    /// `evt.arg.NAME` for every argument name of the captured calls: a number where every call's
+    /// argument of that name is one, text otherwise (paths, flags by their names). Each reads its
+    /// argument's place in the event's call from a table made here, not by name per event.
+    /// `evt.arg.flags` reads an open's flags too.
+    private static let argumentFields: [FieldDefinition] = {
+        var byName: [String: [CapturedCall]] = [:]
+        for call in CapturedCall.all {
+            for argument in call.arguments { byName[argument.name, default: []].append(call) }
+        }
+        return byName.keys.sorted().map { name in
+            let calls = byName[name]!
+            let places = CapturedCall.all.map { $0.argumentIndex(named: name) ?? -1 }
+            let place = { @Sendable (context: EventContext) -> (CapturedCall, CallArguments, Int)? in
+                guard let (call, arguments) = context.call else { return nil }
+                let index = places[Int(call.eventType.rawValue) - Int(EventType.firstCapturedCall.rawValue)]
+                return index < 0 ? nil : (call, arguments, index)
+            }
+            let numeric = calls.allSatisfy { call in
+                switch call.arguments[call.argumentIndex(named: name)!].kind {
+                case .number, .int, .id, .fd: true
+                default: false
+                }
+            }
+            let callNames = calls.map(\.name).joined(separator: ", ")
+            if numeric {
+                return number("evt.arg.\(name)", "The argument \(name) of \(callNames).", Set(calls.map(\.eventType))) { context in
+                    place(context).map { $0.number(of: $2, in: $1) }
+                }
+            }
+            let opensToo = name == "flags"
+            let description = opensToo ? "The open flags, as O_RDONLY|O_CLOEXEC; the argument flags of \(callNames), by name."
+                                       : "The argument \(name) of \(callNames)."
+            return string("evt.arg.\(name)", description, Set(calls.map(\.eventType)).union(opensToo ? opens : [])) { context in
+                if opensToo, let file = context.openedFile { return file.flags.description }
+                return place(context).flatMap { $0.text(of: $2, in: $1) }
+            }
+        }
+    }()
 
     private static let processFields: [FieldDefinition] = [
         number("proc.pid", "The process id (thread group id).", processTypes) { $0.process?.pid },

@@ -69,7 +69,7 @@ public enum RuleLoader {
             let outputText = rule.output ?? ConditionOrigin(text: builtinRule?.defaultOutput ?? "", file: rule.cursor.source.name, path: rule.cursor.path)
             let output = OutputTemplate.compile(outputText, findingFields: builtinRule?.rule.findingFields ?? [], diagnostics: diagnostics)
             guard let condition else { continue }
-            if rule.builtinType == nil, condition.eventTypes.isSuperset(of: EventType.withProcess.subtracting([.syscall])) {
+            if rule.builtinType == nil, condition.eventTypes.isSuperset(of: EventType.withProcess.subtracting(EventType.optIn)) {
                 diagnostics.add(rule.cursor.diagnostic("rule \"\(name)\" does not restrict evt.type: it is evaluated on every event; add evt.type = ... or evt.type in (...)", severity: .warning))
             }
             summaries.append(RuleSet.Summary(name: name, priority: rule.priority, enabled: rule.enabled, tags: rule.tags,

@@ -9,7 +9,7 @@
 #define CORE __attribute__((preserve_access_index))
 
 struct pt_regs { /* x86_64: the syscall's arguments and number, as saved at entry */
-	unsigned long di, si, dx, r10, orig_ax;
+	unsigned long di, si, dx, r10, r8, r9, orig_ax;
 } CORE;
 
 struct mm_struct {

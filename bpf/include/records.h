@@ -20,6 +20,11 @@
 #define SENTINEL_BOSC_CALLS 1024
 #define SENTINEL_BOSC_PROFILES 64
 #define SENTINEL_BOSC_KEPT 64
+/* Captured system calls: the capture table covers the numbers below this (x86_64's are), a call has
+ * at most this many arguments, and the texts of this many of them are copied. */
+#define SENTINEL_CALL_NUMBERS 512
+#define SENTINEL_CALL_ARGS 6
+#define SENTINEL_CALL_STRINGS 3
 
 enum sentinel_record_kind {
 	SENTINEL_RECORD_EXEC = 1,
@@ -34,7 +39,8 @@ enum sentinel_record_kind {
 	SENTINEL_RECORD_TCP_SEGMENT = 10,
 	SENTINEL_RECORD_BOSC_UNKNOWN_BAG = 11,
 	SENTINEL_RECORD_BOSC_EPOCH = 12,
-	SENTINEL_RECORD_KIND_COUNT = 13,
+	SENTINEL_RECORD_CALL = 13,
+	SENTINEL_RECORD_KIND_COUNT = 14,
 };
 
 enum sentinel_record_flags {
@@ -203,6 +209,25 @@ struct sentinel_bosc_epoch {
 	__u32 calls;
 	__u32 mismatches;
 	__u32 complete;
+};
+
+/* What the capture program reads of one system call (map call_specs, by number). An entry of
+ * zeros is a call not captured. */
+struct sentinel_call_spec {
+	__u32 captured;
+	__u32 strings; /* bit i set: argument i points at a string to copy */
+};
+
+/* One captured system call, read at its exit: its arguments as the registers held them, the texts
+ * of its string arguments (in the order of the arguments), and its result. */
+struct sentinel_call {
+	struct sentinel_header header;
+	__s64 result;
+	__u64 args[SENTINEL_CALL_ARGS];
+	__u32 nr;
+	__s16 string_lengths[SENTINEL_CALL_STRINGS]; /* bytes without the NUL; -1: none, or not readable */
+	__u16 reserved;
+	char strings[SENTINEL_CALL_STRINGS][SENTINEL_PATH_MAX];
 };
 
 /* Per record kind, summed over CPUs (map record_counters): nothing is lost silently. */

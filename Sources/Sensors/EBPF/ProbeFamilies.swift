@@ -18,6 +18,8 @@ struct ProbeFamily: Sendable {
     var attachesToCgroupRoot = false
     /// Turns on the switches its programs read for the wanted types among its own.
     var configure: @Sendable (_ wanted: Set<EventType>, _ config: inout sentinel_config) -> Void = { _, _ in }
+    /// Fills its maps for the wanted types, once it is loaded; `mapFD` finds a map by name.
+    var fill: @Sendable (_ wanted: Set<EventType>, _ mapFD: (String) -> Int32) -> Void = { _, _ in }
 
     static let all: [ProbeFamily] = [
         ProbeFamily(name: "process", eventTypes: [.execve, .clone, .procexit], always: true),
@@ -29,6 +31,14 @@ struct ProbeFamily: Sendable {
         ProbeFamily(name: "tcp", eventTypes: [.close], needs: ["syscall_results"]) { _, config in config.want_sockets = 1 },
         ProbeFamily(name: "syscalls", eventTypes: [.syscall, .boscepoch]),
         ProbeFamily(name: "segments", eventTypes: [.segment], attachesToCgroupRoot: true),
+        ProbeFamily(name: "calls", eventTypes: EventType.capturedCalls, fill: { wanted, mapFD in
+            let specs = mapFD("call_specs")
+            for call in CapturedCall.all where wanted.contains(call.eventType) {
+                var key = UInt32(call.number)
+                var spec = sentinel_call_spec(captured: 1, strings: call.stringArguments)
+                bpf_map_update_elem(specs, &key, &spec, UInt64(BPF_ANY))
+            }
+        }),
     ]
 
     /// The families events of `types` need, in the order of `all` (the process family first).

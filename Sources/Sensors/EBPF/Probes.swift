@@ -92,6 +92,7 @@ final class Probes {
         do {
             for family in families {
                 try load(family: family.name, config: config, ringBufferBytes: ringBufferBytes, verifierLogDirectory: verifierLogDirectory)
+                family.fill(selection.eventTypes, mapFD)
             }
         } catch {
             detach()

@@ -17,7 +17,7 @@ struct RecordDecoder {
         SENTINEL_RECORD_OPEN.rawValue: "open", SENTINEL_RECORD_CONNECT.rawValue: "connect", SENTINEL_RECORD_ACCEPT.rawValue: "accept",
         SENTINEL_RECORD_LISTEN.rawValue: "listen", SENTINEL_RECORD_TCP_CLOSE.rawValue: "tcp_close", SENTINEL_RECORD_SYSCALLS.rawValue: "syscalls",
         SENTINEL_RECORD_TCP_SEGMENT.rawValue: "segment", SENTINEL_RECORD_BOSC_UNKNOWN_BAG.rawValue: "bosc_unknown_bag",
-        SENTINEL_RECORD_BOSC_EPOCH.rawValue: "bosc_epoch",
+        SENTINEL_RECORD_BOSC_EPOCH.rawValue: "bosc_epoch", SENTINEL_RECORD_CALL.rawValue: "call",
     ]
 
     static func kindName(_ kind: UInt32) -> String { kindNames[kind] ?? "kind\(kind)" }
@@ -36,6 +36,7 @@ struct RecordDecoder {
         case SENTINEL_RECORD_LISTEN.rawValue: return socket(.listen)
         case SENTINEL_RECORD_TCP_CLOSE.rawValue: return socket(.close)
         case SENTINEL_RECORD_TCP_SEGMENT.rawValue: return segment()
+        case SENTINEL_RECORD_CALL.rawValue: return call()
         default: return nil
         }
     }
@@ -127,6 +128,33 @@ struct RecordDecoder {
             destination: outbound ? remote : local,
             result: socket.result, traffic: traffic)
         return base(type, payload: .socket(connection))
+    }
+
+    private static let capturedByNumber = Dictionary(uniqueKeysWithValues: CapturedCall.all.map { (UInt32($0.number), $0) })
+
+    /// A captured system call: its arguments in its own order, the texts the kernel copied given
+    /// to its string arguments in turn.
+    private func call() -> Event? {
+        guard size >= MemoryLayout<sentinel_call>.size else { return nil }
+        let record = self.record.loadUnaligned(as: sentinel_call.self)
+        guard let call = Self.capturedByNumber[record.nr] else { return nil }
+        let registers = withUnsafeBytes(of: record.args) { Array($0.bindMemory(to: UInt64.self)) }
+        let lengths = withUnsafeBytes(of: record.string_lengths) { Array($0.bindMemory(to: Int16.self)) }
+        let stringsOffset = MemoryLayout<sentinel_call>.offset(of: \sentinel_call.strings)!
+        var texts = [String?](repeating: nil, count: call.arguments.count)
+        var slot = 0
+        for (index, argument) in call.arguments.enumerated() where argument.kind.isString && slot < lengths.count {
+            let length = Int(lengths[slot])
+            guard length <= Int(SENTINEL_PATH_MAX) else { return nil }
+            if length >= 0 {
+                let start = self.record + stringsOffset + slot * Int(SENTINEL_PATH_MAX)
+                texts[index] = String(decoding: UnsafeRawBufferPointer(start: start, count: length), as: UTF8.self)
+            }
+            slot += 1
+        }
+        let arguments = CallArguments(values: Array(registers.prefix(call.arguments.count)), texts: texts, result: record.result,
+                                      truncated: header.flags & SENTINEL_FLAG_PATH_TRUNCATED.rawValue != 0)
+        return base(call.eventType, payload: .call(arguments))
     }
 
     /// Source and destination are the segment's sender and receiver; direction says which is

@@ -14,6 +14,7 @@ import Testing
         #expect(families([.close]) == ["process", "syscall_results", "tcp"], "a close's counters need the connection seen open")
         #expect(families([.syscall]) == ["process", "syscalls"])
         #expect(families([.segment]) == ["process", "segments"])
+        #expect(families([EventType(name: "unlinkat")!]) == ["process", "calls"])
         #expect(families(Set(EventType.allCases)) == ProbeFamily.all.map(\.name))
     }
 
@@ -28,10 +29,9 @@ import Testing
 
     /// Every event type the kernel's records become is some family's: a type no family lists
     /// would never be sent, whatever the rules say. Messages come from packet capture, container
-    /// and procinfo events from Docker and /proc; setuid only from recordings so far (no probe
-    /// sees it yet).
+    /// and procinfo events from Docker and /proc.
     @Test func everyKernelEventTypeHasAFamily() {
-        let fromElsewhere: Set<EventType> = EventType.messages.union([.container, .procinfo, .setuid])
+        let fromElsewhere: Set<EventType> = EventType.messages.union([.container, .procinfo])
         let covered = ProbeFamily.all.reduce(into: Set<EventType>()) { $0.formUnion($1.eventTypes) }
         #expect(Set(EventType.allCases).subtracting(fromElsewhere).subtracting(covered).isEmpty)
     }

@@ -72,6 +72,33 @@ import Testing
         #expect(event.process.name == "cat")
     }
 
+    /// A captured call: registers in the call's order, the copied texts given to its string
+    /// arguments in turn, one that could not be read left out.
+    @Test func aCapturedCallCarriesItsArgumentsAndResult() throws {
+        var call = sentinel_call()
+        call.nr = 264 // renameat(olddirfd, oldpath, newdirfd, newpath)
+        call.result = -2
+        call.args = (0xFFFF_FF9C, 0x1000, 5, 0x2000, 0, 0)
+        call.string_lengths = (5, -1, -1)
+        withUnsafeMutableBytes(of: &call.strings) { buffer in
+            for (index, byte) in Array("old.f".utf8).enumerated() { buffer[index] = byte }
+        }
+        let event = try #require(decode(call, kind: SENTINEL_RECORD_CALL))
+        #expect(event.type.name == "renameat")
+        guard case .call(let arguments) = event.payload else { Issue.record("not a call: \(event.payload)"); return }
+        #expect(arguments.texts == [nil, "old.f", nil, nil])
+        #expect(arguments.result == -2 && arguments.values == [0xFFFF_FF9C, 0x1000, 5, 0x2000])
+        #expect(CapturedCall.call(of: event.type)?.number(of: 0, in: arguments) == -100, "AT_FDCWD, as the C int it is")
+        #expect(decode(call, kind: SENTINEL_RECORD_CALL) { $0.string_lengths = (300, -1, -1) } == nil, "a length beyond the buffer")
+        #expect(decode(call, kind: SENTINEL_RECORD_CALL) { $0.nr = 0 } == nil, "a number the table does not capture")
+    }
+
+    /// The table's calls fit what the capture program reads: its numbers, arguments and strings.
+    @Test func theCaptureTableFitsTheKernelsRecord() {
+        #expect(CapturedCall.maximumArguments == Int(SENTINEL_CALL_ARGS) && CapturedCall.maximumStrings == Int(SENTINEL_CALL_STRINGS))
+        for call in CapturedCall.all { #expect(call.number < Int(SENTINEL_CALL_NUMBERS), "\(call.name)") }
+    }
+
     /// A kind added to records.h without a name here would print as "kindN" in the statistics.
     @Test func everyRecordKindHasItsName() {
         for kind in 1..<SENTINEL_RECORD_KIND_COUNT.rawValue {

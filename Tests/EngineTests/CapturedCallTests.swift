@@ -1,0 +1,64 @@
+@testable import Engine
+import SentinelJSON
+import Testing
+
+/// The capture table's rows, and the events and fields made of them.
+@Suite struct CapturedCallTests {
+    @Test func everyRowIsAnX86CallTheKernelCanCapture() {
+        var names: Set<String> = []
+        for call in CapturedCall.all {
+            #expect(names.insert(call.name).inserted, "\(call.name) twice")
+            #expect(SystemCallNames.name(of: call.number) == call.name)
+            #expect(call.arguments.count <= CapturedCall.maximumArguments, "\(call.name)")
+            #expect(call.arguments.filter(\.kind.isString).count <= CapturedCall.maximumStrings, "\(call.name)")
+            #expect(EventType(name: call.name) == call.eventType && CapturedCall.call(of: call.eventType)?.name == call.name)
+            for argument in call.arguments {
+                guard case .relativePath(let dirfd) = argument.kind else { continue }
+                #expect(call.arguments[dirfd].kind == .fd, "\(call.name).\(argument.name) is relative to an fd")
+            }
+        }
+        #expect(EventType.capturedCalls.isSubset(of: EventType.optIn), "only rules that name a call see it")
+    }
+
+    @Test func flagsAndChoicesRoundTripThroughTheirNames() {
+        #expect(FlagNames.mode.flags(0o4755) == "S_ISUID|S_IRUSR|S_IWUSR|S_IXUSR|S_IRGRP|S_IXGRP|S_IROTH|S_IXOTH")
+        #expect(FlagNames.mode.value(of: FlagNames.mode.flags(0o4755)) == 0o4755)
+        #expect(FlagNames.unlinkat.flags(0x208) == "AT_REMOVEDIR|0x8")
+        #expect(FlagNames.unlinkat.value(of: "AT_REMOVEDIR|0x8") == 0x208)
+        #expect(FlagNames.unlinkat.flags(0) == "0")
+        #expect(FlagNames.unlinkat.value(of: "AT_NOSUCHFLAG") == nil)
+    }
+
+    func decode(_ line: String) -> (Event?, [String]) {
+        let diagnostics = Diagnostics()
+        guard case .success(let cursor) = JSONSource(name: "calls.jsonl", bytes: Array(line.utf8)).parse() else { return (nil, ["syntax"]) }
+        let event = EventCodec.decode(cursor, diagnostics: diagnostics)
+        return (event, diagnostics.all.map(\.message))
+    }
+
+    /// A recorded call reads back as it was written; registers keep the C type the call takes.
+    @Test func aCallRoundTripsAndItsFieldsReadItsArguments() throws {
+        let line = #"{"evt.type":"renameat2","evt.time":5,"container.id":"abc","proc.pid":10,"evt.arg.olddirfd":-100,"evt.arg.oldpath":"a","evt.arg.newdirfd":-100,"evt.arg.newpath":"/tmp/b","evt.arg.flags":1,"evt.rawres":0}"#
+        let (decoded, errors) = decode(line)
+        #expect(errors.isEmpty, "\(errors)")
+        let event = try #require(decoded)
+        #expect(EventCodec.encode(event) == line)
+        let harness = Harness()
+        harness.feed(exec(10, ppid: 1, "/bin/mv", ["mv", "a", "/tmp/b"], container: "abc"))
+        harness.feed(event)
+        #expect(try harness.matches("evt.type = renameat2 and evt.arg.oldpath = a and evt.arg.newpath startswith /tmp/ and evt.arg.olddirfd = -100"))
+        #expect(try harness.matches("evt.arg.flags = RENAME_NOREPLACE and evt.res = SUCCESS and evt.rawres = 0"))
+        #expect(try harness.matches("evt.args = \"olddirfd=-100 oldpath=a newdirfd=-100 newpath=/tmp/b flags=RENAME_NOREPLACE\""))
+        let (failed, _) = decode(#"{"evt.type":"unlink","evt.time":6,"proc.pid":10,"evt.arg.path":"/data/x","evt.rawres":-13}"#)
+        harness.feed(try #require(failed))
+        #expect(try harness.matches("evt.type = unlink and evt.res = EACCES and evt.arg.path = /data/x"))
+    }
+
+    @Test func anArgumentTheCallDoesNotHaveIsNamed() {
+        let (event, errors) = decode(#"{"evt.type":"unlinkat","evt.time":5,"proc.pid":10,"evt.arg.dirfd":-100,"evt.arg.path":"x"}"#)
+        #expect(event == nil)
+        #expect(errors == ["unlinkat has no argument \"path\" (its arguments: dirfd, name, flags)"])
+        let (_, flagErrors) = decode(#"{"evt.type":"unlinkat","evt.time":5,"proc.pid":10,"evt.arg.flags":"AT_REMOVE"}"#)
+        #expect(flagErrors == ["\"AT_REMOVE\" is not made of flags's names (AT_REMOVEDIR)"])
+    }
+}
