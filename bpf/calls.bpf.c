@@ -3,7 +3,7 @@
  * some of them point at) and the result. The arguments are still in the saved registers at exit,
  * and a path read there is the one the kernel used. A call the table does not name costs one
  * array lookup. */
-#include "include/common.bpf.h"
+#include "include/paths.bpf.h"
 
 /* Written by user space (Probes, from CapturedCall's rows the rules need) before the program
  * runs; read here at every system call's exit. */
@@ -41,8 +41,13 @@ int on_call_exit(struct bpf_raw_tracepoint_args *ctx)
 	record->args[5] = BPF_CORE_READ(regs, r9);
 	__u32 strings = spec->strings;
 	__u32 slot = 0;
+	/* Per string slot that is a relative path: the directory descriptor it starts from. */
+	int relative_to[SENTINEL_CALL_BASES] = {};
+	int relative[SENTINEL_CALL_BASES] = {};
 	for (int i = 0; i < SENTINEL_CALL_STRINGS; i++)
 		record->string_lengths[i] = -1;
+	for (int i = 0; i < SENTINEL_CALL_BASES; i++)
+		record->base_lengths[i] = -1;
 	for (int i = 0; i < SENTINEL_CALL_ARGS; i++) {
 		if (!(strings & (1u << i)))
 			continue;
@@ -52,8 +57,18 @@ int on_call_exit(struct bpf_raw_tracepoint_args *ctx)
 		record->string_lengths[slot] = length > 0 ? length - 1 : -1;
 		if (length == SENTINEL_PATH_MAX)
 			record->header.flags |= SENTINEL_FLAG_PATH_TRUNCATED;
+		__s8 base = spec->base[i];
+		if (length > 1 && record->strings[slot][0] != '/' && base != SENTINEL_CALL_NOT_PATH && slot < SENTINEL_CALL_BASES) {
+			relative[slot] = 1;
+			relative_to[slot] = base == SENTINEL_CALL_CWD ? AT_FDCWD : (int)record->args[base & 7];
+		}
 		slot++;
 	}
+	/* A relative path: the directory it starts from, as the kernel resolves it. */
+	if (relative[0])
+		record->base_lengths[0] = write_base_directory(relative_to[0], record->bases[0]);
+	if (relative[1])
+		record->base_lengths[1] = write_base_directory(relative_to[1], record->bases[1]);
 	submit_record(record);
 	return 0;
 }

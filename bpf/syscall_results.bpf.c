@@ -3,6 +3,7 @@
  * registers at exit, and reading the path there sees what the kernel used, not what a racing
  * thread wrote before the call. */
 #include "include/sockets.bpf.h"
+#include "include/paths.bpf.h"
 
 #define NR_OPEN 2
 #define NR_CONNECT 42
@@ -41,22 +42,19 @@ static __always_inline void report_open(struct pt_regs *regs, long nr, long resu
 	}
 	record->syscall_nr = nr;
 	record->result = result;
+	record->reserved = 0;
 	long path_len = bpf_probe_read_user_str(record->path, sizeof(record->path), path);
 	record->path_len = path_len > 0 ? path_len - 1 : 0;
 	if (path_len == sizeof(record->path))
 		record->header.flags |= SENTINEL_FLAG_PATH_TRUNCATED;
+	/* `cd /etc && cat shadow` opens "shadow": the directory it starts from makes it /etc/shadow. */
+	record->base_len = path_len > 1 && record->path[0] != '/' ? write_base_directory(record->dirfd, record->base) : -1;
 	submit_record(record);
 }
 
 static __always_inline struct sock *socket_of(int fd)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct fdtable *table = BPF_CORE_READ(task, files, fdt);
-	if (fd < 0 || (unsigned int)fd >= BPF_CORE_READ(table, max_fds))
-		return 0;
-	struct file **files = BPF_CORE_READ(table, fd);
-	struct file *file = 0;
-	bpf_probe_read_kernel(&file, sizeof(file), &files[fd]);
+	struct file *file = file_of(fd);
 	if (!file)
 		return 0;
 	struct socket *socket = BPF_CORE_READ(file, private_data);

@@ -66,6 +66,20 @@ public struct CapturedCall: Sendable {
         arguments.enumerated().reduce(0) { $0 | ($1.element.kind.isString ? 1 << UInt32($1.offset) : 0) }
     }
 
+    /// What a relative path at `index` is relative to: the index of its directory descriptor's
+    /// argument, `relativeToWorkingDirectory`, or `notAPath`.
+    public func base(of index: Int) -> Int8 {
+        switch arguments[index].kind {
+        case .path: Self.relativeToWorkingDirectory
+        case .relativePath(let dirfd): Int8(dirfd)
+        default: Self.notAPath
+        }
+    }
+
+    /// As the kernel's spec holds them (records.h's SENTINEL_CALL_CWD and SENTINEL_CALL_NOT_PATH).
+    public static let relativeToWorkingDirectory: Int8 = -1
+    public static let notAPath: Int8 = -2
+
     /// The argument named `name`'s place, if the call has one.
     public func argumentIndex(named name: String) -> Int? { arguments.firstIndex { $0.name == name } }
 
@@ -73,7 +87,8 @@ public struct CapturedCall: Sendable {
     /// numbers in decimal; nil when a string could not be read.
     public func text(of index: Int, in values: CallArguments) -> String? {
         switch arguments[index].kind {
-        case .path, .relativePath, .text: return values.texts[index]
+        case .path, .relativePath: return values.paths[index] ?? values.texts[index]
+        case .text: return values.texts[index]
         case .flags(let names): return names.flags(UInt64(UInt32(truncatingIfNeeded: values.values[index])))
         case .choice(let names): return names.choice(UInt64(bitPattern: number(of: index, in: values)))
         case .number, .int, .id, .fd: return String(number(of: index, in: values))

@@ -57,7 +57,7 @@ public final class Engine {
             let process = processes.apply(event, container: container)
             if event.type == .execve {
                 process.isExeWritten = writtenFiles.contains(container: process.container, path: process.exePath)
-            } else if case .open(let path, let flags, let result) = event.payload, flags.isWrite, result >= 0 {
+            } else if case .open(let path, let flags, let result, _) = event.payload, flags.isWrite, result >= 0 {
                 writtenFiles.insert(container: process.container, path: path)
             } else if event.type == .connect || event.type == .accept {
                 socketOwners.update(with: event)

@@ -113,7 +113,9 @@ public struct Event: Sendable {
         case none
         case exit(status: Int64)
         case socket(Connection)
-        case open(path: String, flags: OpenFlags, result: Int64)
+        /// `path` is absolute where the directory a relative path starts from was known; `given`
+        /// is the path as the process gave it, when that differs.
+        case open(path: String, flags: OpenFlags, result: Int64, given: String? = nil)
         case syscall(number: Int64)
         case container(ContainerFacts)
         case boscEpoch(BoSCEpoch)
@@ -129,19 +131,41 @@ public struct Event: Sendable {
 public struct CallArguments: Sendable, Equatable {
     /// Each argument's register value, in the call's order.
     public var values: [UInt64]
-    /// The text of each string argument, in the same places (nil elsewhere, and where the kernel
-    /// could not read it).
+    /// The text of each string argument as the process gave it, in the same places (nil
+    /// elsewhere, and where the kernel could not read it).
     public var texts: [String?]
+    /// Each path argument made absolute: joined to the directory it was relative to (the working
+    /// directory, or a descriptor's), "." and ".." taken out; nil where that directory is unknown.
+    public var paths: [String?]
     public var result: Int64
     /// Whether a text was cut at the sensor's bound.
     public var truncated: Bool
 
-    public init(values: [UInt64], texts: [String?], result: Int64, truncated: Bool = false) {
+    public init(values: [UInt64], texts: [String?], paths: [String?]? = nil, result: Int64, truncated: Bool = false) {
         self.values = values
         self.texts = texts
+        self.paths = paths ?? texts.map { text in text.flatMap { $0.hasPrefix("/") ? normalizedPath($0) : nil } }
         self.result = result
         self.truncated = truncated
     }
+}
+
+/// `path` joined to `directory` when it is relative, with "." and ".." taken out as the kernel
+/// walks them ("/tmp" + "../etc/shadow" is /etc/shadow); a ".." above the root stays at the root.
+public func absolutePath(_ path: String, in directory: String) -> String {
+    normalizedPath(path.hasPrefix("/") ? path : directory + "/" + path)
+}
+
+func normalizedPath(_ path: String) -> String {
+    var parts: [Substring] = []
+    for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+        switch part {
+        case ".": continue
+        case "..": if !parts.isEmpty { parts.removeLast() }
+        default: parts.append(part)
+        }
+    }
+    return "/" + parts.joined(separator: "/")
 }
 
 /// Process attributes an event may carry. Any left nil is taken from the process table.

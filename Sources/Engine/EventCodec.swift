@@ -26,10 +26,12 @@ public enum EventCodec {
         ("container.name", "container events only: the container's name"),
         ("container.image", "container events only: the container's image"),
         ("evt.arg.status", "procexit: the exit status"),
-        ("evt.arg.NAME", "captured system calls: each argument by its name (sentinel fields lists them): a number, or a string for paths and text; flags also by their names, as \"AT_REMOVEDIR\""),
+        ("evt.arg.NAME", "captured system calls: each argument by its name (sentinel fields lists them): a number, or a string for paths (absolute) and text; flags also by their names, as \"AT_REMOVEDIR\""),
+        ("evt.rawarg.NAME", "captured system calls: a path argument as the process gave it, when that was not its absolute path"),
         ("evt.arg.flags", "opens: the flags, as a number or as \"O_WRONLY|O_CREAT\""),
         ("evt.rawres", "opens, connect, accept, captured system calls: the return value (default 0)"),
-        ("fd.name", "opens: the file's path"),
+        ("fd.name", "opens: the file's path, absolute where the directory it was relative to is known"),
+        ("fd.nameraw", "opens: the path as the process gave it, when that was not fd.name"),
         ("fd.l4proto", "sockets: tcp (default) or udp"),
         ("fd.direction", "close: outbound or inbound (connect, accept and listen imply it); segment: outbound when sent"),
         ("fd.sip", "sockets: the client's address"),
@@ -95,7 +97,7 @@ public enum EventCodec {
         let problemsBefore = diagnostics.all.count
         var reader = Reader(object: JSONObjectCursor(cursor: cursor, members: members), diagnostics: diagnostics)
         // An argument of a captured call is checked once the event's type is known.
-        for member in members where !allowedKeySet.contains(member.key) && !member.key.hasPrefix(argumentPrefix) {
+        for member in members where !allowedKeySet.contains(member.key) && argumentName(member.key) == nil {
             let message: String
             if derivedKeys.contains(member.key) {
                 message = "\"\(member.key)\" is derived by the engine from its tables and is not recorded"
@@ -116,8 +118,8 @@ public enum EventCodec {
             return nil
         }
         let call = CapturedCall.call(of: eventType)
-        for member in members where member.key.hasPrefix(argumentPrefix) && !allowedKeySet.contains(member.key) {
-            let name = String(member.key.dropFirst(argumentPrefix.count))
+        for member in members where !allowedKeySet.contains(member.key) {
+            guard let name = argumentName(member.key) else { continue }
             if let call, call.argumentIndex(named: name) != nil { continue }
             let message = if let call {
                 "\(call.name) has no argument \"\(name)\" (its arguments: \(call.arguments.map(\.name).joined(separator: ", ")))"
@@ -172,7 +174,7 @@ public enum EventCodec {
             return reader.integer("syscall.nr", required: true).map { .syscall(number: $0) }
         case .open, .openat, .openat2:
             guard let path = reader.string("fd.name", required: true) else { return nil }
-            return .open(path: path, flags: reader.openFlags(), result: reader.integer("evt.rawres") ?? 0)
+            return .open(path: path, flags: reader.openFlags(), result: reader.integer("evt.rawres") ?? 0, given: reader.string("fd.nameraw"))
         case .connect, .accept, .listen, .close, .segment:
             return reader.connection(for: type).map { .socket($0) }
         default:
@@ -183,7 +185,14 @@ public enum EventCodec {
         }
     }
 
-    static let argumentPrefix = "evt.arg."
+    static let argumentPrefix = "evt.arg.", rawArgumentPrefix = "evt.rawarg."
+
+    /// NAME of evt.arg.NAME or evt.rawarg.NAME.
+    private static func argumentName(_ key: String) -> String? {
+        if key.hasPrefix(argumentPrefix) { return String(key.dropFirst(argumentPrefix.count)) }
+        if key.hasPrefix(rawArgumentPrefix) { return String(key.dropFirst(rawArgumentPrefix.count)) }
+        return nil
+    }
 
     /// Reads typed values by key, reporting each mismatch at its value.
     private struct Reader {
@@ -245,11 +254,16 @@ public enum EventCodec {
         func call(_ call: CapturedCall) -> Event.Payload? {
             var values = [UInt64](repeating: 0, count: call.arguments.count)
             var texts = [String?](repeating: nil, count: call.arguments.count)
+            var paths = [String?](repeating: nil, count: call.arguments.count)
             for (index, argument) in call.arguments.enumerated() {
                 guard let value = object.optional(argumentPrefix + argument.name) else { continue }
                 switch argument.kind {
-                case .path, .relativePath, .text:
+                case .text:
                     texts[index] = value.string(diagnostics)
+                case .path, .relativePath:
+                    let shown = value.string(diagnostics)
+                    texts[index] = string(rawArgumentPrefix + argument.name) ?? shown
+                    paths[index] = shown.flatMap { $0.hasPrefix("/") ? absolutePath($0, in: "/") : nil }
                 case .flags(let names), .choice(let names):
                     if case .string(let text) = value.node.value {
                         guard let parsed = names.value(of: text) else {
@@ -264,7 +278,7 @@ public enum EventCodec {
                     if let number = value.integer(diagnostics) { values[index] = UInt64(bitPattern: number) }
                 }
             }
-            return .call(CallArguments(values: values, texts: texts, result: integer("evt.rawres") ?? 0))
+            return .call(CallArguments(values: values, texts: texts, paths: paths, result: integer("evt.rawres") ?? 0))
         }
 
         func openFlags() -> OpenFlags {
@@ -411,8 +425,9 @@ public enum EventCodec {
             guard let call = CapturedCall.call(of: event.type) else { break }
             for (index, argument) in call.arguments.enumerated() {
                 if argument.kind.isString {
-                    guard let text = arguments.texts[index] else { continue }
-                    writer.key(argumentPrefix + argument.name); writer.string(text)
+                    let text = arguments.texts[index], path = argument.kind == .text ? nil : arguments.paths[index]
+                    if let shown = path ?? text { writer.key(argumentPrefix + argument.name); writer.string(shown) }
+                    if let text, path != nil, text != path { writer.key(rawArgumentPrefix + argument.name); writer.string(text) }
                 } else {
                     writer.key(argumentPrefix + argument.name); writer.integer(call.number(of: index, in: arguments))
                 }
@@ -433,8 +448,9 @@ public enum EventCodec {
                 writer.endArray()
             }
             writer.endArray()
-        case .open(let path, let flags, let result):
+        case .open(let path, let flags, let result, let given):
             writer.key("fd.name"); writer.string(path)
+            if let given { writer.key("fd.nameraw"); writer.string(given) }
             writer.key("evt.arg.flags"); writer.string(flags.description)
             writer.key("evt.rawres"); writer.integer(result)
         case .socket(let connection):

@@ -55,7 +55,7 @@ extension FieldDefinition.Argument: Equatable {}
 
 /// Every field a condition or an output template may name.
 public enum FieldRegistry {
-    public static let all: [FieldDefinition] = eventFields + argumentFields + processFields + userFields + containerFields + fileFields
+    public static let all: [FieldDefinition] = eventFields + argumentFields + rawArgumentFields + processFields + userFields + containerFields + fileFields
         + networkFields + segmentFields + systemCallFields + messageFields + peerFields
 
     private static let byName: [String: FieldDefinition] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
@@ -136,6 +136,24 @@ public enum FieldRegistry {
         }
     }()
 
+    /// `evt.rawarg.NAME` for the path arguments: the path as the process gave it, relative or not.
+    private static let rawArgumentFields: [FieldDefinition] = {
+        var byName: [String: [CapturedCall]] = [:]
+        for call in CapturedCall.all {
+            for argument in call.arguments where argument.kind.isString && argument.kind != .text { byName[argument.name, default: []].append(call) }
+        }
+        return byName.keys.sorted().map { name in
+            let calls = byName[name]!
+            let places = CapturedCall.all.map { $0.argumentIndex(named: name) ?? -1 }
+            return string("evt.rawarg.\(name)", "The path \(name) of \(calls.map(\.name).joined(separator: ", ")) as the process gave it (evt.arg.\(name) is absolute).",
+                          Set(calls.map(\.eventType))) { context in
+                guard let (call, arguments) = context.call else { return nil }
+                let index = places[Int(call.eventType.rawValue) - Int(EventType.firstCapturedCall.rawValue)]
+                return index < 0 ? nil : arguments.texts[index]
+            }
+        }
+    }()
+
     private static let processFields: [FieldDefinition] = [
         number("proc.pid", "The process id (thread group id).", processTypes) { $0.process?.pid },
         number("proc.tid", "The thread id.", processTypes) { $0.event.tid },
@@ -208,7 +226,11 @@ public enum FieldRegistry {
     ]
 
     private static let fileFields: [FieldDefinition] = [
-        string("fd.name", "The file's path for opens; source:port->destination:port for connections.", opens.union(sockets)) { context in
+        string("fd.nameraw", "An open's path as the process gave it (a relative one is made absolute in fd.name).", opens) { context in
+            if case .open(let path, _, _, let given) = context.event.payload { return given ?? path }
+            return nil
+        },
+        string("fd.name", "The file's path for opens, absolute (a relative path joined to the directory it started from); source:port->destination:port for connections.", opens.union(sockets)) { context in
             if let file = context.openedFile { return file.path }
             guard let connection = context.connection else { return nil }
             let destination = endpointText(connection.destination)

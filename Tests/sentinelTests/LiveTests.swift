@@ -190,6 +190,44 @@ struct LiveTests {
         #expect(sentinel.stop() == 0, "\(sentinel.stderr)")
     }
 
+    /// `cd /etc && cat shadow` opens "shadow": the kernel sends the directory it started from, and
+    /// the rule on /etc/shadow still sees it.
+    @Test func aRelativeOpenIsSeenWhole() throws {
+        try #require(LiveEnvironment.problem == nil, "\(LiveEnvironment.problem ?? "")")
+        let sentinel = try LiveSentinel(command: ["--rules", "rules/", "-o", "json", "--append-output", LiveSentinel.appended + " raw=%fd.nameraw"])
+        let container = try TestContainer.run("sentinel-live-relative", "cd /etc && /bin/cat shadow >/dev/null; cd /tmp && /bin/cat ../etc/./shadow >/dev/null; sleep 1")
+        defer { container.remove() }
+        _ = sentinel.alert("Sensitive file read in container", container: container.id)
+        let reads = sentinel.alerts.filter { $0["rule"] as? String == "Sensitive file read in container" }
+            .compactMap { $0["output_fields"] as? [String: Any] }.filter { $0["container.id"] as? String == container.id }
+        #expect(reads.map { $0["fd.name"] as? String } == ["/etc/shadow", "/etc/shadow"], "\(reads)")
+        #expect(reads.map { $0["fd.nameraw"] as? String } == ["shadow", "../etc/./shadow"], "\(reads)")
+        #expect(sentinel.stop() == 0, "\(sentinel.stderr)")
+    }
+
+    /// Captured calls carry their arguments by Falco's names, paths made absolute against the
+    /// working directory or the directory descriptor, and their results.
+    @Test func capturedCallsCarryTheirArguments() throws {
+        try #require(LiveEnvironment.problem == nil, "\(LiveEnvironment.problem ?? "")")
+        let sentinel = try LiveSentinel(["--rules", "Tests/sentinelTests/Fixtures/live/captured-calls.json"],
+                                        command: ["-o", "json", "--append-output", "id=%container.id"])
+        let container = try TestContainer.run("sentinel-live-calls",
+            "cd /tmp && echo x > a && mv a b && ln -s /etc/shadow s && mkdir d && cd d && ln -s ../b ../c && rm ../b ../s ../c; unlink /tmp/none 2>/dev/null; sleep 1")
+        defer { container.remove() }
+        _ = sentinel.alert("File removed", container: container.id, within: 3)
+        let outputs = sentinel.alerts.filter { ($0["output_fields"] as? [String: Any])?["container.id"] as? String == container.id }
+            .compactMap { alert -> String? in (alert["output"] as? String).map { String($0.split(separator: ": ", maxSplits: 1)[1]) } }
+        for expected in ["Notice renamed /tmp/a to /tmp/b (given as a, b) res=SUCCESS",
+                         "Notice symlink /tmp/s -> /etc/shadow (given as s)",
+                         "Notice symlink /tmp/c -> ../b (given as ../c)",
+                         "Notice removed path=/tmp/b res=SUCCESS",
+                         "Notice removed path=/tmp/none res=ENOENT"] {
+            #expect(outputs.contains { $0.hasPrefix(expected) }, "\(expected)\n\(outputs.joined(separator: "\n"))")
+        }
+        #expect(sentinel.stderr.contains("calls"), "the capture program attached: \(sentinel.stderr.prefix(300))")
+        #expect(sentinel.stop() == 0, "\(sentinel.stderr)")
+    }
+
     @Test func theEntrypointItselfIsNotAShellAlert() throws {
         try #require(LiveEnvironment.problem == nil, "\(LiveEnvironment.problem ?? "")")
         let sentinel = try LiveSentinel()

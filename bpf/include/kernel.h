@@ -16,7 +16,37 @@ struct mm_struct {
 	unsigned long arg_start, arg_end;
 } CORE;
 
+struct qstr {
+	const unsigned char *name;
+} CORE;
+
+struct dentry {
+	struct dentry *d_parent;
+	struct qstr d_name;
+} CORE;
+
+struct vfsmount {
+	struct dentry *mnt_root;
+} CORE;
+
+/* The kernel's own view of a mount (fs/mount.h): the vfsmount is inside it. */
+struct mount {
+	struct mount *mnt_parent;
+	struct dentry *mnt_mountpoint;
+	struct vfsmount mnt;
+} CORE;
+
+struct path {
+	struct vfsmount *mnt;
+	struct dentry *dentry;
+} CORE;
+
+struct fs_struct {
+	struct path root, pwd;
+} CORE;
+
 struct file {
+	struct path f_path;
 	void *private_data;
 } CORE;
 
@@ -60,6 +90,7 @@ struct task_struct {
 	struct task_struct *real_parent;
 	char comm[16];
 	struct mm_struct *mm;
+	struct fs_struct *fs;
 	struct files_struct *files;
 } CORE;
 

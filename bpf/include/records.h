@@ -25,6 +25,11 @@
 #define SENTINEL_CALL_NUMBERS 512
 #define SENTINEL_CALL_ARGS 6
 #define SENTINEL_CALL_STRINGS 3
+/* Of those strings, the first this many may be paths relative to a directory, whose path is sent. */
+#define SENTINEL_CALL_BASES 2
+/* sentinel_call_spec.base: the argument is not a path, or is one relative to the working directory. */
+#define SENTINEL_CALL_NOT_PATH -2
+#define SENTINEL_CALL_CWD -1
 
 enum sentinel_record_kind {
 	SENTINEL_RECORD_EXEC = 1,
@@ -107,7 +112,10 @@ struct sentinel_open {
 	__u32 open_flags;
 	__s32 dirfd;
 	__u32 path_len;
+	__s32 base_len; /* the directory a relative path starts from: its length, -1 for none */
+	__u32 reserved;
 	char path[SENTINEL_PATH_MAX];
+	char base[SENTINEL_PATH_MAX];
 };
 
 /* connect, accept, listen and close. For close, pid/tid/cgroup are the socket's owner as seen at
@@ -216,6 +224,11 @@ struct sentinel_bosc_epoch {
 struct sentinel_call_spec {
 	__u32 captured;
 	__u32 strings; /* bit i set: argument i points at a string to copy */
+	/* For each argument that is a string: SENTINEL_CALL_NOT_PATH (text), SENTINEL_CALL_CWD (a path,
+	 * relative to the working directory when it does not start with /), or the index of the
+	 * argument holding the directory descriptor it is relative to. */
+	__s8 base[SENTINEL_CALL_ARGS];
+	__u16 reserved;
 };
 
 /* One captured system call, read at its exit: its arguments as the registers held them, the texts
@@ -226,8 +239,11 @@ struct sentinel_call {
 	__u64 args[SENTINEL_CALL_ARGS];
 	__u32 nr;
 	__s16 string_lengths[SENTINEL_CALL_STRINGS]; /* bytes without the NUL; -1: none, or not readable */
+	/* The directory each of the first strings is relative to, when it is a relative path. */
+	__s16 base_lengths[SENTINEL_CALL_BASES]; /* -1: none (absolute, text, or not readable) */
 	__u16 reserved;
 	char strings[SENTINEL_CALL_STRINGS][SENTINEL_PATH_MAX];
+	char bases[SENTINEL_CALL_BASES][SENTINEL_PATH_MAX];
 };
 
 /* Per record kind, summed over CPUs (map record_counters): nothing is lost silently. */

@@ -35,7 +35,14 @@ struct ProbeFamily: Sendable {
             let specs = mapFD("call_specs")
             for call in CapturedCall.all where wanted.contains(call.eventType) {
                 var key = UInt32(call.number)
-                var spec = sentinel_call_spec(captured: 1, strings: call.stringArguments)
+                var spec = sentinel_call_spec()
+                spec.captured = 1
+                spec.strings = call.stringArguments
+                withUnsafeMutableBytes(of: &spec.base) { bases in
+                    for index in 0..<bases.count {
+                        bases[index] = UInt8(bitPattern: index < call.arguments.count ? call.base(of: index) : CapturedCall.notAPath)
+                    }
+                }
                 bpf_map_update_elem(specs, &key, &spec, UInt64(BPF_ANY))
             }
         }),

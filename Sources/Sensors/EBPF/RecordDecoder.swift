@@ -107,8 +107,12 @@ struct RecordDecoder {
         case Self.syscallOpenat2: type = .openat2
         default: return nil
         }
-        let path = text(at: \sentinel_open.path, length: Int(open.path_len))
-        return base(type, payload: .open(path: path, flags: OpenFlags(rawValue: open.open_flags), result: open.result))
+        guard open.base_len < Int32(SENTINEL_PATH_MAX) else { return nil }
+        let given = text(at: \sentinel_open.path, length: Int(open.path_len))
+        let directory = open.base_len >= 0 ? text(at: \sentinel_open.base, length: Int(open.base_len)) : nil
+        let path = directory.map { absolutePath(given, in: $0) } ?? given
+        return base(type, payload: .open(path: path, flags: OpenFlags(rawValue: open.open_flags), result: open.result,
+                                         given: path == given ? nil : given))
     }
 
     private func socket(_ type: EventType) -> Event? {
@@ -140,19 +144,24 @@ struct RecordDecoder {
         guard let call = Self.capturedByNumber[record.nr] else { return nil }
         let registers = withUnsafeBytes(of: record.args) { Array($0.bindMemory(to: UInt64.self)) }
         let lengths = withUnsafeBytes(of: record.string_lengths) { Array($0.bindMemory(to: Int16.self)) }
-        let stringsOffset = MemoryLayout<sentinel_call>.offset(of: \sentinel_call.strings)!
+        let baseLengths = withUnsafeBytes(of: record.base_lengths) { Array($0.bindMemory(to: Int16.self)) }
         var texts = [String?](repeating: nil, count: call.arguments.count)
+        var paths = [String?](repeating: nil, count: call.arguments.count)
         var slot = 0
         for (index, argument) in call.arguments.enumerated() where argument.kind.isString && slot < lengths.count {
-            let length = Int(lengths[slot])
-            guard length <= Int(SENTINEL_PATH_MAX) else { return nil }
-            if length >= 0 {
-                let start = self.record + stringsOffset + slot * Int(SENTINEL_PATH_MAX)
-                texts[index] = String(decoding: UnsafeRawBufferPointer(start: start, count: length), as: UTF8.self)
+            guard lengths[slot] < Int16(SENTINEL_PATH_MAX), slot >= baseLengths.count || baseLengths[slot] < Int16(SENTINEL_PATH_MAX) else { return nil }
+            let text = self.text(at: \sentinel_call.strings, slot: slot, length: Int(lengths[slot]))
+            texts[index] = text
+            if let text, argument.kind != .text {
+                if text.hasPrefix("/") {
+                    paths[index] = absolutePath(text, in: "/")
+                } else if slot < baseLengths.count, let base = self.text(at: \sentinel_call.bases, slot: slot, length: Int(baseLengths[slot])) {
+                    paths[index] = absolutePath(text, in: base)
+                }
             }
             slot += 1
         }
-        let arguments = CallArguments(values: Array(registers.prefix(call.arguments.count)), texts: texts, result: record.result,
+        let arguments = CallArguments(values: Array(registers.prefix(call.arguments.count)), texts: texts, paths: paths, result: record.result,
                                       truncated: header.flags & SENTINEL_FLAG_PATH_TRUNCATED.rawValue != 0)
         return base(call.eventType, payload: .call(arguments))
     }
@@ -184,6 +193,14 @@ struct RecordDecoder {
         let all = bytes(at: field, length: MemoryLayout<Field>.size)
         let count = length ?? all.firstIndex(of: 0) ?? all.count
         return String(decoding: all.prefix(count), as: UTF8.self)
+    }
+
+    /// The text of `slot` in an array of SENTINEL_PATH_MAX-byte strings at `field`; nil for a
+    /// negative length (none was read).
+    private func text<Root>(at field: KeyPath<Root, some Any>, slot: Int, length: Int) -> String? {
+        guard length >= 0 else { return nil }
+        let start = record + MemoryLayout<Root>.offset(of: field)! + slot * Int(SENTINEL_PATH_MAX)
+        return String(decoding: UnsafeRawBufferPointer(start: start, count: length), as: UTF8.self)
     }
 
     /// The 16-byte address at `field`: IPv4 in its first 4 bytes unless `v6`.
