@@ -1,9 +1,12 @@
-/* What open, openat, openat2, connect, accept, accept4 and listen returned, read at sys_exit: one
- * program for every system call whose result a rule reads. The arguments are still in the saved
- * registers at exit, and reading the path there sees what the kernel used, not what a racing
- * thread wrote before the call. */
+/* What system calls returned, read at their exit by one program: opens (path and flags), connect,
+ * accept and listen (the connection), and the calls of the capture table (their arguments). The
+ * arguments are still in the saved registers at exit, and a path read there is the one the kernel
+ * used, not what a racing thread wrote before the call. Every system call of the machine runs this
+ * program, so a call no rule reads costs one bit test in .rodata and nothing more: one program,
+ * not one per kind of call, and tp_btf to read the registers without a probe read. */
 #include "include/sockets.bpf.h"
 #include "include/paths.bpf.h"
+#include <bpf/bpf_tracing.h>
 
 #define NR_OPEN 2
 #define NR_CONNECT 42
@@ -26,18 +29,18 @@ static __always_inline void report_open(struct pt_regs *regs, long nr, long resu
 		return;
 	const char *path;
 	if (nr == NR_OPEN) {
-		path = (const char *)BPF_CORE_READ(regs, di);
-		record->open_flags = BPF_CORE_READ(regs, si);
+		path = (const char *)regs->di;
+		record->open_flags = regs->si;
 		record->dirfd = -100; /* AT_FDCWD */
 	} else {
-		record->dirfd = BPF_CORE_READ(regs, di);
-		path = (const char *)BPF_CORE_READ(regs, si);
+		record->dirfd = regs->di;
+		path = (const char *)regs->si;
 		if (nr == NR_OPENAT2) {
 			struct open_how how = {};
-			bpf_probe_read_user(&how, sizeof(how), (void *)BPF_CORE_READ(regs, dx));
+			bpf_probe_read_user(&how, sizeof(how), (void *)regs->dx);
 			record->open_flags = how.flags;
 		} else {
-			record->open_flags = BPF_CORE_READ(regs, dx);
+			record->open_flags = regs->dx;
 		}
 	}
 	record->syscall_nr = nr;
@@ -63,7 +66,7 @@ static __always_inline struct sock *socket_of(int fd)
 
 static __always_inline void report_socket(struct pt_regs *regs, long nr, long result, __u64 cgroup_id, __u32 flags)
 {
-	int fd = nr == NR_ACCEPT || nr == NR_ACCEPT4 ? result : BPF_CORE_READ(regs, di);
+	int fd = nr == NR_ACCEPT || nr == NR_ACCEPT4 ? result : regs->di;
 	if ((nr == NR_ACCEPT || nr == NR_ACCEPT4) && result < 0)
 		return; /* nothing was accepted: a non-blocking accept with no connection waiting */
 	struct sock *sk = socket_of(fd);
@@ -87,24 +90,81 @@ static __always_inline void report_socket(struct pt_regs *regs, long nr, long re
 	submit_record(record);
 }
 
-/* sys_exit(struct pt_regs *regs, long ret) */
-SEC("raw_tracepoint/sys_exit")
-int on_syscall_exit(struct bpf_raw_tracepoint_args *ctx)
+/* Written by user space (Probes, from the CapturedCall rows the rules need) before the program
+ * runs; read here at the exit of each captured call. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SENTINEL_CALL_NUMBERS);
+	__type(key, __u32);
+	__type(value, struct sentinel_call_spec);
+} call_specs SEC(".maps");
+
+static __always_inline void report_call(struct pt_regs *regs, __u32 nr, long result, __u64 cgroup_id, __u32 flags)
 {
-	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
-	long nr = BPF_CORE_READ(regs, orig_ax);
-	int is_open = nr == NR_OPEN || nr == NR_OPENAT || nr == NR_OPENAT2;
-	int is_socket = nr == NR_CONNECT || nr == NR_ACCEPT || nr == NR_ACCEPT4 || nr == NR_LISTEN;
-	if (!(is_open && sentinel_config.want_opens) && !(is_socket && sentinel_config.want_sockets))
+	struct sentinel_call_spec *spec = bpf_map_lookup_elem(&call_specs, &nr);
+	if (!spec || !spec->captured)
+		return;
+	struct sentinel_call *record = reserve_record(SENTINEL_RECORD_CALL, sizeof(*record), cgroup_id, flags);
+	if (!record)
+		return;
+	record->nr = nr;
+	record->result = result;
+	record->reserved = 0;
+	record->args[0] = regs->di;
+	record->args[1] = regs->si;
+	record->args[2] = regs->dx;
+	record->args[3] = regs->r10;
+	record->args[4] = regs->r8;
+	record->args[5] = regs->r9;
+	__u32 strings = spec->strings;
+	__u32 slot = 0;
+	/* Per string slot that is a relative path: the directory descriptor it starts from. */
+	int relative_to[SENTINEL_CALL_BASES] = {};
+	int relative[SENTINEL_CALL_BASES] = {};
+	for (int i = 0; i < SENTINEL_CALL_STRINGS; i++)
+		record->string_lengths[i] = -1;
+	for (int i = 0; i < SENTINEL_CALL_BASES; i++)
+		record->base_lengths[i] = -1;
+	for (int i = 0; i < SENTINEL_CALL_ARGS; i++) {
+		if (!(strings & (1u << i)))
+			continue;
+		if (slot >= SENTINEL_CALL_STRINGS)
+			break;
+		long length = bpf_probe_read_user_str(record->strings[slot], SENTINEL_PATH_MAX, (const void *)record->args[i]);
+		record->string_lengths[slot] = length > 0 ? length - 1 : -1;
+		if (length == SENTINEL_PATH_MAX)
+			record->header.flags |= SENTINEL_FLAG_PATH_TRUNCATED;
+		__s8 base = spec->base[i];
+		if (length > 1 && record->strings[slot][0] != '/' && base != SENTINEL_CALL_NOT_PATH && slot < SENTINEL_CALL_BASES) {
+			relative[slot] = 1;
+			relative_to[slot] = base == SENTINEL_CALL_CWD ? AT_FDCWD : (int)record->args[base & 7];
+		}
+		slot++;
+	}
+	/* A relative path: the directory it starts from, as the kernel resolves it. */
+	if (relative[0])
+		record->base_lengths[0] = write_base_directory(relative_to[0], record->bases[0]);
+	if (relative[1])
+		record->base_lengths[1] = write_base_directory(relative_to[1], record->bases[1]);
+	submit_record(record);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(on_syscall_exit, struct pt_regs *regs, long result)
+{
+	__u32 nr = regs->orig_ax;
+	/* The mask as well as the bound: the verifier must see the index stay inside the array. */
+	if (nr >= SENTINEL_CALL_NUMBERS || !((sentinel_config.exit_numbers[(nr / 64) & (SENTINEL_CALL_NUMBERS / 64 - 1)] >> (nr % 64)) & 1))
 		return 0;
 	__u64 cgroup_id = bpf_get_current_cgroup_id();
 	__u32 flags;
 	if (!watched(cgroup_id, &flags))
 		return 0;
-	long result = ctx->args[1];
-	if (is_open)
+	if (nr == NR_OPEN || nr == NR_OPENAT || nr == NR_OPENAT2)
 		report_open(regs, nr, result, cgroup_id, flags);
-	else
+	else if (nr == NR_CONNECT || nr == NR_ACCEPT || nr == NR_ACCEPT4 || nr == NR_LISTEN)
 		report_socket(regs, nr, result, cgroup_id, flags);
+	else
+		report_call(regs, nr, result, cgroup_id, flags);
 	return 0;
 }

@@ -255,10 +255,10 @@ struct sentinel_counter {
 /* Set by user space in each object's .rodata before loading; the verifier then prunes what is off. */
 struct sentinel_config {
 	__u32 include_host; /* 1: ignore cgroup verdicts, send everything */
-	__u32 want_opens;
-	__u32 want_sockets;
 	__u32 stream_undecided; /* 1: stream every call of cgroups no BoSC rule has decided on */
 	__u64 stream_numbers[SENTINEL_BOSC_CALLS / 64]; /* the calls signature rules name, as bits */
+	/* The calls whose exit syscall_results.bpf.c reads (opens, sockets, captured calls), as bits. */
+	__u64 exit_numbers[SENTINEL_CALL_NUMBERS / 64];
 };
 
 #endif

@@ -23,30 +23,52 @@ struct ProbeFamily: Sendable {
 
     static let all: [ProbeFamily] = [
         ProbeFamily(name: "process", eventTypes: [.execve, .clone, .procexit], always: true),
-        ProbeFamily(name: "syscall_results", eventTypes: EventType.opens.union([.connect, .accept, .listen])) { wanted, config in
-            if !wanted.isDisjoint(with: EventType.opens) { config.want_opens = 1 }
-            if !wanted.isDisjoint(with: EventType.sockets) { config.want_sockets = 1 }
-        },
+        ProbeFamily(name: "syscall_results", eventTypes: EventType.opens.union([.connect, .accept, .listen]).union(EventType.capturedCalls),
+                    configure: readExits, fill: writeCallSpecs),
         // A close's counters come from the connection syscall_results saw open.
-        ProbeFamily(name: "tcp", eventTypes: [.close], needs: ["syscall_results"]) { _, config in config.want_sockets = 1 },
+        ProbeFamily(name: "tcp", eventTypes: [.close], needs: ["syscall_results"]) { _, config in readExits(of: socketNumbers, into: &config) },
         ProbeFamily(name: "syscalls", eventTypes: [.syscall, .boscepoch]),
         ProbeFamily(name: "segments", eventTypes: [.segment], attachesToCgroupRoot: true),
-        ProbeFamily(name: "calls", eventTypes: EventType.capturedCalls, fill: { wanted, mapFD in
-            let specs = mapFD("call_specs")
-            for call in CapturedCall.all where wanted.contains(call.eventType) {
-                var key = UInt32(call.number)
-                var spec = sentinel_call_spec()
-                spec.captured = 1
-                spec.strings = call.stringArguments
-                withUnsafeMutableBytes(of: &spec.base) { bases in
-                    for index in 0..<bases.count {
-                        bases[index] = UInt8(bitPattern: index < call.arguments.count ? call.base(of: index) : CapturedCall.notAPath)
-                    }
-                }
-                bpf_map_update_elem(specs, &key, &spec, UInt64(BPF_ANY))
-            }
-        }),
     ]
+
+    /// open, openat, openat2; connect, accept, accept4, listen (x86_64).
+    static let openNumbers = [2, 257, 437], socketNumbers = [42, 43, 288, 50]
+
+    /// Marks the calls whose exits syscall_results.bpf.c reads.
+    static func readExits(of numbers: [Int], into config: inout sentinel_config) {
+        withUnsafeMutableBytes(of: &config.exit_numbers) { words in
+            for number in numbers {
+                let offset = number / 64 * 8
+                words.storeBytes(of: words.load(fromByteOffset: offset, as: UInt64.self) | 1 << UInt64(number % 64), toByteOffset: offset, as: UInt64.self)
+            }
+        }
+    }
+
+    /// The opens, sockets and captured calls the wanted types need.
+    static func readExits(wanted: Set<EventType>, config: inout sentinel_config) {
+        var numbers: [Int] = []
+        if !wanted.isDisjoint(with: EventType.opens) { numbers += openNumbers }
+        if !wanted.isDisjoint(with: EventType.sockets) { numbers += socketNumbers }
+        numbers += CapturedCall.all.filter { wanted.contains($0.eventType) }.map(\.number)
+        readExits(of: numbers, into: &config)
+    }
+
+    /// What the capture program reads of each wanted call (map call_specs).
+    static func writeCallSpecs(wanted: Set<EventType>, mapFD: (String) -> Int32) {
+        let specs = mapFD("call_specs")
+        for call in CapturedCall.all where wanted.contains(call.eventType) {
+            var key = UInt32(call.number)
+            var spec = sentinel_call_spec()
+            spec.captured = 1
+            spec.strings = call.stringArguments
+            withUnsafeMutableBytes(of: &spec.base) { bases in
+                for index in 0..<bases.count {
+                    bases[index] = UInt8(bitPattern: index < call.arguments.count ? call.base(of: index) : CapturedCall.notAPath)
+                }
+            }
+            bpf_map_update_elem(specs, &key, &spec, UInt64(BPF_ANY))
+        }
+    }
 
     /// The families events of `types` need, in the order of `all` (the process family first).
     static func needed(for types: Set<EventType>) -> [ProbeFamily] {
