@@ -169,6 +169,19 @@ struct LiveTests {
                        rules: ["User reconnaissance in container"], processName: "id", parentName: "sh", entrypointGeneration: 1),
         AttackScenario(label: "an exec from a service's process tree", shellCommand: "/usr/sbin/nginx /bin/true; sleep 1",
                        rules: ["Shell spawned by a service"], processName: "sh", parentName: "nginx", entrypointGeneration: 2),
+        AttackScenario(label: "clearing a log", shellCommand: "mkdir -p /var/log; /bin/sh -c ': > /var/log/auth.log'; sleep 1",
+                       rules: ["Log file cleared in container"], processName: "sh", parentName: "sh", entrypointGeneration: 1),
+        AttackScenario(label: "removing the shell history", shellCommand: "echo id >> /root/.ash_history; /bin/rm /root/.ash_history; sleep 1",
+                       rules: ["Shell history removed in container"], processName: "rm", parentName: "sh", entrypointGeneration: 1),
+        AttackScenario(label: "linking to /etc/shadow", shellCommand: "cd /tmp && /bin/ln -s /etc/shadow s; sleep 1",
+                       rules: ["Link to a sensitive file in container"], processName: "ln", parentName: "sh", entrypointGeneration: 1),
+        AttackScenario(label: "shredding data", shellCommand: "echo secret > /tmp/data; /bin/shred -u /tmp/data; sleep 1",
+                       rules: ["Data shredder run in container"], processName: "shred", parentName: "sh", entrypointGeneration: 1),
+        AttackScenario(label: "deleting data in bulk",
+                       shellCommand: "mkdir /data && cd /data && i=0; while [ $i -lt 1200 ]; do : > f$i; i=$((i+1)); done; cd /; /bin/rm -rf /data; sleep 1",
+                       rules: ["Bulk file deletion in container"], processName: "rm", parentName: "sh", entrypointGeneration: 1),
+        AttackScenario(label: "setting the setuid bit", shellCommand: "/bin/cp /bin/busybox /tmp/b; /bin/chmod u+s /tmp/b; sleep 1",
+                       rules: ["Setuid or setgid bit set in container"], processName: "chmod", parentName: "sh", entrypointGeneration: 1),
     ]
 
     @Test(arguments: scenarios)
