@@ -146,6 +146,27 @@ extension CapturedCall {
         ("setregid", [("rgid", .id), ("egid", .id)]),
         ("setresuid", [("ruid", .id), ("euid", .id), ("suid", .id)]),
         ("setresgid", [("rgid", .id), ("egid", .id), ("sgid", .id)]),
+        // Processes: tracing others, code in memory files, their own settings.
+        ("ptrace", [("request", .choice(.ptraceRequests)), ("pid", .int), ("addr", .number), ("data", .number)]),
+        ("memfd_create", [("name", .text), ("flags", .flags(.memfd))]),
+        ("prctl", [("option", .choice(.prctlOptions)), ("arg2", .number), ("arg3", .number), ("arg4", .number), ("arg5", .number)]),
+        // Namespaces, mounts and the kernel: what escapes are made of.
+        ("unshare", [("flags", .flags(.cloneFlags))]),
+        ("setns", [("fd", .fd), ("nstype", .flags(.cloneFlags))]),
+        ("mount", [("dev", .text), ("dir", .path), ("type", .text), ("flags", .flags(.mountFlags)), ("data", .number)]),
+        ("umount2", [("name", .path), ("flags", .flags(.umountFlags))]),
+        ("chroot", [("path", .path)]),
+        ("pivot_root", [("new_root", .path), ("put_old", .path)]),
+        ("init_module", [("img", .number), ("length", .number), ("uargs", .text)]),
+        ("finit_module", [("fd", .fd), ("uargs", .text), ("flags", .number)]),
+        ("delete_module", [("name", .text), ("flags", .number)]),
+        ("bpf", [("cmd", .choice(.bpfCommands)), ("attr", .number), ("size", .number)]),
+        ("userfaultfd", [("flags", .number)]),
+        // Sockets and descriptors.
+        ("socket", [("domain", .choice(.socketDomains)), ("type", .flags(.socketTypes)), ("proto", .int)]),
+        ("dup", [("fd", .fd)]),
+        ("dup2", [("oldfd", .fd), ("newfd", .fd)]),
+        ("dup3", [("oldfd", .fd), ("newfd", .fd), ("flags", .number)]),
     ]
 }
 
@@ -154,16 +175,32 @@ public struct FlagNames: Sendable, Equatable {
     public let names: [(value: UInt64, name: String)]
     /// Shown when no bit is set (O_RDONLY's kind of zero), if anything.
     public let zero: String?
+    /// The bits that hold one value rather than flags (a socket's type), named by `choices`.
+    public let choiceMask: UInt64
+    public let choices: [(value: UInt64, name: String)]
 
-    public static func == (lhs: FlagNames, rhs: FlagNames) -> Bool {
-        lhs.zero == rhs.zero && lhs.names.elementsEqual(rhs.names) { $0.value == $1.value && $0.name == $1.name }
+    public init(names: [(value: UInt64, name: String)], zero: String? = nil, choiceMask: UInt64 = 0, choices: [(value: UInt64, name: String)] = []) {
+        self.names = names
+        self.zero = zero
+        self.choiceMask = choiceMask
+        self.choices = choices
     }
 
-    /// "AT_REMOVEDIR|0x8" for flags: every named bit set, then what no name covers in hex.
+    public static func == (lhs: FlagNames, rhs: FlagNames) -> Bool {
+        let same = { (a: [(value: UInt64, name: String)], b: [(value: UInt64, name: String)]) in a.elementsEqual(b) { $0.value == $1.value && $0.name == $1.name } }
+        return lhs.zero == rhs.zero && lhs.choiceMask == rhs.choiceMask && same(lhs.names, rhs.names) && same(lhs.choices, rhs.choices)
+    }
+
+    /// "AT_REMOVEDIR|0x8" for flags: the choice bits' name first where there are any, every named
+    /// bit set, then what no name covers in hex.
     public func flags(_ value: UInt64) -> String {
         var parts: [String] = []
-        var rest = value
-        for (bits, name) in names where bits != 0 && value & bits == bits {
+        if choiceMask != 0 {
+            let choice = value & choiceMask
+            parts.append(choices.first { $0.value == choice }?.name ?? String(choice))
+        }
+        var rest = value & ~choiceMask
+        for (bits, name) in names where bits != 0 && rest & bits == bits {
             parts.append(name)
             rest &= ~bits
         }
@@ -181,7 +218,7 @@ public struct FlagNames: Sendable, Equatable {
         var value: UInt64 = 0
         for part in text.split(separator: "|") {
             let name = part.trimmingSpaces
-            if let bits = names.first(where: { $0.name == name })?.value {
+            if let bits = (names + choices).first(where: { $0.name == name })?.value {
                 value |= bits
             } else if name.hasPrefix("0x"), let bits = UInt64(name.dropFirst(2), radix: 16) {
                 value |= bits
@@ -194,15 +231,59 @@ public struct FlagNames: Sendable, Equatable {
         return value
     }
 
-    public static let unlinkat = FlagNames(names: [(0x200, "AT_REMOVEDIR")], zero: nil)
-    public static let renameat2 = FlagNames(names: [(1, "RENAME_NOREPLACE"), (2, "RENAME_EXCHANGE"), (4, "RENAME_WHITEOUT")], zero: nil)
-    public static let linkat = FlagNames(names: [(0x400, "AT_SYMLINK_FOLLOW"), (0x1000, "AT_EMPTY_PATH")], zero: nil)
-    public static let atFlags = FlagNames(names: [(0x100, "AT_SYMLINK_NOFOLLOW"), (0x1000, "AT_EMPTY_PATH")], zero: nil)
+    public static let unlinkat = FlagNames(names: [(0x200, "AT_REMOVEDIR")])
+    public static let renameat2 = FlagNames(names: [(1, "RENAME_NOREPLACE"), (2, "RENAME_EXCHANGE"), (4, "RENAME_WHITEOUT")])
+    public static let linkat = FlagNames(names: [(0x400, "AT_SYMLINK_FOLLOW"), (0x1000, "AT_EMPTY_PATH")])
+    public static let atFlags = FlagNames(names: [(0x100, "AT_SYMLINK_NOFOLLOW"), (0x1000, "AT_EMPTY_PATH")])
+    public static let memfd = FlagNames(names: [(1, "MFD_CLOEXEC"), (2, "MFD_ALLOW_SEALING"), (4, "MFD_HUGETLB"), (8, "MFD_NOEXEC_SEAL"), (0x10, "MFD_EXEC")])
+    /// unshare's and setns' namespaces (and clone's other sharing flags).
+    public static let cloneFlags = FlagNames(names: [
+        (0x100, "CLONE_VM"), (0x200, "CLONE_FS"), (0x400, "CLONE_FILES"), (0x800, "CLONE_SIGHAND"), (0x10000, "CLONE_THREAD"),
+        (0x40000, "CLONE_SYSVSEM"), (0x80, "CLONE_NEWTIME"), (0x20000, "CLONE_NEWNS"), (0x0200_0000, "CLONE_NEWCGROUP"),
+        (0x0400_0000, "CLONE_NEWUTS"), (0x0800_0000, "CLONE_NEWIPC"), (0x1000_0000, "CLONE_NEWUSER"), (0x2000_0000, "CLONE_NEWPID"),
+        (0x4000_0000, "CLONE_NEWNET"),
+    ])
+    public static let mountFlags = FlagNames(names: [
+        (1, "MS_RDONLY"), (2, "MS_NOSUID"), (4, "MS_NODEV"), (8, "MS_NOEXEC"), (16, "MS_SYNCHRONOUS"), (32, "MS_REMOUNT"),
+        (64, "MS_MANDLOCK"), (128, "MS_DIRSYNC"), (1024, "MS_NOATIME"), (2048, "MS_NODIRATIME"), (4096, "MS_BIND"), (8192, "MS_MOVE"),
+        (16384, "MS_REC"), (32768, "MS_SILENT"), (1 << 16, "MS_POSIXACL"), (1 << 17, "MS_UNBINDABLE"), (1 << 18, "MS_PRIVATE"),
+        (1 << 19, "MS_SLAVE"), (1 << 20, "MS_SHARED"), (1 << 21, "MS_RELATIME"), (1 << 24, "MS_STRICTATIME"), (1 << 25, "MS_LAZYTIME"),
+    ])
+    public static let umountFlags = FlagNames(names: [(1, "MNT_FORCE"), (2, "MNT_DETACH"), (4, "MNT_EXPIRE"), (8, "UMOUNT_NOFOLLOW")])
+    public static let ptraceRequests = FlagNames(names: [
+        (0, "PTRACE_TRACEME"), (1, "PTRACE_PEEKTEXT"), (2, "PTRACE_PEEKDATA"), (3, "PTRACE_PEEKUSR"), (4, "PTRACE_POKETEXT"),
+        (5, "PTRACE_POKEDATA"), (6, "PTRACE_POKEUSR"), (7, "PTRACE_CONT"), (8, "PTRACE_KILL"), (9, "PTRACE_SINGLESTEP"),
+        (12, "PTRACE_GETREGS"), (13, "PTRACE_SETREGS"), (14, "PTRACE_GETFPREGS"), (15, "PTRACE_SETFPREGS"), (16, "PTRACE_ATTACH"),
+        (17, "PTRACE_DETACH"), (24, "PTRACE_SYSCALL"), (0x4200, "PTRACE_SETOPTIONS"), (0x4201, "PTRACE_GETEVENTMSG"),
+        (0x4202, "PTRACE_GETSIGINFO"), (0x4203, "PTRACE_SETSIGINFO"), (0x4204, "PTRACE_GETREGSET"), (0x4205, "PTRACE_SETREGSET"),
+        (0x4206, "PTRACE_SEIZE"), (0x4207, "PTRACE_INTERRUPT"), (0x4208, "PTRACE_LISTEN"),
+    ])
+    public static let prctlOptions = FlagNames(names: [
+        (1, "PR_SET_PDEATHSIG"), (2, "PR_GET_PDEATHSIG"), (3, "PR_GET_DUMPABLE"), (4, "PR_SET_DUMPABLE"), (8, "PR_SET_KEEPCAPS"),
+        (15, "PR_SET_NAME"), (16, "PR_GET_NAME"), (22, "PR_SET_SECCOMP"), (23, "PR_CAPBSET_READ"), (24, "PR_CAPBSET_DROP"),
+        (36, "PR_SET_CHILD_SUBREAPER"), (38, "PR_SET_NO_NEW_PRIVS"), (0x5961_6D61, "PR_SET_PTRACER"),
+    ])
+    public static let bpfCommands = FlagNames(names: [
+        (0, "BPF_MAP_CREATE"), (1, "BPF_MAP_LOOKUP_ELEM"), (2, "BPF_MAP_UPDATE_ELEM"), (3, "BPF_MAP_DELETE_ELEM"),
+        (4, "BPF_MAP_GET_NEXT_KEY"), (5, "BPF_PROG_LOAD"), (6, "BPF_OBJ_PIN"), (7, "BPF_OBJ_GET"), (8, "BPF_PROG_ATTACH"),
+        (9, "BPF_PROG_DETACH"), (10, "BPF_PROG_TEST_RUN"), (11, "BPF_PROG_GET_NEXT_ID"), (12, "BPF_MAP_GET_NEXT_ID"),
+        (13, "BPF_PROG_GET_FD_BY_ID"), (14, "BPF_MAP_GET_FD_BY_ID"), (15, "BPF_OBJ_GET_INFO_BY_FD"), (16, "BPF_PROG_QUERY"),
+        (17, "BPF_RAW_TRACEPOINT_OPEN"), (18, "BPF_BTF_LOAD"), (28, "BPF_LINK_CREATE"), (29, "BPF_LINK_UPDATE"),
+    ])
+    public static let socketDomains = FlagNames(names: [
+        (1, "AF_UNIX"), (2, "AF_INET"), (3, "AF_AX25"), (4, "AF_IPX"), (5, "AF_APPLETALK"), (7, "AF_BRIDGE"), (10, "AF_INET6"),
+        (15, "AF_KEY"), (16, "AF_NETLINK"), (17, "AF_PACKET"), (29, "AF_CAN"), (31, "AF_BLUETOOTH"), (38, "AF_ALG"), (40, "AF_VSOCK"),
+        (44, "AF_XDP"),
+    ])
+    /// A socket's type in its low four bits, with two flags above them.
+    public static let socketTypes = FlagNames(names: [(0x800, "SOCK_NONBLOCK"), (0x80000, "SOCK_CLOEXEC")], choiceMask: 0xF, choices: [
+        (1, "SOCK_STREAM"), (2, "SOCK_DGRAM"), (3, "SOCK_RAW"), (4, "SOCK_RDM"), (5, "SOCK_SEQPACKET"), (10, "SOCK_PACKET"),
+    ])
     /// A file mode's bits: Falco's chmod_mode names.
     public static let mode = FlagNames(names: [
         (0o4000, "S_ISUID"), (0o2000, "S_ISGID"), (0o1000, "S_ISVTX"),
         (0o400, "S_IRUSR"), (0o200, "S_IWUSR"), (0o100, "S_IXUSR"),
         (0o40, "S_IRGRP"), (0o20, "S_IWGRP"), (0o10, "S_IXGRP"),
         (0o4, "S_IROTH"), (0o2, "S_IWOTH"), (0o1, "S_IXOTH"),
-    ], zero: nil)
+    ])
 }

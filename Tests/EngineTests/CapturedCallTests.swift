@@ -27,6 +27,11 @@ import Testing
         #expect(FlagNames.unlinkat.value(of: "AT_REMOVEDIR|0x8") == 0x208)
         #expect(FlagNames.unlinkat.flags(0) == "0")
         #expect(FlagNames.unlinkat.value(of: "AT_NOSUCHFLAG") == nil)
+        // A socket's type is a value in its low bits and flags above them.
+        #expect(FlagNames.socketTypes.flags(0x80001) == "SOCK_STREAM|SOCK_CLOEXEC")
+        #expect(FlagNames.socketTypes.flags(3) == "SOCK_RAW", "not SOCK_STREAM|SOCK_DGRAM")
+        #expect(FlagNames.socketTypes.value(of: "SOCK_RAW|SOCK_NONBLOCK") == 0x803)
+        #expect(FlagNames.ptraceRequests.choice(16) == "PTRACE_ATTACH" && FlagNames.ptraceRequests.choice(99) == "99")
     }
 
     func decode(_ line: String) -> (Event?, [String]) {

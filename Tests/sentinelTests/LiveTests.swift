@@ -122,9 +122,9 @@ struct TestContainer {
     /// The host pid of its entrypoint, read while it runs.
     let entrypointPID: Int
 
-    static func run(_ name: String, _ shellCommand: String) throws -> TestContainer {
+    static func run(_ name: String, image: String = LiveEnvironment.image, _ shellCommand: String) throws -> TestContainer {
         try command(["docker", "rm", "-f", name])
-        let started = try command(["docker", "run", "-d", "--network", "none", "--name", name, LiveEnvironment.image, "/bin/sh", "-c", shellCommand])
+        let started = try command(["docker", "run", "-d", "--network", "none", "--name", name, image, "/bin/sh", "-c", shellCommand])
         try #require(started.status == 0, "docker run failed for \(name)")
         let id = String(started.stdout.trimmingCharacters(in: .whitespacesAndNewlines).prefix(12))
         let pid = try command(["docker", "inspect", "-f", "{{.State.Pid}}", name]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -145,6 +145,8 @@ struct AttackScenario: CustomTestStringConvertible, Sendable {
     let parentName: String
     /// How many generations above the alerting process the entrypoint is.
     let entrypointGeneration: Int
+    /// Where the attack runs: the busybox test image, or the Debian one where it needs Python.
+    var image = LiveEnvironment.image
 
     var testDescription: String { label }
 }
@@ -182,19 +184,46 @@ struct LiveTests {
                        rules: ["Bulk file deletion in container"], processName: "rm", parentName: "sh", entrypointGeneration: 1),
         AttackScenario(label: "setting the setuid bit", shellCommand: "/bin/cp /bin/busybox /tmp/b; /bin/chmod u+s /tmp/b; sleep 1",
                        rules: ["Setuid or setgid bit set in container"], processName: "chmod", parentName: "sh", entrypointGeneration: 1),
+        // System calls a program makes itself (through Python's ctypes), refused or not.
+        AttackScenario(label: "ptrace on a child", shellCommand: python("""
+            import os, time
+            child = os.fork()
+            if child == 0:
+                time.sleep(3); os._exit(0)
+            libc.ptrace(16, child, 0, 0); os.kill(child, 9)
+            """), rules: ["Ptrace attached to a process in container"], processName: "python3", parentName: "sh", entrypointGeneration: 1, image: debian),
+        AttackScenario(label: "ptrace traceme", shellCommand: python("libc.ptrace(0, 0, 0, 0)"),
+                       rules: ["Ptrace anti-debugging in container"], processName: "python3", parentName: "sh", entrypointGeneration: 1, image: debian),
+        AttackScenario(label: "a kernel module load", shellCommand: python("libc.syscall(313, -1, b'', 0)"),
+                       rules: ["Kernel module load attempted from container"], processName: "python3", parentName: "sh", entrypointGeneration: 1, image: debian),
+        AttackScenario(label: "unshare and mount", shellCommand: python("libc.unshare(0x40000000); libc.mount(b'none', b'/mnt', b'tmpfs', 0, None)"),
+                       rules: ["Namespace change in container", "Mount system call in container"], processName: "python3", parentName: "sh",
+                       entrypointGeneration: 1, image: debian),
+        AttackScenario(label: "a bpf program load", shellCommand: python("libc.syscall(321, 5, 0, 0)"),
+                       rules: ["BPF program loaded from container"], processName: "python3", parentName: "sh", entrypointGeneration: 1, image: debian),
+        AttackScenario(label: "a packet socket", shellCommand: python("import socket; socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0x300)"),
+                       rules: ["Packet socket opened in container"], processName: "python3", parentName: "sh", entrypointGeneration: 1, image: debian),
     ]
+
+    static let debian = "sentinel/debian:bookworm"
+
+    /// A Python program run by a shell, with `libc` loaded, then a second's wait.
+    static func python(_ program: String) -> String {
+        let script = "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n" + program
+        return "python3 -c '" + script.replacingOccurrences(of: "'", with: "'\\''") + "'; sleep 1"
+    }
 
     @Test(arguments: scenarios)
     func aContainerAttackRaisesItsAlert(_ scenario: AttackScenario) throws {
         try #require(LiveEnvironment.problem == nil, "\(LiveEnvironment.problem ?? "")")
         let sentinel = try LiveSentinel()
         let name = "sentinel-live-\(scenario.label.filter(\.isLetter).prefix(24).lowercased())"
-        let container = try TestContainer.run(name, scenario.shellCommand)
+        let container = try TestContainer.run(name, image: scenario.image, scenario.shellCommand)
         defer { container.remove() }
         for rule in scenario.rules {
             let fields = try #require(sentinel.alert(rule, container: container.id), "no \"\(rule)\" within 2 s of the container's end; alerts: \(sentinel.alerts.map { $0["output"] ?? "" })")
             #expect(fields["container.name"] as? String == name)
-            #expect(fields["container.image"] as? String == LiveEnvironment.image)
+            #expect(fields["container.image"] as? String == scenario.image)
             #expect(fields["proc.name"] as? String == scenario.processName, "\(rule): \(fields)")
             #expect(fields["proc.pname"] as? String == scenario.parentName, "\(rule): \(fields)")
             #expect(fields["proc.apid[\(scenario.entrypointGeneration)]"] as? Int == container.entrypointPID,
