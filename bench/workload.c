@@ -1,11 +1,13 @@
 /* The fixed workloads of bench/live-overhead, run inside a container: an exec storm, a loopback
- * connect/accept storm, and a tight system-call loop, optionally paced to RATE calls a second.
+ * connect/accept storm, a tight system-call loop (optionally paced to RATE calls a second), and
+ * file churn (a file created, renamed and removed, N times, in /tmp: calls the file rules read).
  * Each waits `delay` seconds first (so that a tracer can attach), then prints the loop's wall time
  * in nanoseconds.
  *
- *   workload exec N DELAY | connect N DELAY | syscalls N DELAY [RATE]
+ *   workload exec N DELAY | connect N DELAY | syscalls N DELAY [RATE] | churn N DELAY
  */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,12 +97,23 @@ static void syscall_loop(long n, long rate)
 	}
 }
 
+static void file_churn(long n)
+{
+	for (long i = 0; i < n; i++) {
+		int fd = open("/tmp/churn.new", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd < 0 || write(fd, "x", 1) != 1 || close(fd) != 0 || rename("/tmp/churn.new", "/tmp/churn") != 0 || unlink("/tmp/churn") != 0) {
+			perror("churn");
+			exit(1);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "noop") == 0)
 		return 0;
 	if (argc != 4 && !(argc == 5 && strcmp(argv[1], "syscalls") == 0)) {
-		fprintf(stderr, "usage: workload exec|connect|syscalls N DELAY [RATE]\n");
+		fprintf(stderr, "usage: workload exec|connect|syscalls|churn N DELAY [RATE]\n");
 		return 2;
 	}
 	long n = atol(argv[2]);
@@ -112,6 +125,8 @@ int main(int argc, char **argv)
 		connect_storm(n);
 	else if (strcmp(argv[1], "syscalls") == 0)
 		syscall_loop(n, argc == 5 ? atol(argv[4]) : 0);
+	else if (strcmp(argv[1], "churn") == 0)
+		file_churn(n);
 	else
 		return 2;
 	printf("%lld\n", now_ns() - start);
