@@ -22,8 +22,9 @@ public final class BoSCRule: BuiltinRule, RuleType, PersistentRule {
     /// The most calls named in `bosc.syscalls`.
     static let namesShown = 12
 
-    public let findingFields = ["bosc.profile", "bosc.epoch", "bosc.calls", "bosc.mismatches", "bosc.threshold",
+    public static let findingFields = ["bosc.profile", "bosc.epoch", "bosc.calls", "bosc.mismatches", "bosc.threshold",
                                 "bosc.syscalls", "bosc.new_syscalls"]
+    public var findingFields: [String] { Self.findingFields }
     public let parameters: BoSCParameters
     /// Told when a profile is loaded, starts training or finishes it; the command line prints these.
     public var notice: (String) -> Void = { _ in }

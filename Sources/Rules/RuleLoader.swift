@@ -67,7 +67,8 @@ public enum RuleLoader {
                 if let observed = builtinRule?.observes { condition = condition?.observing(observed) }
             }
             let outputText = rule.output ?? ConditionOrigin(text: builtinRule?.defaultOutput ?? "", file: rule.cursor.source.name, path: rule.cursor.path)
-            let output = OutputTemplate.compile(outputText, findingFields: builtinRule?.rule.findingFields ?? [], diagnostics: diagnostics)
+            let findingFields = rule.builtinType.flatMap(RuleTypeRegistry.type(named:))?.findingFields ?? []
+            let output = OutputTemplate.compile(outputText, findingFields: findingFields, diagnostics: diagnostics)
             guard let condition else { continue }
             if rule.builtinType == nil, condition.eventTypes.isSuperset(of: EventType.withProcess.subtracting(EventType.optIn)) {
                 diagnostics.add(rule.cursor.diagnostic("rule \"\(name)\" does not restrict evt.type: it is evaluated on every event; add evt.type = ... or evt.type in (...)", severity: .warning))

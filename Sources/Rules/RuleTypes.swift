@@ -8,6 +8,9 @@ public protocol RuleType: SendableMetatype {
     static var parameterNames: [String] { get }
     /// The output used when the rule gives none; may name the type's finding fields.
     static var defaultOutput: String { get }
+    /// The names its alerts add to the event's fields (`%threshold.count`): a rule's output may
+    /// name them, whether the rule is enabled or not.
+    static var findingFields: [String] { get }
     static func make(params: JSONObjectCursor, diagnostics: Diagnostics) -> BuiltinRule?
     /// The event types the type judges, whatever its condition says (the condition still selects
     /// among them); nil to take the condition's.
@@ -39,7 +42,8 @@ public final class ThresholdRule: BuiltinRule, RuleType {
     /// Most distinct keys tracked at once; the least recently active is forgotten beyond it.
     static let maximumKeys = 4096
 
-    public let findingFields = ["threshold.count", "threshold.seconds", "threshold.key"]
+    public static let findingFields = ["threshold.count", "threshold.seconds", "threshold.key"]
+    public var findingFields: [String] { Self.findingFields }
     private let count: Int
     private let window: UInt64
     private let seconds: Int64
@@ -99,9 +103,10 @@ public final class ThresholdRule: BuiltinRule, RuleType {
         return ["threshold.count": .number(Int64(count)), "threshold.seconds": .number(seconds), "threshold.key": .string(keyText)]
     }
 
-    /// Whether this match is the count-th within the window.
+    /// Whether this match is the count-th within the window. The entry is taken out of the table
+    /// while it changes: a copy left in the table would make each change copy its storage.
     private func countMatch(_ keyText: String, at now: UInt64) -> Bool {
-        var entry = recent[keyText] ?? (times: [], next: 0, lastSeen: now)
+        var entry = recent.removeValue(forKey: keyText) ?? (times: [], next: 0, lastSeen: now)
         if entry.times.count < count {
             entry.times.append(now)
         } else {
@@ -111,11 +116,8 @@ public final class ThresholdRule: BuiltinRule, RuleType {
         entry.lastSeen = now
         // The oldest of the last `count` matches is at `next` once the ring is full.
         let oldest = entry.times.count < count ? nil : entry.times[entry.next]
-        if let oldest, now &- oldest <= window {
-            recent[keyText] = nil
-            return true
-        }
-        makeRoom(for: keyText, in: &recent) { $0.lastSeen }
+        if let oldest, now &- oldest <= window { return true }
+        makeRoom(in: &recent) { $0.lastSeen }
         recent[keyText] = entry
         return false
     }
@@ -123,25 +125,21 @@ public final class ThresholdRule: BuiltinRule, RuleType {
     /// Whether this match brings the distinct values seen within the window to the count.
     private func countDistinctMatch(_ keyText: String, _ context: EventContext, at now: UInt64) -> Bool {
         let value = distinct.map { $0.value(context).description }.joined(separator: " ")
-        var entry = recentValues[keyText] ?? (values: [:], lastSeen: now)
+        var entry = recentValues.removeValue(forKey: keyText) ?? (values: [:], lastSeen: now)
         entry.values[value] = now
         entry.lastSeen = now
         if entry.values.count >= count {
             entry.values = entry.values.filter { now &- $0.value <= window }
-            if entry.values.count >= count {
-                recentValues[keyText] = nil
-                return true
-            }
+            if entry.values.count >= count { return true }
         }
-        makeRoom(for: keyText, in: &recentValues) { $0.lastSeen }
+        makeRoom(in: &recentValues) { $0.lastSeen }
         recentValues[keyText] = entry
         return false
     }
 
-    /// Forgets the least recently active key when a new one would pass `maximumKeys`.
-    private func makeRoom<Entry>(for keyText: String, in table: inout [String: Entry], lastSeen: (Entry) -> UInt64) {
-        guard table[keyText] == nil, table.count >= Self.maximumKeys,
-              let stalest = table.min(by: { lastSeen($0.value) < lastSeen($1.value) })?.key else { return }
+    /// Forgets the least recently active key when one more would pass `maximumKeys`.
+    private func makeRoom<Entry>(in table: inout [String: Entry], lastSeen: (Entry) -> UInt64) {
+        guard table.count >= Self.maximumKeys, let stalest = table.min(by: { lastSeen($0.value) < lastSeen($1.value) })?.key else { return }
         table[stalest] = nil
     }
 }

@@ -1,8 +1,8 @@
 // The engine's throughput on a generated stream: `swift run -c release engine-bench [events]`.
 //
 // The stream imitates a busy host: 20 containers, each a process tree of a few hundred processes
-// over its life (exec, fork and exit), mostly system calls and TCP, some file opens, and now and
-// then something a stock rule catches. It is generated in memory first, so the timing covers the
+// over its life (exec, fork and exit), mostly system calls and TCP, some file opens and captured
+// calls (removals, renames, modes, sockets), and now and then something a stock rule catches. It is generated in memory first, so the timing covers the
 // engine alone: table updates, the rule index, condition evaluation and alert rendering. A second
 // figure covers replay from JSON lines (decoding included), as `sentinel --replay` does it.
 
@@ -61,8 +61,10 @@ func generateStream(count: Int) -> [Event] {
         let pid = pids[random.below(pids.count)]
         let roll = random.below(1000)
         switch roll {
-        case 0..<600:
+        case 0..<550:
             events.append(Event(type: .syscall, time: time, pid: pid, tid: pid, payload: .syscall(number: Int64(random.below(300)))))
+        case 550..<600:
+            events.append(capturedCall(&random, time: time, pid: pid))
         case 600..<700:
             let port = ports[random.below(ports.count - 1) + (random.below(200) == 0 ? 1 : 0)]
             events.append(Event(type: .connect, time: time, pid: pid, payload: .socket(Connection(
@@ -94,6 +96,20 @@ func generateStream(count: Int) -> [Event] {
         }
     }
     return events
+}
+
+/// A captured call of the kinds the stock rules read: temporary files removed and renamed, a mode
+/// set, a socket opened, now and then a setuid.
+func capturedCall(_ random: inout SplitMix64, time: UInt64, pid: Int64) -> Event {
+    let call: (name: String, values: [UInt64], texts: [String?])
+    switch random.below(10) {
+    case 0..<4: call = ("unlinkat", [UInt64(bitPattern: -100), 0, 0], [nil, "/tmp/upload-\(random.below(100_000))", nil])
+    case 4..<7: call = ("renameat2", [UInt64(bitPattern: -100), 0, UInt64(bitPattern: -100), 0, 0], [nil, "/var/log/app.log", nil, "/var/log/app.log.1", nil])
+    case 7: call = ("fchmodat", [UInt64(bitPattern: -100), 0, 0o644], [nil, "/var/www/index.html", nil])
+    case 8: call = ("socket", [2, 1, 0], [nil, nil, nil])
+    default: call = ("setuid", [33], [nil])
+    }
+    return Event(type: EventType(name: call.name)!, time: time, pid: pid, payload: .call(CallArguments(values: call.values, texts: call.texts, result: 0)))
 }
 
 func now() -> Double {

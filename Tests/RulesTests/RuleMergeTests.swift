@@ -58,6 +58,20 @@ import SentinelJSON
         #expect(retuned.rules.first?.tags == ["a", "b"])
     }
 
+    /// A later file switches off a rule whose output names its type's findings: that output is
+    /// still checked, and valid.
+    @Test func aBuiltinRuleSwitchedOffStillLoads() throws {
+        let stock = try RuleLoader.load(paths: [packageRoot + "/rules"])
+        let scan = try #require(stock.summaries.first { $0.builtinType == "threshold" })
+        var sources = stock.files.compactMap { file -> JSONSource? in
+            guard case .success(let source) = JSONSource.load(path: file) else { return nil }
+            return source
+        }
+        sources.append(source("off.json", #"{"rules": [{"rule": "\#(scan.name)", "enabled": false}]}"#))
+        let off = try RuleLoader.load(sources: sources)
+        #expect(off.summaries.first { $0.name == scan.name }?.enabled == false)
+    }
+
     @Test func exceptionsInBothFalcoForms() throws {
         let ruleSet = try loadRules([("base.json", Self.base), ("local.json", """
             {"rules": [{"rule": "Shell", "override": {"exceptions": "append"}, "exceptions": [
