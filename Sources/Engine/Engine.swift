@@ -15,19 +15,24 @@ public final class Engine {
     private var writtenFiles = WrittenFiles()
     private var socketOwners = SocketOwners()
     private let rulesByType: [[CompiledRule]]
+    /// Whether some rule judges captured messages: only then is it worth learning who holds each
+    /// connection (a busy host makes hundreds of thousands a second).
+    private let judgesMessages: Bool
 
     public init(rules: [CompiledRule], processes: ProcessTable = ProcessTable(), containers: ContainerTable = ContainerTable()) {
         self.rules = rules
         self.processes = processes
         self.containers = containers
-        rulesByType = EventType.allCases.map { type in rules.filter { $0.condition.eventTypes.contains(type) } }
+        let rulesByType = EventType.allCases.map { type in rules.filter { $0.condition.eventTypes.contains(type) } }
+        self.rulesByType = rulesByType
+        judgesMessages = EventType.messages.contains { !rulesByType[Int($0.rawValue)].isEmpty }
     }
 
     /// The event types some rule needs: sensors attach only the probes these require.
     public var neededEventTypes: Set<EventType> {
         var types = Set(EventType.allCases.filter { !rulesByType[Int($0.rawValue)].isEmpty })
         // A message takes its process from its connection's connect or accept (SocketOwners).
-        if !types.isDisjoint(with: EventType.messages) { types.formUnion([.connect, .accept]) }
+        if judgesMessages { types.formUnion([.connect, .accept]) }
         return types
     }
 
@@ -36,7 +41,8 @@ public final class Engine {
         rulesByType[Int(EventType.syscall.rawValue)].reduce(.none) { $0.union($1.condition.systemCalls) }
     }
 
-    public func process(_ event: Event, emit: (Alert) -> Void) {
+    /// The event is consumed: it moves into the context the rules read, uncopied.
+    public func process(_ event: consuming Event, emit: (Alert) -> Void) {
         statistics.events += 1
         statistics.eventsByType[Int(event.type.rawValue)] += 1
 
@@ -45,13 +51,13 @@ public final class Engine {
             let owner = event.pid != 0 ? event.pid : socketOwners.owner(of: connection)
             let peer = connection.peerContainerID.map { containers.record(for: $0) }
             let peerOwner = peer == nil ? nil : socketOwners.owner(of: connection.reversed)
-            context = EventContext(event: event, process: owner.flatMap { processes[$0] },
-                                   container: containers.record(for: event.containerID ?? ContainerRecord.hostID),
+            let container = containers.record(for: event.containerID ?? ContainerRecord.hostID)
+            context = EventContext(event: consume event, process: owner.flatMap { processes[$0] }, container: container,
                                    peerContainer: peer, peerProcess: peerOwner.flatMap { processes[$0] })
         } else if !event.type.hasProcess {
             let id = event.containerID ?? ContainerRecord.hostID
             if case .container(let facts) = event.payload { containers.update(id: id, with: facts) }
-            context = EventContext(event: event, process: nil, container: containers.record(for: id))
+            context = EventContext(event: consume event, process: nil, container: containers.record(for: id))
         } else {
             let container = event.containerID.map { containers.record(for: $0) }
             let process = processes.apply(event, container: container)
@@ -59,13 +65,13 @@ public final class Engine {
                 process.isExeWritten = writtenFiles.contains(container: process.container, path: process.exePath)
             } else if case .open(let path, let flags, let result, _) = event.payload, flags.isWrite, result >= 0 {
                 writtenFiles.insert(container: process.container, path: path)
-            } else if event.type == .connect || event.type == .accept {
+            } else if judgesMessages, event.type == .connect || event.type == .accept {
                 socketOwners.update(with: event)
             }
-            context = EventContext(event: event, process: process, container: process.container)
+            context = EventContext(event: consume event, process: process, container: process.container)
         }
 
-        for rule in rulesByType[Int(event.type.rawValue)] {
+        for rule in rulesByType[Int(context.event.type.rawValue)] {
             guard rule.condition.matches(context) else {
                 rule.builtin?.passedOver(context)
                 continue
@@ -78,13 +84,13 @@ public final class Engine {
             let (text, fields) = rule.output.render(context, finding: finding)
             rule.alertCount += 1
             statistics.alerts += 1
-            emit(Alert(time: event.time, rule: rule.name, priority: rule.priority, output: text,
+            emit(Alert(time: context.event.time, rule: rule.name, priority: rule.priority, output: text,
                        outputFields: fields, tags: rule.tags, source: rule.source))
         }
 
-        if event.type == .procexit, event.tid == event.pid {
-            processes.exited(pid: event.pid, at: event.time)
+        if context.event.type == .procexit, context.event.tid == context.event.pid {
+            processes.exited(pid: context.event.pid, at: context.event.time)
         }
-        processes.forgetExited(before: event.time)
+        processes.forgetExited(before: context.event.time)
     }
 }

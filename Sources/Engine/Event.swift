@@ -78,7 +78,9 @@ public struct EventType: Hashable, Sendable, CaseIterable, CustomStringConvertib
     /// thousands of segments; messages, which need packet capture.
     public static let optIn: Set<EventType> = messages.union(capturedCalls).union([.syscall, .segment, .boscepoch])
 
-    public var hasProcess: Bool { Self.withProcess.contains(self) }
+    public var hasProcess: Bool { Self.hasProcessByType[Int(rawValue)] }
+    /// `withProcess` by raw value: asked once per event, where hashing a set would show.
+    private static let hasProcessByType = allCases.map { withProcess.contains($0) }
 }
 
 /// One thing that happened, from any source, normalized. Only the event's own data is here;

@@ -58,7 +58,7 @@ public struct EventContext {
 }
 
 /// A field's value as an alert carries it: JSON alerts keep numbers as numbers.
-public enum FieldValue: Sendable, Equatable, CustomStringConvertible {
+public enum FieldValue: Sendable, Hashable, CustomStringConvertible {
     case string(String)
     case number(Int64)
     case bool(Bool)

@@ -52,8 +52,10 @@ public final class ThresholdRule: BuiltinRule, RuleType {
     /// Per key, the times of the last `count` matches, as a ring.
     private var recent: [String: (times: [UInt64], next: Int, lastSeen: UInt64)] = [:]
     /// With `distinct`: per key, when each distinct value last matched (at most `count` values,
-    /// since the rule fires and starts again on the count-th).
-    private var recentValues: [String: (values: [String: UInt64], lastSeen: UInt64)] = [:]
+    /// since the rule fires and starts again on the count-th). A value is kept as the hash of its
+    /// fields, not their text: no string is made per event, and a collision (one in 2^64) would
+    /// only count two values as one.
+    private var recentValues: [String: (values: [Int: UInt64], lastSeen: UInt64)] = [:]
 
     init(count: Int, seconds: Int64, key: FieldAccessor, distinct: [FieldAccessor]) {
         self.count = count
@@ -124,7 +126,9 @@ public final class ThresholdRule: BuiltinRule, RuleType {
 
     /// Whether this match brings the distinct values seen within the window to the count.
     private func countDistinctMatch(_ keyText: String, _ context: EventContext, at now: UInt64) -> Bool {
-        let value = distinct.map { $0.value(context).description }.joined(separator: " ")
+        var hasher = Hasher()
+        for field in distinct { hasher.combine(field.value(context)) }
+        let value = hasher.finalize()
         var entry = recentValues.removeValue(forKey: keyText) ?? (values: [:], lastSeen: now)
         entry.values[value] = now
         entry.lastSeen = now
