@@ -55,13 +55,45 @@ static __always_inline void report_open(struct pt_regs *regs, long nr, long resu
 	submit_record(record);
 }
 
+#define S_IFMT 0170000
+#define S_IFSOCK 0140000
+
+static __always_inline struct sock *socket_in(struct file *file)
+{
+	struct socket *socket = BPF_CORE_READ(file, private_data);
+	return socket ? BPF_CORE_READ(socket, sk) : 0;
+}
+
 static __always_inline struct sock *socket_of(int fd)
 {
 	struct file *file = file_of(fd);
+	return file ? socket_in(file) : 0;
+}
+
+/* What is open at `fd`: the inode's mode and number, a socket's ends, a file's path (sockets and
+ * pipes have none worth the walk). */
+static __always_inline void describe_descriptor(int fd, struct sentinel_fd *out)
+{
+	out->num = fd;
+	out->mode = 0;
+	out->ino = 0;
+	out->name_len = -1;
+	__builtin_memset(&out->ends, 0, sizeof(out->ends));
+	struct file *file = file_of(fd);
 	if (!file)
-		return 0;
-	struct socket *socket = BPF_CORE_READ(file, private_data);
-	return socket ? BPF_CORE_READ(socket, sk) : 0;
+		return;
+	out->mode = BPF_CORE_READ(file, f_inode, i_mode);
+	out->ino = BPF_CORE_READ(file, f_inode, i_ino);
+	if ((out->mode & S_IFMT) == S_IFSOCK) {
+		struct sock *sk = socket_in(file);
+		if (sk)
+			read_endpoints(&out->ends, sk);
+		return;
+	}
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fs_struct *fs = BPF_CORE_READ(task, fs);
+	if (fs)
+		out->name_len = write_directory(&file->f_path, &fs->root, out->name);
 }
 
 static __always_inline void report_socket(struct pt_regs *regs, long nr, long result, __u64 cgroup_id, __u32 flags)
@@ -80,9 +112,9 @@ static __always_inline void report_socket(struct pt_regs *regs, long nr, long re
 	if (!record)
 		return;
 	record->result = result;
-	read_endpoints(record, sk);
+	read_endpoints(&record->ends, sk);
 	record->outbound = kind == SENTINEL_RECORD_CONNECT;
-	int tracked = record->protocol == IPPROTO_TCP && kind != SENTINEL_RECORD_LISTEN && (result == 0 || result == -EINPROGRESS || kind == SENTINEL_RECORD_ACCEPT);
+	int tracked = record->ends.protocol == IPPROTO_TCP && kind != SENTINEL_RECORD_LISTEN && (result == 0 || result == -EINPROGRESS || kind == SENTINEL_RECORD_ACCEPT);
 	if (tracked) {
 		__u64 key = (__u64)sk;
 		bpf_map_update_elem(&tcp_connections, &key, record, BPF_ANY);
@@ -146,6 +178,11 @@ static __always_inline void report_call(struct pt_regs *regs, __u32 nr, long res
 		record->base_lengths[0] = write_base_directory(relative_to[0], record->bases[0]);
 	if (relative[1])
 		record->base_lengths[1] = write_base_directory(relative_to[1], record->bases[1]);
+	__s8 descriptor = spec->descriptor;
+	if (descriptor >= 0)
+		describe_descriptor((int)record->args[descriptor & 7], &record->fd);
+	else
+		record->fd.num = -1;
 	submit_record(record);
 }
 

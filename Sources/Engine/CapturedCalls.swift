@@ -14,6 +14,9 @@ public struct CapturedCall: Sendable {
         case id
         /// A file descriptor, a C int; AT_FDCWD (-100) is the working directory.
         case fd
+        /// The descriptor whose open file the call acts on (a C int): the kernel describes that
+        /// file, which the fd.* fields read (`Descriptor`). At most one per call.
+        case descriptor
         /// A path, absolute or relative to the working directory.
         case path
         /// A path relative to the directory open at the argument `dirfd` (the *at calls).
@@ -80,6 +83,9 @@ public struct CapturedCall: Sendable {
     public static let relativeToWorkingDirectory: Int8 = -1
     public static let notAPath: Int8 = -2
 
+    /// The place of the argument whose open file the kernel describes, if the call has one.
+    public var descriptorIndex: Int? { arguments.firstIndex { $0.kind == .descriptor } }
+
     /// The argument named `name`'s place, if the call has one.
     public func argumentIndex(named name: String) -> Int? { arguments.firstIndex { $0.name == name } }
 
@@ -91,7 +97,7 @@ public struct CapturedCall: Sendable {
         case .text: return values.texts[index]
         case .flags(let names): return names.flags(UInt64(UInt32(truncatingIfNeeded: values.values[index])))
         case .choice(let names): return names.choice(UInt64(bitPattern: number(of: index, in: values)))
-        case .number, .int, .id, .fd: return String(number(of: index, in: values))
+        case .number, .int, .id, .fd, .descriptor: return String(number(of: index, in: values))
         }
     }
 
@@ -99,7 +105,7 @@ public struct CapturedCall: Sendable {
     public func number(of index: Int, in values: CallArguments) -> Int64 {
         let value = values.values[index]
         switch arguments[index].kind {
-        case .int, .fd, .choice: return Int64(Int32(truncatingIfNeeded: value))
+        case .int, .fd, .descriptor, .choice: return Int64(Int32(truncatingIfNeeded: value))
         case .id, .flags: return Int64(UInt32(truncatingIfNeeded: value))
         case .number, .path, .relativePath, .text: return Int64(bitPattern: value)
         }
@@ -128,17 +134,17 @@ extension CapturedCall {
         ("symlink", [("target", .text), ("linkpath", .path)]),
         ("symlinkat", [("target", .text), ("linkdirfd", .fd), ("linkpath", .relativePath(dirfd: 1))]),
         ("chmod", [("filename", .path), ("mode", .flags(.mode))]),
-        ("fchmod", [("fd", .fd), ("mode", .flags(.mode))]),
+        ("fchmod", [("fd", .descriptor), ("mode", .flags(.mode))]),
         ("fchmodat", [("dirfd", .fd), ("filename", .relativePath(dirfd: 0)), ("mode", .flags(.mode))]),
         ("chown", [("path", .path), ("uid", .id), ("gid", .id)]),
         ("lchown", [("path", .path), ("uid", .id), ("gid", .id)]),
-        ("fchown", [("fd", .fd), ("uid", .id), ("gid", .id)]),
+        ("fchown", [("fd", .descriptor), ("uid", .id), ("gid", .id)]),
         ("fchownat", [("dirfd", .fd), ("pathname", .relativePath(dirfd: 0)), ("uid", .id), ("gid", .id), ("flags", .flags(.atFlags))]),
         ("truncate", [("path", .path), ("length", .number)]),
-        ("ftruncate", [("fd", .fd), ("length", .number)]),
+        ("ftruncate", [("fd", .descriptor), ("length", .number)]),
         ("creat", [("name", .path), ("mode", .flags(.mode))]),
         ("chdir", [("path", .path)]),
-        ("fchdir", [("fd", .fd)]),
+        ("fchdir", [("fd", .descriptor)]),
         // Users and groups.
         ("setuid", [("uid", .id)]),
         ("setgid", [("gid", .id)]),
@@ -152,21 +158,29 @@ extension CapturedCall {
         ("prctl", [("option", .choice(.prctlOptions)), ("arg2", .number), ("arg3", .number), ("arg4", .number), ("arg5", .number)]),
         // Namespaces, mounts and the kernel: what escapes are made of.
         ("unshare", [("flags", .flags(.cloneFlags))]),
-        ("setns", [("fd", .fd), ("nstype", .flags(.cloneFlags))]),
+        ("setns", [("fd", .descriptor), ("nstype", .flags(.cloneFlags))]),
         ("mount", [("dev", .text), ("dir", .path), ("type", .text), ("flags", .flags(.mountFlags)), ("data", .number)]),
         ("umount2", [("name", .path), ("flags", .flags(.umountFlags))]),
         ("chroot", [("path", .path)]),
         ("pivot_root", [("new_root", .path), ("put_old", .path)]),
         ("init_module", [("img", .number), ("length", .number), ("uargs", .text)]),
-        ("finit_module", [("fd", .fd), ("uargs", .text), ("flags", .number)]),
+        ("finit_module", [("fd", .descriptor), ("uargs", .text), ("flags", .number)]),
         ("delete_module", [("name", .text), ("flags", .number)]),
         ("bpf", [("cmd", .choice(.bpfCommands)), ("attr", .number), ("size", .number)]),
         ("userfaultfd", [("flags", .number)]),
         // Sockets and descriptors.
         ("socket", [("domain", .choice(.socketDomains)), ("type", .flags(.socketTypes)), ("proto", .int)]),
-        ("dup", [("fd", .fd)]),
-        ("dup2", [("oldfd", .fd), ("newfd", .fd)]),
-        ("dup3", [("oldfd", .fd), ("newfd", .fd), ("flags", .number)]),
+        ("dup", [("fd", .descriptor)]),
+        ("dup2", [("oldfd", .descriptor), ("newfd", .fd)]),
+        ("dup3", [("oldfd", .descriptor), ("newfd", .fd), ("flags", .number)]),
+        ("fcntl", [("fd", .descriptor), ("cmd", .choice(.fcntlCommands)), ("arg", .number)]),
+        // The socket's ends are read from the descriptor: a connected socket's peer, the address a
+        // bind gave it. An unconnected socket's peer, given in sendto's sockaddr, is not read.
+        ("bind", [("fd", .descriptor), ("addr", .number), ("addrlen", .int)]),
+        ("sendto", [("fd", .descriptor), ("buf", .number), ("size", .number), ("flags", .number), ("addr", .number), ("addrlen", .int)]),
+        ("recvfrom", [("fd", .descriptor), ("buf", .number), ("size", .number), ("flags", .number), ("addr", .number), ("addrlen", .number)]),
+        ("sendmsg", [("fd", .descriptor), ("msg", .number), ("flags", .number)]),
+        ("recvmsg", [("fd", .descriptor), ("msg", .number), ("flags", .number)]),
     ]
 }
 
@@ -269,6 +283,11 @@ public struct FlagNames: Sendable, Equatable {
         (9, "BPF_PROG_DETACH"), (10, "BPF_PROG_TEST_RUN"), (11, "BPF_PROG_GET_NEXT_ID"), (12, "BPF_MAP_GET_NEXT_ID"),
         (13, "BPF_PROG_GET_FD_BY_ID"), (14, "BPF_MAP_GET_FD_BY_ID"), (15, "BPF_OBJ_GET_INFO_BY_FD"), (16, "BPF_PROG_QUERY"),
         (17, "BPF_RAW_TRACEPOINT_OPEN"), (18, "BPF_BTF_LOAD"), (28, "BPF_LINK_CREATE"), (29, "BPF_LINK_UPDATE"),
+    ])
+    public static let fcntlCommands = FlagNames(names: [
+        (0, "F_DUPFD"), (1, "F_GETFD"), (2, "F_SETFD"), (3, "F_GETFL"), (4, "F_SETFL"), (5, "F_GETLK"), (6, "F_SETLK"),
+        (7, "F_SETLKW"), (8, "F_SETOWN"), (9, "F_GETOWN"), (1024, "F_SETLEASE"), (1025, "F_GETLEASE"), (1030, "F_DUPFD_CLOEXEC"),
+        (1031, "F_SETPIPE_SZ"), (1032, "F_GETPIPE_SZ"), (1033, "F_ADD_SEALS"), (1034, "F_GET_SEALS"),
     ])
     public static let socketDomains = FlagNames(names: [
         (1, "AF_UNIX"), (2, "AF_INET"), (3, "AF_AX25"), (4, "AF_IPX"), (5, "AF_APPLETALK"), (7, "AF_BRIDGE"), (10, "AF_INET6"),

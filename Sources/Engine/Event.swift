@@ -142,13 +142,16 @@ public struct CallArguments: Sendable, Equatable {
     public var result: Int64
     /// Whether a text was cut at the sensor's bound.
     public var truncated: Bool
+    /// The open file behind the call's descriptor argument, for a call that has one.
+    public var descriptor: Descriptor?
 
-    public init(values: [UInt64], texts: [String?], paths: [String?]? = nil, result: Int64, truncated: Bool = false) {
+    public init(values: [UInt64], texts: [String?], paths: [String?]? = nil, result: Int64, truncated: Bool = false, descriptor: Descriptor? = nil) {
         self.values = values
         self.texts = texts
         self.paths = paths ?? texts.map { text in text.flatMap { $0.hasPrefix("/") ? normalizedPath($0) : nil } }
         self.result = result
         self.truncated = truncated
+        self.descriptor = descriptor
     }
 }
 
@@ -287,6 +290,9 @@ public struct Connection: Sendable {
 public struct Endpoint: Sendable, Hashable {
     public var address: IPAddress
     public var port: UInt16
+
+    /// "1.2.3.4:80", "[::1]:80".
+    public var text: String { address.isIPv4 ? "\(address):\(port)" : "[\(address)]:\(port)" }
 
     public init(address: IPAddress, port: UInt16) {
         self.address = address

@@ -30,9 +30,15 @@ public enum EventCodec {
         ("evt.rawarg.NAME", "captured system calls: a path argument as the process gave it, when that was not its absolute path"),
         ("evt.arg.flags", "opens: the flags, as a number or as \"O_WRONLY|O_CREAT\""),
         ("evt.rawres", "opens, connect, accept, captured system calls: the return value (default 0)"),
-        ("fd.name", "opens: the file's path, absolute where the directory it was relative to is known"),
+        ("fd.name", "opens: the file's path, absolute where the directory it was relative to is known; calls on a descriptor: the file open there"),
         ("fd.nameraw", "opens: the path as the process gave it, when that was not fd.name"),
-        ("fd.l4proto", "sockets: tcp (default) or udp"),
+        ("fd.type", "calls on a descriptor (dup, fchmod, sendto...): what is open there (\(Descriptor.Kind.allCases.map(\.rawValue).joined(separator: ", "))); without it, nothing was"),
+        ("fd.ino", "calls on a descriptor: the inode number of the file open there"),
+        ("fd.lip", "calls on a socket descriptor: the local address"),
+        ("fd.lport", "calls on a socket descriptor: the local port"),
+        ("fd.rip", "calls on a socket descriptor: the peer's address, when connected"),
+        ("fd.rport", "calls on a socket descriptor: the peer's port"),
+        ("fd.l4proto", "sockets, calls on a socket descriptor: tcp (default for sockets) or udp"),
         ("fd.direction", "close: outbound or inbound (connect, accept and listen imply it); segment: outbound when sent"),
         ("fd.sip", "sockets: the client's address"),
         ("fd.sport", "sockets: the client's port"),
@@ -274,11 +280,24 @@ public enum EventCodec {
                     } else if let number = value.integer(diagnostics) {
                         values[index] = UInt64(bitPattern: number)
                     }
-                case .number, .int, .id, .fd:
+                case .number, .int, .id, .fd, .descriptor:
                     if let number = value.integer(diagnostics) { values[index] = UInt64(bitPattern: number) }
                 }
             }
-            return .call(CallArguments(values: values, texts: texts, paths: paths, result: integer("evt.rawres") ?? 0))
+            let described = call.descriptorIndex.map { descriptor(number: call.number(of: $0, in: CallArguments(values: values, texts: texts, result: 0))) }
+            return .call(CallArguments(values: values, texts: texts, paths: paths, result: integer("evt.rawres") ?? 0, descriptor: described))
+        }
+
+        /// The file open at a call's descriptor: none when fd.type is absent.
+        func descriptor(number: Int64) -> Descriptor {
+            guard let typeName = string("fd.type") else { return Descriptor(number: number, kind: nil) }
+            guard let kind = Descriptor.Kind(rawValue: typeName) else {
+                diagnostics.add(object.optional("fd.type")!.diagnostic("\"\(typeName)\" is not a descriptor type (\(Descriptor.Kind.allCases.map(\.rawValue).joined(separator: ", ")))"))
+                return Descriptor(number: number, kind: nil)
+            }
+            return Descriptor(number: number, kind: kind, name: string("fd.name"), inode: UInt64(bitPattern: integer("fd.ino") ?? 0),
+                              local: endpoint(address: "fd.lip", port: "fd.lport", required: false),
+                              remote: endpoint(address: "fd.rip", port: "fd.rport", required: false), l4proto: string("fd.l4proto"))
         }
 
         func openFlags() -> OpenFlags {
@@ -433,6 +452,7 @@ public enum EventCodec {
                 }
             }
             writer.key("evt.rawres"); writer.integer(arguments.result)
+            if let descriptor = arguments.descriptor, let kind = descriptor.kind { writeDescriptor(descriptor, kind: kind, to: &writer) }
         case .syscall(let number):
             writer.key("syscall.nr"); writer.integer(number)
         case .boscEpoch(let epoch):
@@ -458,6 +478,18 @@ public enum EventCodec {
         }
         writer.endObject()
         return writer.text
+    }
+
+    private static func writeDescriptor(_ descriptor: Descriptor, kind: Descriptor.Kind, to writer: inout JSONWriter) {
+        writer.key("fd.type"); writer.string(kind.rawValue)
+        if let name = descriptor.name { writer.key("fd.name"); writer.string(name) }
+        if descriptor.inode != 0 { writer.key("fd.ino"); writer.integer(Int64(bitPattern: descriptor.inode)) }
+        if let l4proto = descriptor.l4proto { writer.key("fd.l4proto"); writer.string(l4proto) }
+        for (end, address, port) in [(descriptor.local, "fd.lip", "fd.lport"), (descriptor.remote, "fd.rip", "fd.rport")] {
+            guard let end else { continue }
+            writer.key(address); writer.string(end.address.description)
+            writer.key(port); writer.integer(end.port)
+        }
     }
 
     private static func writeConnection(_ connection: Connection, to writer: inout JSONWriter) {

@@ -51,6 +51,12 @@ public struct EventContext {
         return (call, arguments)
     }
 
+    /// The open file a captured call acted on, when the kernel described one.
+    var descriptor: Descriptor? {
+        guard case .call(let arguments) = event.payload else { return nil }
+        return arguments.descriptor
+    }
+
     var openedFile: (path: String, flags: OpenFlags, result: Int64)? {
         if case .open(let path, let flags, let result, _) = event.payload { return (path, flags, result) }
         return nil

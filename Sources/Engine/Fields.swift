@@ -116,7 +116,7 @@ public enum FieldRegistry {
             }
             let numeric = calls.allSatisfy { call in
                 switch call.arguments[call.argumentIndex(named: name)!].kind {
-                case .number, .int, .id, .fd: true
+                case .number, .int, .id, .fd, .descriptor: true
                 default: false
                 }
             }
@@ -225,37 +225,78 @@ public enum FieldRegistry {
         },
     ]
 
+    /// The captured calls whose descriptor argument the kernel describes.
+    private static let described = Set(CapturedCall.all.filter { $0.descriptorIndex != nil }.map(\.eventType))
+    /// Those calls' described files' paths, or an open's.
+    private static func filePath(_ context: EventContext) -> String? {
+        context.openedFile?.path ?? context.descriptor.flatMap { $0.kind == .file || $0.kind == .directory ? $0.name : nil }
+    }
+
     private static let fileFields: [FieldDefinition] = [
         string("fd.nameraw", "An open's path as the process gave it (a relative one is made absolute in fd.name).", opens) { context in
             if case .open(let path, _, _, let given) = context.event.payload { return given ?? path }
             return nil
         },
-        string("fd.name", "The file's path for opens, absolute (a relative path joined to the directory it started from); source:port->destination:port for connections.", opens.union(sockets)) { context in
+        string("fd.name", "The file's path for opens, absolute (a relative path joined to the directory it started from); source:port->destination:port for connections; for a call on a descriptor (dup, fchmod...), what is open there: a path, a memfd's memfd:NAME, a socket's local:port->remote:port.", opens.union(sockets).union(described)) { context in
             if let file = context.openedFile { return file.path }
+            if let descriptor = context.descriptor { return descriptor.displayName }
             guard let connection = context.connection else { return nil }
-            let destination = endpointText(connection.destination)
+            let destination = connection.destination.text
             guard let source = connection.source else { return destination }
-            return endpointText(source) + "->" + destination
+            return source.text + "->" + destination
         },
-        string("fd.directory", "The directory part of an opened file's path.", opens) { context in
-            context.openedFile.map { directoryName($0.path) }
+        string("fd.directory", "The directory part of an opened file's path (or of a described descriptor's file).", opens.union(described)) { context in
+            filePath(context).map(directoryName)
         },
-        string("fd.filename", "The file-name part of an opened file's path.", opens) { context in
-            context.openedFile.map { baseName($0.path) }
+        string("fd.filename", "The file-name part of an opened file's path (or of a described descriptor's file).", opens.union(described)) { context in
+            filePath(context).map(baseName)
+        },
+        number("fd.num", "The descriptor: the one an open returned, or the one a call on a descriptor was given (dup's fd, dup2's oldfd).", opens.union(described)) { context in
+            if let file = context.openedFile { return file.result >= 0 ? file.result : nil }
+            return context.descriptor?.number
+        },
+        string("fd.type", "What the descriptor is: \(Descriptor.Kind.allCases.map(\.rawValue).joined(separator: ", ")) (unknown: a socket of another family, such as a packet socket). Opens: file or directory; connections: ipv4 or ipv6.", opens.union(sockets).union(described)) { context in
+            descriptorKind(context)?.rawValue
+        },
+        string("fd.typechar", "fd.type as Falco's one character: f file, d directory, 4 ipv4, 6 ipv6, u unix or userfaultfd, p pipe, e event, s signalfd, l eventpoll, i inotify, t timerfd, n netlink, b bpf, r io_uring, m memfd, o unknown.", opens.union(sockets).union(described)) { context in
+            descriptorKind(context)?.character
+        },
+        string("fd.sockfamily", "A socket's family as Falco names it: ip (IPv4 and IPv6) or unix.", sockets.union(described)) { context in
+            switch descriptorKind(context) {
+            case .ipv4, .ipv6: "ip"
+            case .unix: "unix"
+            default: nil
+            }
+        },
+        bool("fd.connected", "Whether a described IP socket has a peer (for connections: a connect that succeeded).", sockets.union(described)) { context in
+            if let descriptor = context.descriptor { return descriptor.kind.map { $0 == .ipv4 || $0 == .ipv6 } == true && descriptor.isConnected }
+            return context.connection.map { $0.result == 0 && $0.source != nil }
+        },
+        number("fd.ino", "The inode number of a described descriptor's file.", described) { context in
+            context.descriptor.flatMap { $0.kind == nil ? nil : Int64(bitPattern: $0.inode) }
         },
     ]
 
+    private static func descriptorKind(_ context: EventContext) -> Descriptor.Kind? {
+        if let descriptor = context.descriptor { return descriptor.kind }
+        if let file = context.openedFile { return file.result < 0 ? nil : file.flags.contains(.directory) ? .directory : .file }
+        return context.connection.flatMap { connection in
+            let address = connection.local?.address ?? connection.destination.address
+            return address.isIPv4 ? .ipv4 : .ipv6
+        }
+    }
+
     private static let networkFields: [FieldDefinition] = [
-        string("fd.l4proto", "The transport protocol: tcp or udp.", sockets) { $0.connection?.l4proto },
+        string("fd.l4proto", "The transport protocol: tcp or udp.", sockets.union(described)) { $0.connection?.l4proto ?? $0.descriptor?.l4proto },
         string("fd.direction", "outbound when this process initiated the connection (connect), inbound when it accepted or listens; for a segment, outbound when the container sent it.", sockets) { $0.connection?.direction.rawValue },
         ip("fd.sip", "The source address: the client's, the side that initiated the connection (Falco's fd.sip is the server's: see fd.rip); for a segment, its sender's.", sockets) { $0.connection?.source?.address },
         number("fd.sport", "The source port: the client's.", sockets) { context in context.connection?.source.map { Int64($0.port) } },
         ip("fd.dip", "The destination address: the server's; for listen, the listening address.", sockets) { $0.connection?.destination.address },
         number("fd.dport", "The destination port: the server's; for listen, the listening port.", sockets) { context in context.connection.map { Int64($0.destination.port) } },
-        ip("fd.lip", "The local address, on this process's side.", sockets) { $0.connection?.local?.address },
-        number("fd.lport", "The local port.", sockets) { context in context.connection?.local.map { Int64($0.port) } },
-        ip("fd.rip", "The remote address, the peer's.", sockets) { $0.connection?.remote?.address },
-        number("fd.rport", "The remote port.", sockets) { context in context.connection?.remote.map { Int64($0.port) } },
+        ip("fd.lip", "The local address, on this process's side.", sockets.union(described)) { $0.connection?.local?.address ?? $0.descriptor?.local?.address },
+        number("fd.lport", "The local port (for bind, the one bound).", sockets.union(described)) { context in (context.connection?.local ?? context.descriptor?.local).map { Int64($0.port) } },
+        ip("fd.rip", "The remote address, the peer's.", sockets.union(described)) { $0.connection?.remote?.address ?? $0.descriptor?.remote?.address },
+        number("fd.rport", "The remote port.", sockets.union(described)) { context in (context.connection?.remote ?? context.descriptor?.remote).map { Int64($0.port) } },
         number("fd.bytes_in", "Bytes received over the connection (at close); live, the kernel's count, in which a received FIN counts as one.", [.close]) { context in context.connection?.traffic.map { Int64($0.bytesIn) } },
         number("fd.bytes_out", "Bytes sent over the connection (at close).", [.close]) { context in context.connection?.traffic.map { Int64($0.bytesOut) } },
         number("fd.segs_in", "TCP segments received (at close).", [.close]) { context in context.connection?.traffic.map { Int64($0.segmentsIn) } },
@@ -405,9 +446,6 @@ func percentDecoded(_ text: String) -> String {
     return String(decoding: decoded, as: UTF8.self)
 }
 
-private func endpointText(_ endpoint: Endpoint) -> String {
-    endpoint.address.isIPv4 ? "\(endpoint.address):\(endpoint.port)" : "[\(endpoint.address)]:\(endpoint.port)"
-}
 
 func directoryName(_ path: String) -> String {
     guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return "." }

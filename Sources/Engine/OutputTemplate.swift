@@ -92,6 +92,13 @@ public struct OutputTemplate {
                 if !fields.contains(where: { $0.name == name }) { fields.append(Alert.Field(name: name, value: value)) }
             }
         }
+        // Every alert names its container in its fields, as Falco's container info does, so that a
+        // SIEM can key on them whatever the rule's output says.
+        for field in Self.containerFields where !fields.contains(where: { $0.name == field.name }) {
+            fields.append(Alert.Field(name: field.name, value: field.accessor(index: nil).value(context)))
+        }
         return (text, fields)
     }
+
+    private static let containerFields = ["container.id", "container.name"].map { FieldRegistry.field(named: $0)! }
 }

@@ -111,6 +111,9 @@ import SentinelJSON
             Alert.Field(name: "proc.pname", value: .missing),
             Alert.Field(name: "evt.time", value: .number(1_795_341_600_123_456_789)),
             Alert.Field(name: "fd.name", value: .missing),
+            // Whatever the output names, the container (here the host's).
+            Alert.Field(name: "container.id", value: .string("host")),
+            Alert.Field(name: "container.name", value: .string("host")),
         ])
         #expect(alert.priority == .warning && alert.tags == ["t"] && alert.source == "syscall")
     }

@@ -60,7 +60,7 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
     @Test func theStockRulesValidate() throws {
         let result = try sentinel(["rules", "validate", "rules/"])
         #expect(result.status == 0)
-        #expect(result.stdout.hasSuffix("rules (50 enabled): valid\n"))
+        #expect(result.stdout.hasSuffix("rules (51 enabled): valid\n"))
         #expect(result.stderr.isEmpty, "no warnings: \(result.stderr)")
     }
 
@@ -133,7 +133,7 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
     @Test func ruleTestsPassAndFailWithTheRightStatus() throws {
         let passing = try sentinel(["rules", "test", "rules/", "Tests/RulesTests/Fixtures/stock/network.test.json"])
         #expect(passing.status == 0)
-        #expect(passing.stdoutLines.last == "18 passed, 0 failed")
+        #expect(passing.stdoutLines.last == "21 passed, 0 failed")
         let failingFile = try temporaryFile("t.json", """
         {"tests": [{"name": "xmrig on the host is not a miner (wrong)", "fire": [], "not_fire": ["Crypto miner started"],
                     "events": [{"evt.type": "execve", "evt.time": 1, "proc.pid": 10, "proc.exepath": "/usr/bin/xmrig", "proc.args": ["xmrig"]}]}]}

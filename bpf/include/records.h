@@ -30,6 +30,8 @@
 /* sentinel_call_spec.base: the argument is not a path, or is one relative to the working directory. */
 #define SENTINEL_CALL_NOT_PATH -2
 #define SENTINEL_CALL_CWD -1
+/* sentinel_call_spec.descriptor: the call acts on no descriptor. */
+#define SENTINEL_CALL_NO_FD -1
 
 enum sentinel_record_kind {
 	SENTINEL_RECORD_EXEC = 1,
@@ -120,15 +122,20 @@ struct sentinel_open {
 
 /* connect, accept, listen and close. For close, pid/tid/cgroup are the socket's owner as seen at
  * connect or accept; the state change itself often runs in softirq context. */
-struct sentinel_socket {
-	struct sentinel_header header;
-	__s64 result;
-	__u16 family; /* AF_INET or AF_INET6 */
+/* A socket's two ends, as its struct sock holds them. */
+struct sentinel_endpoints {
+	__u16 family; /* AF_INET or AF_INET6 for connections; any AF_ for a described descriptor */
 	__u16 protocol; /* IPPROTO_TCP or IPPROTO_UDP */
 	__u16 local_port;
 	__u16 remote_port;
 	__u8 local_addr[16];
 	__u8 remote_addr[16];
+};
+
+struct sentinel_socket {
+	struct sentinel_header header;
+	__s64 result;
+	struct sentinel_endpoints ends;
 	__u64 bytes_in;
 	__u64 bytes_out;
 	__u64 segments_in;
@@ -228,7 +235,22 @@ struct sentinel_call_spec {
 	 * relative to the working directory when it does not start with /), or the index of the
 	 * argument holding the directory descriptor it is relative to. */
 	__s8 base[SENTINEL_CALL_ARGS];
-	__u16 reserved;
+	/* The argument holding the descriptor whose open file the call acts on, described in
+	 * sentinel_call.fd; SENTINEL_CALL_NO_FD for none. */
+	__s8 descriptor;
+	__u8 reserved;
+};
+
+/* The open file behind a call's descriptor argument, read from the task's own descriptor table at
+ * the call's exit: exact, with nothing to keep in step and nothing seeded from /proc. */
+struct sentinel_fd {
+	__s32 num;  /* the descriptor; -1: the call names none */
+	__u32 mode; /* the inode's type and permission bits; 0: nothing open at num */
+	__u64 ino;
+	struct sentinel_endpoints ends; /* a socket's (family 0 for other files) */
+	__s16 name_len; /* the file's path from the task's root, or an anonymous file's name ("/[eventfd]"); -1: none */
+	__u16 reserved[3];
+	char name[SENTINEL_PATH_MAX];
 };
 
 /* One captured system call, read at its exit: its arguments as the registers held them, the texts
@@ -244,6 +266,7 @@ struct sentinel_call {
 	__u16 reserved;
 	char strings[SENTINEL_CALL_STRINGS][SENTINEL_PATH_MAX];
 	char bases[SENTINEL_CALL_BASES][SENTINEL_PATH_MAX];
+	struct sentinel_fd fd;
 };
 
 /* Per record kind, summed over CPUs (map record_counters): nothing is lost silently. */

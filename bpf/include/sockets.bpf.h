@@ -20,7 +20,7 @@ struct {
 } tcp_connections SEC(".maps");
 
 /* The socket's family, protocol, ports and addresses, local and remote. */
-static __always_inline void read_endpoints(struct sentinel_socket *record, struct sock *sk)
+static __always_inline void read_endpoints(struct sentinel_endpoints *record, struct sock *sk)
 {
 	record->family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	record->protocol = BPF_CORE_READ(sk, sk_protocol);

@@ -61,6 +61,7 @@ struct ProbeFamily: Sendable {
             var spec = sentinel_call_spec()
             spec.captured = 1
             spec.strings = call.stringArguments
+            spec.descriptor = call.descriptorIndex.map { Int8($0) } ?? Int8(SENTINEL_CALL_NO_FD)
             withUnsafeMutableBytes(of: &spec.base) { bases in
                 for index in 0..<bases.count {
                     bases[index] = UInt8(bitPattern: index < call.arguments.count ? call.base(of: index) : CapturedCall.notAPath)

@@ -23,7 +23,7 @@ struct RecordDecoder {
     static func kindName(_ kind: UInt32) -> String { kindNames[kind] ?? "kind\(kind)" }
 
     private static let syscallOpen: UInt32 = 2, syscallOpenat: UInt32 = 257, syscallOpenat2: UInt32 = 437
-    private static let inet6: UInt16 = 10, udp: UInt16 = 17
+    private static let inet6: UInt16 = 10, tcp: UInt16 = 6, udp: UInt16 = 17
 
     func event() -> Event? {
         switch header.kind {
@@ -118,15 +118,13 @@ struct RecordDecoder {
     private func socket(_ type: EventType) -> Event? {
         guard size >= MemoryLayout<sentinel_socket>.size else { return nil }
         let socket = record.loadUnaligned(as: sentinel_socket.self)
-        let isV6 = socket.family == Self.inet6
-        let local = Endpoint(address: address(at: \sentinel_socket.local_addr, v6: isV6), port: socket.local_port)
-        let remote = Endpoint(address: address(at: \sentinel_socket.remote_addr, v6: isV6), port: socket.remote_port)
+        let (local, remote) = endpoints(at: \sentinel_socket.ends)
         let outbound = socket.outbound != 0
         let traffic = type == .close
             ? Traffic(bytesIn: socket.bytes_in, bytesOut: socket.bytes_out, segmentsIn: socket.segments_in, segmentsOut: socket.segments_out)
             : nil
         let connection = Connection(
-            l4proto: socket.protocol == Self.udp ? "udp" : "tcp",
+            l4proto: socket.ends.protocol == Self.udp ? "udp" : "tcp",
             direction: outbound ? .outbound : .inbound,
             source: type == .listen ? nil : (outbound ? local : remote),
             destination: outbound ? remote : local,
@@ -161,8 +159,10 @@ struct RecordDecoder {
             }
             slot += 1
         }
+        guard call.descriptorIndex == nil || record.fd.name_len < Int16(SENTINEL_PATH_MAX) else { return nil }
         let arguments = CallArguments(values: Array(registers.prefix(call.arguments.count)), texts: texts, paths: paths, result: record.result,
-                                      truncated: header.flags & SENTINEL_FLAG_PATH_TRUNCATED.rawValue != 0)
+                                      truncated: header.flags & SENTINEL_FLAG_PATH_TRUNCATED.rawValue != 0,
+                                      descriptor: call.descriptorIndex == nil ? nil : descriptor(record.fd))
         return base(call.eventType, payload: .call(arguments))
     }
 
@@ -201,6 +201,32 @@ struct RecordDecoder {
         guard length >= 0 else { return nil }
         let start = record + MemoryLayout<Root>.offset(of: field)! + slot * Int(SENTINEL_PATH_MAX)
         return String(decoding: UnsafeRawBufferPointer(start: start, count: length), as: UTF8.self)
+    }
+
+    /// What the kernel found open at a call's descriptor argument.
+    private func descriptor(_ fd: sentinel_fd) -> Descriptor {
+        let number = Int64(fd.num)
+        guard fd.mode != 0 else { return Descriptor(number: number, kind: nil) }
+        let path = fd.name_len >= 0 ? text(at: \sentinel_call.fd.name, length: Int(fd.name_len)) : nil
+        let kind = Descriptor.Kind(mode: fd.mode, name: path, family: fd.ends.family)
+        var facts = Descriptor(number: number, kind: kind, inode: fd.ino)
+        switch kind {
+        case .file, .directory: facts.name = path
+        case .memfd: facts.name = path.map { String($0.drop { $0 == "/" }) }
+        case .ipv4, .ipv6:
+            (facts.local, facts.remote) = endpoints(at: \sentinel_call.fd.ends)
+            facts.l4proto = fd.ends.protocol == Self.udp ? "udp" : fd.ends.protocol == Self.tcp ? "tcp" : nil
+        default: break
+        }
+        return facts
+    }
+
+    /// A socket's two ends from the sentinel_endpoints at `field`.
+    private func endpoints<Root>(at field: KeyPath<Root, sentinel_endpoints>) -> (local: Endpoint, remote: Endpoint) {
+        let ends = record.loadUnaligned(fromByteOffset: MemoryLayout<Root>.offset(of: field)!, as: sentinel_endpoints.self)
+        let isV6 = ends.family == Self.inet6
+        return (Endpoint(address: address(at: field.appending(path: \sentinel_endpoints.local_addr), v6: isV6), port: ends.local_port),
+                Endpoint(address: address(at: field.appending(path: \sentinel_endpoints.remote_addr), v6: isV6), port: ends.remote_port))
     }
 
     /// The 16-byte address at `field`: IPv4 in its first 4 bytes unless `v6`.

@@ -93,6 +93,41 @@ import Testing
         #expect(decode(call, kind: SENTINEL_RECORD_CALL) { $0.nr = 0 } == nil, "a number the table does not capture")
     }
 
+    /// A call on a descriptor carries what the kernel found open there: a socket's ends, a memfd's
+    /// name without the path walk's slash, nothing for a descriptor with nothing open.
+    @Test func aCallOnADescriptorCarriesItsFile() throws {
+        var call = sentinel_call()
+        call.nr = 33 // dup2(oldfd, newfd)
+        call.result = 1
+        call.args = (3, 1, 0, 0, 0, 0)
+        call.string_lengths = (-1, -1, -1)
+        call.fd.num = 3
+        call.fd.mode = 0o140777
+        call.fd.name_len = -1
+        call.fd.ends.family = 2; call.fd.ends.protocol = 6; call.fd.ends.local_port = 40100; call.fd.ends.remote_port = 4444
+        Self.fill(&call.fd.ends.local_addr, with: [172, 17, 0, 3]); Self.fill(&call.fd.ends.remote_addr, with: [10, 0, 0, 5])
+        let event = try #require(decode(call, kind: SENTINEL_RECORD_CALL))
+        guard case .call(let arguments) = event.payload else { Issue.record("not a call: \(event.payload)"); return }
+        #expect(arguments.descriptor == Descriptor(number: 3, kind: .ipv4, local: Endpoint(address: IPAddress("172.17.0.3")!, port: 40100),
+                                                  remote: Endpoint(address: IPAddress("10.0.0.5")!, port: 4444), l4proto: "tcp"))
+        #expect(arguments.descriptor?.displayName == "172.17.0.3:40100->10.0.0.5:4444")
+
+        let memfd = try #require(decode(call, kind: SENTINEL_RECORD_CALL) { call in
+            call.fd.mode = 0o100777; call.fd.ends.family = 0; call.fd.name_len = 13
+            withUnsafeMutableBytes(of: &call.fd.name) { buffer in
+                for (index, byte) in Array("/memfd:payload".utf8).enumerated() { buffer[index] = byte }
+            }
+            call.fd.name_len = 14
+        })
+        guard case .call(let memfdArguments) = memfd.payload else { return }
+        #expect(memfdArguments.descriptor?.kind == .memfd && memfdArguments.descriptor?.name == "memfd:payload")
+
+        let closed = try #require(decode(call, kind: SENTINEL_RECORD_CALL) { $0.fd.mode = 0; $0.result = -9 })
+        guard case .call(let closedArguments) = closed.payload else { return }
+        #expect(closedArguments.descriptor == Descriptor(number: 3, kind: nil))
+        #expect(decode(call, kind: SENTINEL_RECORD_CALL) { $0.fd.name_len = 300 } == nil, "a name beyond the buffer")
+    }
+
     /// The table's calls fit what the capture program reads: its numbers, arguments and strings.
     @Test func theCaptureTableFitsTheKernelsRecord() {
         #expect(CapturedCall.maximumArguments == Int(SENTINEL_CALL_ARGS) && CapturedCall.maximumStrings == Int(SENTINEL_CALL_STRINGS))
@@ -148,8 +183,8 @@ import Testing
     @Test func anIPv4MappedAcceptReadsAsIPv4() throws {
         let mapped: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1]
         let event = try #require(decode(sentinel_socket(), kind: SENTINEL_RECORD_ACCEPT) { socket in
-            socket.family = 10; socket.protocol = 6; socket.local_port = 4444; socket.remote_port = 50000; socket.result = 4
-            Self.fill(&socket.local_addr, with: mapped); Self.fill(&socket.remote_addr, with: mapped)
+            socket.ends.family = 10; socket.ends.protocol = 6; socket.ends.local_port = 4444; socket.ends.remote_port = 50000; socket.result = 4
+            Self.fill(&socket.ends.local_addr, with: mapped); Self.fill(&socket.ends.remote_addr, with: mapped)
         })
         guard case .socket(let connection) = event.payload else { Issue.record("not a socket event"); return }
         #expect(connection.direction == .inbound)
@@ -159,8 +194,8 @@ import Testing
 
     @Test func aClosedConnectionCarriesTheKernelsCounters() throws {
         let event = try #require(decode(sentinel_socket(), kind: SENTINEL_RECORD_TCP_CLOSE) { socket in
-            socket.family = 2; socket.protocol = 6; socket.outbound = 1; socket.local_port = 50000; socket.remote_port = 443
-            Self.fill(&socket.local_addr, with: [10, 0, 0, 2]); Self.fill(&socket.remote_addr, with: [192, 0, 2, 1])
+            socket.ends.family = 2; socket.ends.protocol = 6; socket.outbound = 1; socket.ends.local_port = 50000; socket.ends.remote_port = 443
+            Self.fill(&socket.ends.local_addr, with: [10, 0, 0, 2]); Self.fill(&socket.ends.remote_addr, with: [192, 0, 2, 1])
             socket.bytes_in = 100; socket.bytes_out = 3; socket.segments_in = 4; socket.segments_out = 5
         })
         guard case .socket(let connection) = event.payload else { Issue.record("not a socket event"); return }
