@@ -1,6 +1,7 @@
 /* Process lifecycle: exec (with the parent, user, path and argv), fork of a new process, exit.
  * These feed user space's process table, so they are attached whenever sentinel runs. */
 #include "include/syscall_batch.bpf.h"
+#include "include/paths.bpf.h"
 
 /* sched_process_exec(struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm) */
 SEC("raw_tracepoint/sched_process_exec")
@@ -35,6 +36,16 @@ int on_exec(struct bpf_raw_tracepoint_args *ctx)
 	struct pid *pid = BPF_CORE_READ(task, thread_pid);
 	unsigned int level = BPF_CORE_READ(pid, level);
 	bpf_core_read(&record->vpid, sizeof(record->vpid), &pid->numbers[level & 31].nr);
+
+	/* execveat on a descriptor (fexecve) names the file /dev/fd/N: the kernel's own string, fdpath,
+	 * not one a process could give. (The registers say execve here even then.) */
+	const char *fdpath = BPF_CORE_READ(bprm, fdpath);
+	record->by_descriptor = fdpath != 0 && fdpath == BPF_CORE_READ(bprm, filename);
+	record->reserved = 0;
+	struct file *exe = BPF_CORE_READ(bprm, file);
+	record->exe_links = BPF_CORE_READ(exe, f_inode, i_nlink);
+	struct fs_struct *fs = BPF_CORE_READ(task, fs);
+	record->exe_len = fs ? write_directory(&exe->f_path, &fs->root, record->exe) : -1;
 
 	const char *filename = BPF_CORE_READ(bprm, filename);
 	long path_len = bpf_probe_read_kernel_str(record->path, sizeof(record->path), filename);

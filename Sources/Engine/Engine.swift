@@ -61,7 +61,7 @@ public final class Engine {
         } else {
             let container = event.containerID.map { containers.record(for: $0) }
             let process = processes.apply(event, container: container)
-            if event.type == .execve {
+            if event.type.isExec {
                 process.isExeWritten = writtenFiles.contains(container: process.container, path: process.exePath)
             } else if case .open(let path, let flags, let result, _) = event.payload, flags.isWrite, result >= 0 {
                 writtenFiles.insert(container: process.container, path: path)

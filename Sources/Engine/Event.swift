@@ -37,10 +37,15 @@ public struct EventType: Hashable, Sendable, CaseIterable, CustomStringConvertib
     public static let dns = EventType(17)
     public static let tls = EventType(18)
     public static let mysql = EventType(19)
+    /// An exec of a descriptor (execveat with AT_EMPTY_PATH, or a path below one: fexecve, a
+    /// memfd's code). An execveat given a path is an execve, and is reported as one. Rules on
+    /// processes started name both.
+    public static let execveat = EventType(20)
 
     /// sentinel's own types' names, in rawValue order.
     private static let ownNames = ["execve", "clone", "procexit", "connect", "accept", "listen", "close", "open", "openat", "openat2",
-                                   "syscall", "container", "procinfo", "segment", "boscepoch", "http", "httpresponse", "dns", "tls", "mysql"]
+                                   "syscall", "container", "procinfo", "segment", "boscepoch", "http", "httpresponse", "dns", "tls", "mysql",
+                                   "execveat"]
     /// Every type's name, in rawValue order.
     private static let names = ownNames + CapturedCall.names
 
@@ -79,6 +84,8 @@ public struct EventType: Hashable, Sendable, CaseIterable, CustomStringConvertib
     public static let optIn: Set<EventType> = messages.union(capturedCalls).union([.syscall, .segment, .boscepoch])
 
     public var hasProcess: Bool { Self.hasProcessByType[Int(rawValue)] }
+    /// execve or execveat: a new program image.
+    public var isExec: Bool { self == .execve || self == .execveat }
     /// `withProcess` by raw value: asked once per event, where hashing a set would show.
     private static let hasProcessByType = allCases.map { withProcess.contains($0) }
 }
@@ -186,12 +193,14 @@ public struct ProcessFacts: Sendable {
     public var tty: Int64?
     /// The pid inside the process's own pid namespace: 1 for a container's entrypoint.
     public var vpid: Int64?
+    /// Whether the executable is a memfd: code that never was a file (`proc.is_exe_from_memfd`).
+    public var exeFromMemfd: Bool?
     /// Whether `args` was cut at the sensor's bound (the eBPF sensor keeps 1024 bytes of argv).
     public var argsTruncated: Bool?
 
     public init(name: String? = nil, exePath: String? = nil, args: [String]? = nil, cwd: String? = nil,
                 uid: Int64? = nil, gid: Int64? = nil, euid: Int64? = nil, userName: String? = nil, tty: Int64? = nil,
-                vpid: Int64? = nil, argsTruncated: Bool? = nil) {
+                vpid: Int64? = nil, exeFromMemfd: Bool? = nil, argsTruncated: Bool? = nil) {
         self.name = name
         self.exePath = exePath
         self.args = args
@@ -202,6 +211,7 @@ public struct ProcessFacts: Sendable {
         self.userName = userName
         self.tty = tty
         self.vpid = vpid
+        self.exeFromMemfd = exeFromMemfd
         self.argsTruncated = argsTruncated
     }
 }

@@ -10,14 +10,15 @@ public enum EventCodec {
         ("evt.time", "required: nanoseconds since the epoch, or an ISO 8601 string"),
         ("proc.pid", "required except for container, boscepoch and message events (a message's is its connection's owner); for clone, the new child"),
         ("proc.tid", "the thread id (default: proc.pid)"),
-        ("proc.ppid", "the parent's pid (clone, execve)"),
+        ("proc.ppid", "the parent's pid (clone, execve, execveat)"),
         ("proc.name", "the process name (default at exec: the executable's file name)"),
-        ("proc.exepath", "the executable's path (execve)"),
-        ("proc.args", "argv as an array of strings, argv[0] first (execve)"),
+        ("proc.exepath", "the executable's path (execve, execveat)"),
+        ("proc.is_exe_from_memfd", "true when the executable is a memfd (execve, execveat)"),
+        ("proc.args", "argv as an array of strings, argv[0] first (execve, execveat)"),
         ("proc.cwd", "the working directory"),
         ("proc.tty", "the controlling terminal's device number, 0 for none"),
         ("proc.vpid", "the pid in the process's own pid namespace (1: a container's entrypoint)"),
-        ("proc.args_truncated", "true when the sensor cut argv at its bound (execve)"),
+        ("proc.args_truncated", "true when the sensor cut argv at its bound (execve, execveat)"),
         ("user.uid", "the real user id"),
         ("user.euid", "the effective user id (default: user.uid)"),
         ("user.name", "the user name, where the source knows it"),
@@ -165,7 +166,8 @@ public enum EventCodec {
                                      args: reader.strings("proc.args"), cwd: reader.string("proc.cwd"),
                                      uid: reader.integer("user.uid"), gid: reader.integer("group.gid"), euid: reader.integer("user.euid"),
                                      userName: reader.string("user.name"), tty: reader.integer("proc.tty"),
-                                     vpid: reader.integer("proc.vpid"), argsTruncated: reader.bool("proc.args_truncated"))
+                                     vpid: reader.integer("proc.vpid"), exeFromMemfd: reader.bool("proc.is_exe_from_memfd"),
+                                     argsTruncated: reader.bool("proc.args_truncated"))
             event = Event(type: eventType, time: time ?? 0, pid: pid, tid: reader.integer("proc.tid"), ppid: reader.integer("proc.ppid"),
                           containerID: containerID, process: facts, payload: payload(for: eventType, &reader) ?? .none)
         }
@@ -430,6 +432,7 @@ public enum EventCodec {
         if let cwd = facts.cwd { writer.key("proc.cwd"); writer.string(cwd) }
         if let tty = facts.tty { writer.key("proc.tty"); writer.integer(tty) }
         if let vpid = facts.vpid { writer.key("proc.vpid"); writer.integer(vpid) }
+        if facts.exeFromMemfd == true { writer.key("proc.is_exe_from_memfd"); writer.bool(true) }
         if let argsTruncated = facts.argsTruncated { writer.key("proc.args_truncated"); writer.bool(argsTruncated) }
         if let uid = facts.uid { writer.key("user.uid"); writer.integer(uid) }
         if let euid = facts.euid { writer.key("user.euid"); writer.integer(euid) }

@@ -20,6 +20,8 @@ public final class ProcessRecord {
     public var vpid: Int64?
     /// Whether the sensor cut argv at its bound.
     public var argsTruncated = false
+    /// Whether the executable is a memfd (an exec of code that never was a file).
+    public var isExeFromMemfd = false
     public var container: ContainerRecord
     /// Whether the executable was opened for writing in the same container before it was run.
     public var isExeWritten = false
@@ -128,7 +130,7 @@ public final class ProcessTable {
                 let parent = byPID[ppid]
                 record = insert(pid: event.pid, ppid: ppid, parent: parent, container: container ?? parent?.container, time: event.time)
             }
-        case .execve:
+        case .execve, .execveat:
             if let existing = byPID[event.pid], existing.exitTime == nil {
                 record = existing
                 if let ppid = event.ppid, ppid != existing.ppid { existing.ppid = ppid }
@@ -142,6 +144,7 @@ public final class ProcessTable {
             }
             // An exec replaces the image: what the event does not say is unknown, not inherited.
             record.exePath = event.process.exePath ?? ""
+            record.isExeFromMemfd = event.process.exeFromMemfd ?? false
             record.args = event.process.args ?? []
             record.name = event.process.name ?? baseName(record.exePath.isEmpty ? record.args.first ?? "" : record.exePath)
         default:

@@ -165,6 +165,9 @@ struct LiveTests {
                        rules: ["Write below /etc in container"], processName: "sh", parentName: "sh", entrypointGeneration: 1),
         AttackScenario(label: "running a binary copied to /tmp", shellCommand: "/bin/cp /bin/busybox /tmp/payload; /tmp/payload; sleep 1",
                        rules: ["Executable run from a temporary directory", "Dropped binary executed"], processName: "payload", parentName: "sh", entrypointGeneration: 1),
+        // Run by a relative name: the rules read the path the kernel opened, not the name given.
+        AttackScenario(label: "a relative exec in /tmp", shellCommand: "/bin/cp /bin/busybox /tmp/kworker; cd /tmp && ./kworker; sleep 1",
+                       rules: ["Executable run from a temporary directory", "Dropped binary executed"], processName: "kworker", parentName: "sh", entrypointGeneration: 1),
         AttackScenario(label: "a package manager", shellCommand: "apt-get update; sleep 1",
                        rules: ["Package manager in container"], processName: "apt-get", parentName: "sh", entrypointGeneration: 1),
         AttackScenario(label: "a reconnaissance command", shellCommand: "/bin/id; sleep 1",
@@ -203,6 +206,14 @@ struct LiveTests {
                        rules: ["BPF program loaded from container"], processName: "python3", parentName: "sh", entrypointGeneration: 1, image: debian),
         AttackScenario(label: "a packet socket", shellCommand: python("import socket; socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0x300)"),
                        rules: ["Packet socket opened in container"], processName: "python3", parentName: "sh", entrypointGeneration: 1, image: debian),
+        // Code copied into a memfd and run from it by execveat(fd, "", AT_EMPTY_PATH).
+        AttackScenario(label: "fileless execution from a memfd", shellCommand: python("""
+            import os
+            fd = os.memfd_create("payload")
+            os.write(fd, open("/usr/bin/true", "rb").read())
+            argv = (ctypes.c_char_p * 2)(b"kworker", None)
+            libc.syscall(322, fd, b"", argv, (ctypes.c_char_p * 1)(None), 0x1000)
+            """), rules: ["Fileless execution in container"], processName: "memfd:payload", parentName: "sh", entrypointGeneration: 1, image: debian),
         // bash's own reverse shell: its child's redirections dup the connected socket onto 0, 1 and
         // 2, then exec an interactive bash (a listener on the container's loopback stands for the attacker).
         AttackScenario(label: "a reverse shell", shellCommand: """

@@ -47,6 +47,7 @@ struct fs_struct {
 
 struct inode {
 	unsigned short i_mode;
+	unsigned int i_nlink;
 	unsigned long i_ino;
 } CORE;
 
@@ -102,6 +103,8 @@ struct task_struct {
 
 struct linux_binprm {
 	const char *filename;
+	const char *fdpath;
+	struct file *file;
 } CORE;
 
 struct in6_addr {

@@ -66,15 +66,17 @@ static long step_up(__u64 step, struct walk_up *walk)
 		return 0;
 	}
 	struct dentry *up = BPF_CORE_READ(dentry, d_parent);
-	if (up == dentry) {
-		walk->reached_root = 1;
-		return 1;
-	}
 	int count = walk->count;
 	if (count >= SENTINEL_PATH_DEPTH)
 		return 1;
 	walk->scratch->directories[count & (SENTINEL_PATH_DEPTH - 1)] = dentry;
 	walk->count = count + 1;
+	/* Its own parent, yet not a mount's root: a pseudo file (a memfd, an eventfd), whose name is
+	 * all the path it has ("/memfd:NAME"). */
+	if (up == dentry) {
+		walk->reached_root = 1;
+		return 1;
+	}
 	walk->dentry = up;
 	return 0;
 }

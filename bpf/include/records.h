@@ -83,11 +83,18 @@ struct sentinel_exec {
 	__u32 path_len; /* bytes in path, without the NUL */
 	__u32 args_len; /* bytes in args, the last NUL included */
 	__u32 tty; /* the controlling terminal as a device number (new_encode_dev); 0 for none */
+	__u32 by_descriptor; /* 1: execveat ran a descriptor (fexecve: a memfd's code, a file since deleted) */
+	__s32 exe_len; /* bytes in exe; -1: its path could not be walked (path is then all there is) */
+	__u32 exe_links; /* the executable's link count: 0 for a memfd or a file deleted since */
+	__u32 reserved;
 	char comm[SENTINEL_COMM_LEN];
 	/* The parent's name: a runtime's short-lived parent (runc exec) is often gone, and it lives on
 	 * the host, whose events the filter keeps quiet, before user space could read its /proc. */
 	char parent_comm[SENTINEL_COMM_LEN];
-	char path[SENTINEL_PATH_MAX];
+	char path[SENTINEL_PATH_MAX]; /* the file name as given to exec (relative, /dev/fd/N...) */
+	/* The executable the kernel opened, its path walked up to the task's root ("/memfd:NAME" for
+	 * a memfd): what a relative name, a symlink or a descriptor stood for. */
+	char exe[SENTINEL_PATH_MAX];
 	char args[SENTINEL_ARGS_MAX];
 };
 

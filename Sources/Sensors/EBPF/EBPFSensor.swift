@@ -159,7 +159,7 @@ public final class EBPFSensor: Sensor {
         }
         let pid = Int32(truncatingIfNeeded: event.pid)
         switch event.type {
-        case .execve, .clone:
+        case .execve, .execveat, .clone:
             processes.announceAncestors(of: Int32(truncatingIfNeeded: event.ppid ?? 0), nameIfGone: decoder.parentName, deliverWithContainer)
             processes.began(pid)
         case .procexit:

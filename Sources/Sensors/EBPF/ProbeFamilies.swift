@@ -22,7 +22,7 @@ struct ProbeFamily: Sendable {
     var fill: @Sendable (_ wanted: Set<EventType>, _ mapFD: (String) -> Int32) -> Void = { _, _ in }
 
     static let all: [ProbeFamily] = [
-        ProbeFamily(name: "process", eventTypes: [.execve, .clone, .procexit], always: true),
+        ProbeFamily(name: "process", eventTypes: [.execve, .execveat, .clone, .procexit], always: true),
         ProbeFamily(name: "syscall_results", eventTypes: EventType.opens.union([.connect, .accept, .listen]).union(EventType.capturedCalls),
                     configure: readExits, fill: writeCallSpecs),
         // A close's counters come from the connection syscall_results saw open.

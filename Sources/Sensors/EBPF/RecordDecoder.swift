@@ -50,7 +50,13 @@ struct RecordDecoder {
         guard size >= MemoryLayout<sentinel_exec>.size else { return nil }
         let exec = record.loadUnaligned(as: sentinel_exec.self)
         guard exec.path_len <= SENTINEL_PATH_MAX, exec.args_len <= SENTINEL_ARGS_MAX else { return nil }
-        let path = text(at: \sentinel_exec.path, length: Int(exec.path_len))
+        guard exec.exe_len < Int32(SENTINEL_PATH_MAX) else { return nil }
+        // The executable the kernel opened, walked to the root: what `./tool`, a symlink or
+        // /dev/fd/3 stood for. A memfd's is "/memfd:NAME", and it has no link.
+        let given = text(at: \sentinel_exec.path, length: Int(exec.path_len))
+        let opened = exec.exe_len >= 0 ? text(at: \sentinel_exec.exe, length: Int(exec.exe_len)) : nil
+        let fromMemfd = exec.exe_links == 0 && opened?.hasPrefix("/memfd:") == true
+        let path = opened ?? given
         var args = bytes(at: \sentinel_exec.args, length: Int(exec.args_len))
             .split(separator: 0, omittingEmptySubsequences: false)
             .map { String(decoding: $0, as: UTF8.self) }
@@ -58,14 +64,14 @@ struct RecordDecoder {
         // A program that runs itself again through /proc/self/exe (busybox's shell running an
         // applet, runc) gets the kernel name "exe"; argv[0] says what it is being run as.
         var name = text(at: \sentinel_exec.comm, length: nil)
-        if path == "/proc/self/exe", let first = args.first, !first.isEmpty {
+        if given == "/proc/self/exe", let first = args.first, !first.isEmpty {
             name = String(first.split(separator: "/").last ?? Substring(first))
         }
         let facts = ProcessFacts(
             name: name, exePath: path, args: args,
             uid: Int64(exec.uid), gid: Int64(exec.gid), euid: Int64(exec.euid), tty: Int64(exec.tty), vpid: Int64(exec.vpid),
-            argsTruncated: header.flags & SENTINEL_FLAG_ARGS_TRUNCATED.rawValue != 0)
-        return base(.execve, ppid: Int64(exec.ppid), process: facts)
+            exeFromMemfd: fromMemfd, argsTruncated: header.flags & SENTINEL_FLAG_ARGS_TRUNCATED.rawValue != 0)
+        return base(exec.by_descriptor != 0 ? .execveat : .execve, ppid: Int64(exec.ppid), process: facts)
     }
 
     /// An exec or fork record's parent, by the name the kernel gave it then.

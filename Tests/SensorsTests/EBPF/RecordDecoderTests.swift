@@ -29,6 +29,7 @@ import Testing
             exec.ppid = 7; exec.uid = 1000; exec.gid = 1000; exec.euid = 1000; exec.vpid = 1; exec.tty = 34816
             Self.fill(&exec.comm, with: Array("sh".utf8))
             Self.fill(&exec.path, with: Array("/bin/sh".utf8)); exec.path_len = 7
+            exec.exe_len = -1
             Self.fill(&exec.args, with: args); exec.args_len = UInt32(args.count)
         })
         #expect(event.type == .execve)
@@ -39,6 +40,22 @@ import Testing
         #expect(event.process.vpid == 1 && event.process.tty == 34816 && event.process.uid == 1000)
         #expect(event.process.argsTruncated == false)
         #expect(event.containerID == "abc")
+    }
+
+    /// The executable is the file the kernel opened: what a relative name stood for, or a memfd
+    /// run through its descriptor (an execveat).
+    @Test func anExecNamesTheFileTheKernelOpened() throws {
+        let event = try #require(decode(sentinel_exec(), kind: SENTINEL_RECORD_EXEC) { exec in
+            Self.fill(&exec.path, with: Array("./tool".utf8)); exec.path_len = 6
+            Self.fill(&exec.exe, with: Array("/tmp/build/tool".utf8)); exec.exe_len = 15; exec.exe_links = 1
+        })
+        #expect(event.type == .execve && event.process.exePath == "/tmp/build/tool" && event.process.exeFromMemfd == false)
+        let memfd = try #require(decode(sentinel_exec(), kind: SENTINEL_RECORD_EXEC) { exec in
+            Self.fill(&exec.path, with: Array("/dev/fd/3".utf8)); exec.path_len = 9; exec.by_descriptor = 1
+            Self.fill(&exec.exe, with: Array("/memfd:payload".utf8)); exec.exe_len = 14; exec.exe_links = 0
+        })
+        #expect(memfd.type == .execveat && memfd.process.exePath == "/memfd:payload" && memfd.process.exeFromMemfd == true)
+        #expect(decode(sentinel_exec(), kind: SENTINEL_RECORD_EXEC) { $0.exe_len = 300 } == nil, "an executable's path beyond the buffer")
     }
 
     /// The parent's name the decoder reads from a record of `kind`.
