@@ -11,6 +11,10 @@ public final class ContainerRecord: @unchecked Sendable {
     public let id: String
     public var name: String
     public var image: String
+    public var labels: [String: String] = [:]
+    public var privileged = false
+    public var startTime: UInt64?
+    public var mounts: [ContainerFacts.Mount] = []
 
     public var isHost: Bool { id == Self.hostID }
 
@@ -81,5 +85,9 @@ public final class ContainerTable {
         guard !record.isHost else { return }
         record.name = facts.name
         record.image = facts.image
+        record.labels = facts.labels
+        record.privileged = facts.privileged
+        record.startTime = facts.startTime
+        record.mounts = facts.mounts
     }
 }

@@ -242,11 +242,47 @@ public struct ContainerFacts: Sendable {
     public var name: String
     public var image: String
     public var labels: [String: String]
+    /// Started with --privileged: every capability, every device.
+    public var privileged: Bool
+    /// When it started, in nanoseconds since the epoch; nil when the runtime did not say.
+    public var startTime: UInt64?
+    public var mounts: [Mount]
 
-    public init(name: String, image: String, labels: [String: String] = [:]) {
+    /// A file system mounted into the container, as the runtime reports it.
+    public struct Mount: Sendable, Equatable {
+        public var source: String
+        public var destination: String
+        /// The runtime's mode text ("ro", "z"...), empty when none.
+        public var mode: String
+        public var isWritable: Bool
+        public var propagation: String
+
+        public init(source: String, destination: String, mode: String = "", isWritable: Bool = true, propagation: String = "") {
+            self.source = source
+            self.destination = destination
+            self.mode = mode
+            self.isWritable = isWritable
+            self.propagation = propagation
+        }
+
+        /// As Falco's container.mounts writes one: source:dest:mode:rdwr:propagation.
+        public var text: String { "\(source):\(destination):\(mode):\(isWritable):\(propagation)" }
+
+        /// The inverse of `text`; nil when it has not five parts.
+        public init?(text: String) {
+            let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 5, parts[3] == "true" || parts[3] == "false" else { return nil }
+            self.init(source: parts[0], destination: parts[1], mode: parts[2], isWritable: parts[3] == "true", propagation: parts[4])
+        }
+    }
+
+    public init(name: String, image: String, labels: [String: String] = [:], privileged: Bool = false, startTime: UInt64? = nil, mounts: [Mount] = []) {
         self.name = name
         self.image = image
         self.labels = labels
+        self.privileged = privileged
+        self.startTime = startTime
+        self.mounts = mounts
     }
 }
 

@@ -26,6 +26,10 @@ public enum EventCodec {
         ("container.id", "the full (or 12-digit) container id, or host; inherited from the process when absent"),
         ("container.name", "container events only: the container's name"),
         ("container.image", "container events only: the container's image"),
+        ("container.privileged", "container events only: true when it runs privileged (default false)"),
+        ("container.start_ts", "container events only: when it started, nanoseconds since the epoch or ISO 8601"),
+        ("container.mounts", "container events only: its mounts, an array of \"source:dest:mode:rdwr:propagation\" strings"),
+        ("container.labels", "container events only: its labels, an object of strings (k8s.* fields read the kubelet's)"),
         ("evt.arg.status", "procexit: the exit status"),
         ("evt.arg.NAME", "captured system calls: each argument by its name (sentinel fields lists them): a number, or a string for paths (absolute) and text; flags also by their names, as \"AT_REMOVEDIR\""),
         ("evt.rawarg.NAME", "captured system calls: a path argument as the process gave it, when that was not its absolute path"),
@@ -80,9 +84,12 @@ public enum EventCodec {
     private static let allowedKeySet = Set(allowedKeys)
     private static let derivedKeys: Set<String> = [
         "proc.pname", "proc.pexepath", "proc.pcmdline", "proc.cmdline", "proc.exe", "proc.aname", "proc.apid",
-        "container.full_id", "container.image.repository", "container.image.tag", "fd.lip", "fd.lport", "fd.rip", "fd.rport",
+        "container.full_id", "container.image.repository", "container.image.tag",
         "fd.directory", "fd.filename", "evt.is_open_read", "evt.is_open_write", "evt.rawtime", "proc.is_exe_written",
     ]
+
+    /// The keys only a container event carries.
+    private static let containerKeys = ["container.name", "container.image", "container.privileged", "container.start_ts", "container.mounts", "container.labels"]
 
     /// Decodes one line of a recording (line numbers count from 1); blank lines give nil and no error.
     public static func decodeLine(_ bytes: [UInt8], file: String, line: Int, diagnostics: Diagnostics) -> Event? {
@@ -138,15 +145,15 @@ public enum EventCodec {
         }
         let time = reader.time()
         let containerID = reader.string("container.id")
-        if eventType != .container, reader.has("container.name") || reader.has("container.image") {
-            diagnostics.add(cursor.diagnostic("container.name and container.image belong in a container event; process events name only container.id"))
+        if eventType != .container, let key = Self.containerKeys.first(where: { reader.has($0) }) {
+            diagnostics.add(cursor.diagnostic("\(key) belongs in a container event; process events name only container.id"))
         }
 
         var event: Event
         if eventType == .container {
             guard let id = containerID ?? reader.missing("container.id") else { return nil }
             event = Event(type: .container, time: time ?? 0, pid: 0, containerID: id,
-                          payload: .container(ContainerFacts(name: reader.string("container.name") ?? "", image: reader.string("container.image") ?? "")))
+                          payload: .container(reader.containerFacts()))
         } else if eventType == .boscepoch {
             guard let id = containerID ?? reader.missing("container.id"),
                   let epoch = reader.integer("bosc.epoch", required: true), let calls = reader.integer("bosc.calls", required: true),
@@ -244,8 +251,9 @@ public enum EventCodec {
             }
         }
 
-        func time() -> UInt64? {
-            guard let value = object.optional("evt.time") else { return missing("evt.time") }
+        /// A time at `key`: nanoseconds since the epoch, or ISO 8601; evt.time is required.
+        func time(_ key: String = "evt.time") -> UInt64? {
+            guard let value = object.optional(key) else { return key == "evt.time" ? missing(key) : nil }
             switch value.node.value {
             case .integer(let nanoseconds) where nanoseconds >= 0:
                 return UInt64(nanoseconds)
@@ -256,6 +264,33 @@ public enum EventCodec {
                 diagnostics.add(value.diagnostic("expected nanoseconds since the epoch or an ISO 8601 string, found \(value.node.kindName)"))
             }
             return nil
+        }
+
+        /// A container event's facts.
+        func containerFacts() -> ContainerFacts {
+            var labels: [String: String] = [:]
+            if let value = object.optional("container.labels") {
+                if case .object(let members) = value.node.value {
+                    for member in members {
+                        guard case .string(let text) = member.value.value else {
+                            diagnostics.add(value.diagnostic("label \"\(member.key)\" is not a string"))
+                            continue
+                        }
+                        labels[member.key] = text
+                    }
+                } else {
+                    diagnostics.add(value.diagnostic("expected the labels as an object of strings"))
+                }
+            }
+            let mounts = (strings("container.mounts") ?? []).compactMap { text -> ContainerFacts.Mount? in
+                guard let mount = ContainerFacts.Mount(text: text) else {
+                    diagnostics.add(object.optional("container.mounts")!.diagnostic("\"\(text)\" is not source:dest:mode:rdwr:propagation (rdwr true or false)"))
+                    return nil
+                }
+                return mount
+            }
+            return ContainerFacts(name: string("container.name") ?? "", image: string("container.image") ?? "", labels: labels,
+                                  privileged: bool("container.privileged") ?? false, startTime: time("container.start_ts"), mounts: mounts)
         }
 
         /// A captured call's arguments: numbers (flags also by name), texts for string arguments.
@@ -407,6 +442,20 @@ public enum EventCodec {
         if case .container(let facts) = event.payload {
             writer.key("container.name"); writer.string(facts.name)
             writer.key("container.image"); writer.string(facts.image)
+            if facts.privileged { writer.key("container.privileged"); writer.bool(true) }
+            if let startTime = facts.startTime { writer.key("container.start_ts"); writer.integer(Int64(bitPattern: startTime)) }
+            if !facts.mounts.isEmpty {
+                writer.key("container.mounts")
+                writer.beginArray()
+                for mount in facts.mounts { writer.string(mount.text) }
+                writer.endArray()
+            }
+            if !facts.labels.isEmpty {
+                writer.key("container.labels")
+                writer.beginObject()
+                for (key, value) in facts.labels.sorted(by: { $0.key < $1.key }) { writer.key(key); writer.string(value) }
+                writer.endObject()
+            }
             writer.endObject()
             return writer.text
         }

@@ -224,6 +224,24 @@ public enum FieldRegistry {
         string("container.image.tag", "The image's tag (latest when none is given).", everyType) { context in
             context.container.image.isEmpty ? nil : splitImage(context.container.image).tag
         },
+        bool("container.privileged", "Whether the container runs privileged (--privileged: every capability and device).", everyType) { context in
+            context.container.isHost || context.container.image.isEmpty ? nil : context.container.privileged
+        },
+        field("container.start_ts", .time, "When the container started, in nanoseconds since the epoch (ISO 8601 in alerts).", everyType) {
+            .number { $0.container.startTime.map { Int64(bitPattern: $0) } }
+        },
+        string("container.mounts", "The container's mounts, Falco's way: source:dest:mode:rdwr:propagation, comma-separated.", everyType) { context in
+            context.container.isHost ? nil : context.container.mounts.map(\.text).joined(separator: ",")
+        },
+        string("k8s.pod.name", "The Kubernetes pod's name, from the label the kubelet puts on its containers (io.kubernetes.pod.name).", everyType) {
+            $0.container.labels["io.kubernetes.pod.name"]
+        },
+        string("k8s.ns.name", "The Kubernetes namespace's name (label io.kubernetes.pod.namespace).", everyType) {
+            $0.container.labels["io.kubernetes.pod.namespace"]
+        },
+        string("k8s.pod.uid", "The Kubernetes pod's uid (label io.kubernetes.pod.uid).", everyType) {
+            $0.container.labels["io.kubernetes.pod.uid"]
+        },
     ]
 
     /// The captured calls whose descriptor argument the kernel describes.

@@ -69,7 +69,7 @@ import SentinelJSON
          #"rec.jsonl:7:111: fd.dport: port 70000 is out of range 0...65535"#),
         (#"{"evt.type":"execve","evt.time":1,"proc.pid":1,"proc.args":"sh -c x"}"#, #"rec.jsonl:7:60: proc.args: expected an array, found a string"#),
         (#"{"evt.type":"execve","evt.time":1,"proc.pid":1,"container.name":"x"}"#,
-         #"rec.jsonl:7:1: container.name and container.image belong in a container event; process events name only container.id"#),
+         #"rec.jsonl:7:1: container.name belongs in a container event; process events name only container.id"#),
         (#"{"evt.type":"openat","evt.time":1,"proc.pid":1,"fd.name":"/x","evt.arg.flags":"O_WEIRD"}"#,
          #"rec.jsonl:7:79: evt.arg.flags: "O_WEIRD" is not a list of open flags such as "O_WRONLY|O_CREAT""#),
     ])

@@ -60,7 +60,7 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
     @Test func theStockRulesValidate() throws {
         let result = try sentinel(["rules", "validate", "rules/"])
         #expect(result.status == 0)
-        #expect(result.stdout.hasSuffix("rules (52 enabled): valid\n"))
+        #expect(result.stdout.hasSuffix("rules (55 enabled): valid\n"))
         #expect(result.stderr.isEmpty, "no warnings: \(result.stderr)")
     }
 

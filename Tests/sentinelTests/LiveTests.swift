@@ -122,9 +122,9 @@ struct TestContainer {
     /// The host pid of its entrypoint, read while it runs.
     let entrypointPID: Int
 
-    static func run(_ name: String, image: String = LiveEnvironment.image, _ shellCommand: String) throws -> TestContainer {
+    static func run(_ name: String, image: String = LiveEnvironment.image, options: [String] = [], _ shellCommand: String) throws -> TestContainer {
         try command(["docker", "rm", "-f", name])
-        let started = try command(["docker", "run", "-d", "--network", "none", "--name", name, image, "/bin/sh", "-c", shellCommand])
+        let started = try command(["docker", "run", "-d", "--network", "none", "--name", name] + options + [image, "/bin/sh", "-c", shellCommand])
         try #require(started.status == 0, "docker run failed for \(name)")
         let id = String(started.stdout.trimmingCharacters(in: .whitespacesAndNewlines).prefix(12))
         let pid = try command(["docker", "inspect", "-f", "{{.State.Pid}}", name]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -147,6 +147,8 @@ struct AttackScenario: CustomTestStringConvertible, Sendable {
     let entrypointGeneration: Int
     /// Where the attack runs: the busybox test image, or the Debian one where it needs Python.
     var image = LiveEnvironment.image
+    /// More of `docker run`'s options (--privileged).
+    var options: [String] = []
 
     var testDescription: String { label }
 }
@@ -170,6 +172,15 @@ struct LiveTests {
                        rules: ["Executable run from a temporary directory", "Dropped binary executed"], processName: "kworker", parentName: "sh", entrypointGeneration: 1),
         AttackScenario(label: "a package manager", shellCommand: "apt-get update; sleep 1",
                        rules: ["Package manager in container"], processName: "apt-get", parentName: "sh", entrypointGeneration: 1),
+        AttackScenario(label: "a search for private keys", shellCommand: "/bin/find / -name id_rsa 2>/dev/null; sleep 1",
+                       rules: ["Search for private keys or cloud credentials in container"], processName: "find", parentName: "sh", entrypointGeneration: 1),
+        // cgroup v1's release agent, from a container given CAP_SYS_ADMIN. (A --privileged container
+        // cannot start on the test machine, whose bounding set lacks CAP_SYS_RESOURCE: the rule on
+        // debugfs in one is proved by its fixtures only.)
+        AttackScenario(label: "a cgroup release agent written",
+                       shellCommand: "mkdir /tmp/cg && mount -t cgroup -o none,name=escape cgroup /tmp/cg && /bin/sh -c 'echo /tmp/x > /tmp/cg/release_agent'; umount /tmp/cg; sleep 1",
+                       rules: ["Cgroup release agent written in container"], processName: "sh", parentName: "sh",
+                       entrypointGeneration: 1, image: debian, options: ["--cap-add", "SYS_ADMIN"]),
         AttackScenario(label: "a reconnaissance command", shellCommand: "/bin/id; sleep 1",
                        rules: ["User reconnaissance in container"], processName: "id", parentName: "sh", entrypointGeneration: 1),
         AttackScenario(label: "an exec from a service's process tree", shellCommand: "/usr/sbin/nginx /bin/true; sleep 1",
@@ -237,7 +248,7 @@ struct LiveTests {
         try #require(LiveEnvironment.problem == nil, "\(LiveEnvironment.problem ?? "")")
         let sentinel = try LiveSentinel()
         let name = "sentinel-live-\(scenario.label.filter(\.isLetter).prefix(24).lowercased())"
-        let container = try TestContainer.run(name, image: scenario.image, scenario.shellCommand)
+        let container = try TestContainer.run(name, image: scenario.image, options: scenario.options, scenario.shellCommand)
         defer { container.remove() }
         for rule in scenario.rules {
             let fields = try #require(sentinel.alert(rule, container: container.id), "no \"\(rule)\" within 2 s of the container's end; alerts: \(sentinel.alerts.map { $0["output"] ?? "" })")

@@ -51,7 +51,24 @@ public struct DockerClient: Sendable {
         if case .object(let members)? = root["Config"]?["Labels"]?.value {
             for member in members { if case .string(let value) = member.value.value { labels[member.key] = value } }
         }
-        return ContainerFacts(name: name, image: image, labels: labels)
+        var privileged = false
+        if case .bool(let value)? = root["HostConfig"]?["Privileged"]?.value { privileged = value }
+        var startTime: UInt64?
+        if case .string(let started)? = root["State"]?["StartedAt"]?.value { startTime = parseISO8601(started) }
+        var mounts: [ContainerFacts.Mount] = []
+        if case .array(let items)? = root["Mounts"]?.value {
+            for item in items {
+                func text(_ key: String) -> String {
+                    if case .string(let value)? = item[key]?.value { return value }
+                    return ""
+                }
+                var writable = true
+                if case .bool(let value)? = item["RW"]?.value { writable = value }
+                mounts.append(ContainerFacts.Mount(source: text("Source"), destination: text("Destination"), mode: text("Mode"),
+                                                   isWritable: writable, propagation: text("Propagation")))
+            }
+        }
+        return ContainerFacts(name: name, image: image, labels: labels, privileged: privileged, startTime: startTime, mounts: mounts)
     }
 
     /// A container's life, as the events stream tells it.

@@ -1,3 +1,4 @@
+import Engine
 import SentinelJSON
 import Testing
 #if canImport(Glibc)
@@ -74,6 +75,21 @@ import Glibc
         #expect(facts.image == "shop/web:1.4")
         #expect(facts.labels == ["team": "shop", "tier": "front"])
         #expect(DockerClient.facts(fromInspect: try JSONParser.parse(#"{"message": "No such container"}"#)) == nil)
+        #expect(facts.privileged == false && facts.startTime == nil && facts.mounts.isEmpty)
+    }
+
+    /// What Falco's container.privileged, container.start_ts and container.mounts read.
+    @Test func inspectGivesPrivilegeStartAndMounts() throws {
+        let inspect = try JSONParser.parse(#"""
+            {"Name": "/ops", "Config": {"Image": "debian:12"}, "HostConfig": {"Privileged": true},
+             "State": {"StartedAt": "2026-12-02T05:00:49.990199855Z"},
+             "Mounts": [{"Type": "bind", "Source": "/var/run/docker.sock", "Destination": "/var/run/docker.sock", "Mode": "", "RW": true, "Propagation": "rprivate"},
+                        {"Type": "bind", "Source": "/etc", "Destination": "/host/etc", "Mode": "ro", "RW": false, "Propagation": "rprivate"}]}
+            """#)
+        let facts = try #require(DockerClient.facts(fromInspect: inspect))
+        #expect(facts.privileged)
+        #expect(facts.startTime.map(iso8601(nanoseconds:)) == "2026-12-02T05:00:49.990199855Z")
+        #expect(facts.mounts.map(\.text) == ["/var/run/docker.sock:/var/run/docker.sock::true:rprivate", "/etc:/host/etc:ro:false:rprivate"])
     }
 
     @Test func theEventsStreamTellsOfBirthsAndDeaths() {
