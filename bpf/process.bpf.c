@@ -21,7 +21,12 @@ int on_exec(struct bpf_raw_tracepoint_args *ctx)
 	__u64 uid_gid = bpf_get_current_uid_gid();
 	record->uid = (__u32)uid_gid;
 	record->gid = uid_gid >> 32;
-	record->euid = record->uid; /* the tracepoint offers no cred cheaply; setuid binaries are rare in containers */
+	/* The credentials exec gave the new image: a setuid binary's euid, file capabilities. */
+	struct cred *cred = (struct cred *)BPF_CORE_READ(task, cred);
+	record->euid = BPF_CORE_READ(cred, euid.val);
+	record->cap_effective = BPF_CORE_READ(cred, cap_effective.val);
+	record->cap_permitted = BPF_CORE_READ(cred, cap_permitted.val);
+	record->loginuid = bpf_core_field_exists(task->loginuid) ? BPF_CORE_READ(task, loginuid.val) : (__u32)-1;
 	bpf_get_current_comm(record->comm, sizeof(record->comm));
 	BPF_CORE_READ_STR_INTO(&record->parent_comm, task, real_parent, comm);
 	struct tty_struct *tty = BPF_CORE_READ(task, signal, tty);
@@ -41,7 +46,6 @@ int on_exec(struct bpf_raw_tracepoint_args *ctx)
 	 * not one a process could give. (The registers say execve here even then.) */
 	const char *fdpath = BPF_CORE_READ(bprm, fdpath);
 	record->by_descriptor = fdpath != 0 && fdpath == BPF_CORE_READ(bprm, filename);
-	record->reserved = 0;
 	struct file *exe = BPF_CORE_READ(bprm, file);
 	record->exe_links = BPF_CORE_READ(exe, f_inode, i_nlink);
 	struct fs_struct *fs = BPF_CORE_READ(task, fs);

@@ -195,12 +195,18 @@ public struct ProcessFacts: Sendable {
     public var vpid: Int64?
     /// Whether the executable is a memfd: code that never was a file (`proc.is_exe_from_memfd`).
     public var exeFromMemfd: Bool?
+    /// The audit login uid: who logged in, whatever uid followed (-1: unset, as for services).
+    public var loginUID: Int64?
+    /// The capabilities, a bit per CAP_ number.
+    public var capEffective: UInt64?
+    public var capPermitted: UInt64?
     /// Whether `args` was cut at the sensor's bound (the eBPF sensor keeps 1024 bytes of argv).
     public var argsTruncated: Bool?
 
     public init(name: String? = nil, exePath: String? = nil, args: [String]? = nil, cwd: String? = nil,
                 uid: Int64? = nil, gid: Int64? = nil, euid: Int64? = nil, userName: String? = nil, tty: Int64? = nil,
-                vpid: Int64? = nil, exeFromMemfd: Bool? = nil, argsTruncated: Bool? = nil) {
+                vpid: Int64? = nil, exeFromMemfd: Bool? = nil, loginUID: Int64? = nil, capEffective: UInt64? = nil, capPermitted: UInt64? = nil,
+                argsTruncated: Bool? = nil) {
         self.name = name
         self.exePath = exePath
         self.args = args
@@ -212,6 +218,9 @@ public struct ProcessFacts: Sendable {
         self.tty = tty
         self.vpid = vpid
         self.exeFromMemfd = exeFromMemfd
+        self.loginUID = loginUID
+        self.capEffective = capEffective
+        self.capPermitted = capPermitted
         self.argsTruncated = argsTruncated
     }
 }

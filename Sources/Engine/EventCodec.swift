@@ -23,6 +23,9 @@ public enum EventCodec {
         ("user.euid", "the effective user id (default: user.uid)"),
         ("user.name", "the user name, where the source knows it"),
         ("group.gid", "the real group id"),
+        ("user.loginuid", "the audit login uid, -1 when unset (execve, execveat)"),
+        ("thread.cap_effective", "the effective capabilities by name, space-separated, as \"CAP_CHOWN CAP_NET_RAW\" (execve, execveat)"),
+        ("thread.cap_permitted", "the permitted capabilities by name (execve, execveat)"),
         ("container.id", "the full (or 12-digit) container id, or host; inherited from the process when absent"),
         ("container.name", "container events only: the container's name"),
         ("container.image", "container events only: the container's image"),
@@ -174,6 +177,8 @@ public enum EventCodec {
                                      uid: reader.integer("user.uid"), gid: reader.integer("group.gid"), euid: reader.integer("user.euid"),
                                      userName: reader.string("user.name"), tty: reader.integer("proc.tty"),
                                      vpid: reader.integer("proc.vpid"), exeFromMemfd: reader.bool("proc.is_exe_from_memfd"),
+                                     loginUID: reader.integer("user.loginuid"), capEffective: reader.capabilities("thread.cap_effective"),
+                                     capPermitted: reader.capabilities("thread.cap_permitted"),
                                      argsTruncated: reader.bool("proc.args_truncated"))
             event = Event(type: eventType, time: time ?? 0, pid: pid, tid: reader.integer("proc.tid"), ppid: reader.integer("proc.ppid"),
                           containerID: containerID, process: facts, payload: payload(for: eventType, &reader) ?? .none)
@@ -264,6 +269,20 @@ public enum EventCodec {
                 diagnostics.add(value.diagnostic("expected nanoseconds since the epoch or an ISO 8601 string, found \(value.node.kindName)"))
             }
             return nil
+        }
+
+        /// Capabilities by name ("CAP_CHOWN CAP_NET_RAW"), as bits.
+        func capabilities(_ key: String) -> UInt64? {
+            guard let text = string(key) else { return nil }
+            var bits: UInt64 = 0
+            for name in text.split(separator: " ") {
+                guard let bit = capabilityBit(named: String(name)) else {
+                    diagnostics.add(object.optional(key)!.diagnostic("\"\(name)\" is not a capability (CAP_CHOWN, CAP_SYS_ADMIN...)"))
+                    return nil
+                }
+                bits |= 1 << UInt64(bit)
+            }
+            return bits
         }
 
         /// A container event's facts.
@@ -482,6 +501,9 @@ public enum EventCodec {
         if let tty = facts.tty { writer.key("proc.tty"); writer.integer(tty) }
         if let vpid = facts.vpid { writer.key("proc.vpid"); writer.integer(vpid) }
         if facts.exeFromMemfd == true { writer.key("proc.is_exe_from_memfd"); writer.bool(true) }
+        if let loginUID = facts.loginUID { writer.key("user.loginuid"); writer.integer(loginUID) }
+        if let bits = facts.capEffective { writer.key("thread.cap_effective"); writer.string(capabilityNames(bits)) }
+        if let bits = facts.capPermitted { writer.key("thread.cap_permitted"); writer.string(capabilityNames(bits)) }
         if let argsTruncated = facts.argsTruncated { writer.key("proc.args_truncated"); writer.bool(argsTruncated) }
         if let uid = facts.uid { writer.key("user.uid"); writer.integer(uid) }
         if let euid = facts.euid { writer.key("user.euid"); writer.integer(euid) }

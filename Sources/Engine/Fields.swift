@@ -211,6 +211,18 @@ public enum FieldRegistry {
             return process.userName ?? (process.uid == 0 ? "root" : nil)
         },
         number("group.gid", "The real group id.", processTypes) { context in context.process.flatMap { $0.gid >= 0 ? $0.gid : nil } },
+        number("user.loginuid", "The audit login uid: the user who logged in, kept through su, sudo and setuid; -1 when unset (services, and every container process a runtime started).", processTypes) {
+            $0.process?.loginUID
+        },
+        string("user.loginname", "The login uid's name, where known (0 is root).", processTypes) { context in
+            context.process?.loginUID == 0 ? "root" : nil
+        },
+        string("thread.cap_effective", "The effective capabilities at the last exec, by name, space-separated (CAP_CHOWN CAP_SYS_ADMIN...).", processTypes) {
+            $0.process?.capEffective.map(capabilityNames)
+        },
+        string("thread.cap_permitted", "The permitted capabilities at the last exec, by name.", processTypes) {
+            $0.process?.capPermitted.map(capabilityNames)
+        },
     ]
 
     private static let containerFields: [FieldDefinition] = [
@@ -479,4 +491,26 @@ func splitImage(_ image: String) -> (repository: String, tag: String) {
         return (withoutDigest, "latest")
     }
     return (String(withoutDigest[..<colon]), String(withoutDigest[withoutDigest.index(after: colon)...]))
+}
+
+/// Linux's capabilities in bit order.
+private let capabilities = [
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID", "CAP_SETUID",
+    "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
+    "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+]
+
+/// The bit of a capability's name ("CAP_SYS_ADMIN", or "CAP_N" as written for bits with no name).
+func capabilityBit(named name: String) -> Int? {
+    if let index = capabilities.firstIndex(of: name) { return index }
+    guard name.hasPrefix("CAP_"), let bit = Int(name.dropFirst(4)), (0..<64).contains(bit) else { return nil }
+    return bit
+}
+
+/// "CAP_CHOWN CAP_KILL": the names of the bits set, a bit no name covers as CAP_N.
+func capabilityNames(_ bits: UInt64) -> String {
+    (0..<64).filter { bits & (1 << UInt64($0)) != 0 }.map { $0 < capabilities.count ? capabilities[$0] : "CAP_\($0)" }.joined(separator: " ")
 }

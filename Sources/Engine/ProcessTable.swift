@@ -22,6 +22,10 @@ public final class ProcessRecord {
     public var argsTruncated = false
     /// Whether the executable is a memfd (an exec of code that never was a file).
     public var isExeFromMemfd = false
+    /// The audit login uid, -1 when unset; nil when the source did not say.
+    public var loginUID: Int64?
+    public var capEffective: UInt64?
+    public var capPermitted: UInt64?
     public var container: ContainerRecord
     /// Whether the executable was opened for writing in the same container before it was run.
     public var isExeWritten = false
@@ -46,6 +50,9 @@ public final class ProcessRecord {
         euid = parent?.euid ?? -1
         userName = parent?.userName
         tty = parent?.tty ?? 0
+        loginUID = parent?.loginUID
+        capEffective = parent?.capEffective
+        capPermitted = parent?.capPermitted
         self.container = container
         lastSeen = time
     }
@@ -174,6 +181,9 @@ public final class ProcessTable {
         if let userName = facts.userName { record.userName = userName }
         if let tty = facts.tty { record.tty = tty }
         if let vpid = facts.vpid { record.vpid = vpid }
+        if let loginUID = facts.loginUID { record.loginUID = loginUID }
+        if let capEffective = facts.capEffective { record.capEffective = capEffective }
+        if let capPermitted = facts.capPermitted { record.capPermitted = capPermitted }
         if let argsTruncated = facts.argsTruncated { record.argsTruncated = argsTruncated }
     }
 

@@ -364,6 +364,23 @@ struct LiveTests {
         #expect(sentinel.stop() == 0, "\(sentinel.stderr)")
     }
 
+    /// The login uid and the capabilities an exec gave are what the process's /proc says.
+    @Test func credentialsAreWhatProcShows() throws {
+        try #require(LiveEnvironment.problem == nil, "\(LiveEnvironment.problem ?? "")")
+        let sentinel = try LiveSentinel(["--rules", "Tests/sentinelTests/Fixtures/live/credentials.json"], command: ["-o", "json"])
+        let container = try TestContainer.run("sentinel-live-credentials", options: ["--cap-drop", "ALL", "--cap-add", "NET_RAW", "--cap-add", "CHOWN"],
+                                              "/bin/cat /proc/self/loginuid; echo; /bin/cat /proc/self/status; sleep 1")
+        defer { container.remove() }
+        let fields = try #require(sentinel.alert("Credentials at exec", container: container.id, within: 3), "\(sentinel.alerts)")
+        let said = try command(["docker", "logs", container.name]).stdout
+        let loginUID = try #require(said.split(separator: "\n").first.flatMap { UInt32($0) }, "\(said)")
+        #expect(fields["user.loginuid"] as? Int == Int(Int32(bitPattern: loginUID)), "\(fields) \(said)")
+        #expect(fields["thread.cap_effective"] as? String == "CAP_CHOWN CAP_NET_RAW", "\(fields)")
+        #expect(fields["thread.cap_permitted"] as? String == "CAP_CHOWN CAP_NET_RAW", "\(fields)")
+        #expect(said.contains("CapEff:\t0000000000002001"), "\(said)")
+        #expect(sentinel.stop() == 0, "\(sentinel.stderr)")
+    }
+
     @Test func theEntrypointItselfIsNotAShellAlert() throws {
         try #require(LiveEnvironment.problem == nil, "\(LiveEnvironment.problem ?? "")")
         let sentinel = try LiveSentinel()

@@ -90,8 +90,24 @@ struct signal_struct {
 	struct tty_struct *tty;
 } CORE;
 
+/* kuid_t and kernel_cap_t: one-member structs in the kernel. */
+struct kuid {
+	unsigned int val;
+} CORE;
+
+struct kernel_cap {
+	__u64 val;
+} CORE;
+
+struct cred {
+	struct kuid uid, euid;
+	struct kernel_cap cap_permitted, cap_effective;
+} CORE;
+
 struct task_struct {
 	int pid, tgid, exit_code;
+	const struct cred *cred;
+	struct kuid loginuid; /* with CONFIG_AUDIT only: read behind bpf_core_field_exists */
 	struct pid *thread_pid;
 	struct signal_struct *signal;
 	struct task_struct *real_parent;

@@ -86,7 +86,9 @@ struct sentinel_exec {
 	__u32 by_descriptor; /* 1: execveat ran a descriptor (fexecve: a memfd's code, a file since deleted) */
 	__s32 exe_len; /* bytes in exe; -1: its path could not be walked (path is then all there is) */
 	__u32 exe_links; /* the executable's link count: 0 for a memfd or a file deleted since */
-	__u32 reserved;
+	__u32 loginuid; /* the audit login uid: who logged in, whatever uid followed; 4294967295 when unset */
+	__u64 cap_effective; /* the new image's capabilities, a bit per CAP_ number */
+	__u64 cap_permitted;
 	char comm[SENTINEL_COMM_LEN];
 	/* The parent's name: a runtime's short-lived parent (runc exec) is often gone, and it lives on
 	 * the host, whose events the filter keeps quiet, before user space could read its /proc. */

@@ -70,7 +70,8 @@ struct RecordDecoder {
         let facts = ProcessFacts(
             name: name, exePath: path, args: args,
             uid: Int64(exec.uid), gid: Int64(exec.gid), euid: Int64(exec.euid), tty: Int64(exec.tty), vpid: Int64(exec.vpid),
-            exeFromMemfd: fromMemfd, argsTruncated: header.flags & SENTINEL_FLAG_ARGS_TRUNCATED.rawValue != 0)
+            exeFromMemfd: fromMemfd, loginUID: Int64(Int32(bitPattern: exec.loginuid)),
+            capEffective: exec.cap_effective, capPermitted: exec.cap_permitted, argsTruncated: header.flags & SENTINEL_FLAG_ARGS_TRUNCATED.rawValue != 0)
         return base(exec.by_descriptor != 0 ? .execveat : .execve, ppid: Int64(exec.ppid), process: facts)
     }
 
