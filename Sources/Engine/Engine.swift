@@ -53,11 +53,11 @@ public final class Engine {
             let peerOwner = peer == nil ? nil : socketOwners.owner(of: connection.reversed)
             let container = containers.record(for: event.containerID ?? ContainerRecord.hostID)
             context = EventContext(event: consume event, process: owner.flatMap { processes[$0] }, container: container,
-                                   peerContainer: peer, peerProcess: peerOwner.flatMap { processes[$0] })
+                                   peerContainer: peer, peerProcess: peerOwner.flatMap { processes[$0] }, number: statistics.events)
         } else if !event.type.hasProcess {
             let id = event.containerID ?? ContainerRecord.hostID
             if case .container(let facts) = event.payload { containers.update(id: id, with: facts) }
-            context = EventContext(event: consume event, process: nil, container: containers.record(for: id))
+            context = EventContext(event: consume event, process: nil, container: containers.record(for: id), number: statistics.events)
         } else {
             let container = event.containerID.map { containers.record(for: $0) }
             let process = processes.apply(event, container: container)
@@ -68,7 +68,7 @@ public final class Engine {
             } else if judgesMessages, event.type == .connect || event.type == .accept {
                 socketOwners.update(with: event)
             }
-            context = EventContext(event: consume event, process: process, container: process.container)
+            context = EventContext(event: consume event, process: process, container: process.container, number: statistics.events)
         }
 
         for rule in rulesByType[Int(context.event.type.rawValue)] {

@@ -9,10 +9,13 @@ public struct EventContext {
     /// process holding that end when its connect or accept was seen.
     public let peerContainer: ContainerRecord?
     public let peerProcess: ProcessRecord?
+    /// The event's number in the engine's stream, from 1 (`evt.num`).
+    public let number: UInt64
 
     public init(event: Event, process: ProcessRecord?, container: ContainerRecord,
-                peerContainer: ContainerRecord? = nil, peerProcess: ProcessRecord? = nil) {
+                peerContainer: ContainerRecord? = nil, peerProcess: ProcessRecord? = nil, number: UInt64 = 0) {
         self.event = event
+        self.number = number
         self.process = process
         self.container = container
         self.peerContainer = peerContainer

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The type of a field, which decides the operators and literals a condition may use with it.
 public enum FieldType: String, Sendable {
     case string
@@ -76,6 +80,8 @@ public enum FieldRegistry {
         string("evt.type", "The event's type: \(EventType.allNames).", everyType) { $0.event.type.name },
         field("evt.time", .time, "The event's kernel timestamp: nanoseconds since the epoch, written as ISO 8601 in alerts.", everyType) { .number { Int64(bitPattern: $0.event.time) } },
         number("evt.rawtime", "The event's timestamp in nanoseconds since the epoch.", everyType) { Int64(bitPattern: $0.event.time) },
+        number("evt.num", "The event's number in this run, from 1.", everyType) { Int64(bitPattern: $0.number) },
+        string("evt.hostname", "The name of the host sentinel runs on.", everyType) { _ in hostName },
         number("evt.rawres", "The system call's return value: a file descriptor or a negative errno.", resultTypes) { context in
             context.openedFile?.result ?? context.call?.arguments.result ?? context.connection?.result
         },
@@ -171,22 +177,17 @@ public enum FieldRegistry {
         bool("proc.is_exe_written", "The executable was opened for writing in the same container (or on the host) before it was run: a dropped binary.", processTypes) { $0.process?.isExeWritten },
         string("proc.pname", "The parent's proc.name.", processTypes) { nonEmpty($0.process?.parent?.name) },
         string("proc.pexepath", "The parent's proc.exepath.", processTypes) { nonEmpty($0.process?.parent?.exePath) },
-        string("proc.pcmdline", "The parent's proc.cmdline.", processTypes) { $0.process?.parent?.commandLine },
-        FieldDefinition(
-            name: "proc.aname", type: .string,
-            description: "An ancestor's proc.name: [1] is the parent, [2] the grandparent...; without an index, a comparison holds if it holds for any ancestor.",
-            argument: .optionalIndex, eventTypes: processTypes
-        ) { index in
-            if let index { return .string { $0.process?.ancestor(index)?.name } }
-            return .anyString({ context, matches in
-                var ancestor = context.process?.parent
-                while let current = ancestor {
-                    if matches(current.name) { return true }
-                    ancestor = current.parent
-                }
-                return false
-            }, render: { context in ancestry(of: context.process).map(\.name).joined(separator: ",") })
+        string("proc.pexe", "The parent's proc.exe (argv[0]).", processTypes) { $0.process?.parent?.args.first },
+        number("proc.duration", "Nanoseconds since the process started (since sentinel first saw it, for one born before sentinel).", processTypes) { context in
+            context.process.map { Int64(bitPattern: context.event.time &- $0.startTime) }
         },
+        number("proc.ppid.duration", "Nanoseconds since the parent started.", processTypes) { context in
+            context.process?.parent.map { Int64(bitPattern: context.event.time &- $0.startTime) }
+        },
+        string("proc.pcmdline", "The parent's proc.cmdline.", processTypes) { $0.process?.parent?.commandLine },
+        ancestorText("proc.aname", "proc.name") { $0.name },
+        ancestorText("proc.aexe", "proc.exe (argv[0])") { $0.args.first ?? "" },
+        ancestorText("proc.aexepath", "proc.exepath") { $0.exePath },
         FieldDefinition(
             name: "proc.apid", type: .number,
             description: "An ancestor's proc.pid: [1] is the parent; without an index, a comparison holds if it holds for any ancestor.",
@@ -201,6 +202,25 @@ public enum FieldRegistry {
         },
     ]
 
+    /// An ancestor's text (`[1]` the parent...); without an index, any ancestor's.
+    private static func ancestorText(_ name: String, _ meaning: String, _ value: @escaping @Sendable (ProcessRecord) -> String) -> FieldDefinition {
+        FieldDefinition(
+            name: name, type: .string,
+            description: "An ancestor's \(meaning): [1] is the parent, [2] the grandparent...; without an index, a comparison holds if it holds for any ancestor.",
+            argument: .optionalIndex, eventTypes: processTypes
+        ) { index in
+            if let index { return .string { $0.process?.ancestor(index).map(value) } }
+            return .anyString({ context, matches in
+                var ancestor = context.process?.parent
+                while let current = ancestor {
+                    if matches(value(current)) { return true }
+                    ancestor = current.parent
+                }
+                return false
+            }, render: { context in ancestry(of: context.process).map(value).joined(separator: ",") })
+        }
+    }
+
     private static let userFields: [FieldDefinition] = [
         number("user.uid", "The real user id.", processTypes) { context in context.process.flatMap { $0.uid >= 0 ? $0.uid : nil } },
         number("user.euid", "The effective user id (differs from user.uid after running a setuid binary).", processTypes) { context in
@@ -211,6 +231,7 @@ public enum FieldRegistry {
             return process.userName ?? (process.uid == 0 ? "root" : nil)
         },
         number("group.gid", "The real group id.", processTypes) { context in context.process.flatMap { $0.gid >= 0 ? $0.gid : nil } },
+        string("group.name", "The group's name, where known (gid 0 is root).", processTypes) { context in context.process?.gid == 0 ? "root" : nil },
         number("user.loginuid", "The audit login uid: the user who logged in, kept through su, sudo and setuid; -1 when unset (services, and every container process a runtime started).", processTypes) {
             $0.process?.loginUID
         },
@@ -514,3 +535,10 @@ func capabilityBit(named name: String) -> Int? {
 func capabilityNames(_ bits: UInt64) -> String {
     (0..<64).filter { bits & (1 << UInt64($0)) != 0 }.map { $0 < capabilities.count ? capabilities[$0] : "CAP_\($0)" }.joined(separator: " ")
 }
+
+/// The host's name, read once.
+private let hostName: String = {
+    var buffer = [CChar](repeating: 0, count: 256)
+    guard gethostname(&buffer, buffer.count) == 0 else { return "" }
+    return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}()

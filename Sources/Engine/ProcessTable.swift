@@ -30,6 +30,8 @@ public final class ProcessRecord {
     /// Whether the executable was opened for writing in the same container before it was run.
     public var isExeWritten = false
     fileprivate var lastSeen: UInt64
+    /// When sentinel first saw it: its fork, or its exec or /proc entry for one born before.
+    public let startTime: UInt64
     /// Set when the process exits; it stays in the table for `ProcessTable.exitGrace`.
     fileprivate var exitTime: UInt64?
 
@@ -55,6 +57,7 @@ public final class ProcessRecord {
         capPermitted = parent?.capPermitted
         self.container = container
         lastSeen = time
+        startTime = time
     }
 
     /// The arguments after argv[0], joined by spaces, as Falco's `proc.args`.

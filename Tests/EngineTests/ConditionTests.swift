@@ -52,6 +52,16 @@ import SentinelJSON
         #expect(try harness.matches("proc.aname exists"))
     }
 
+    @Test func falcoProcessAndEventFields() throws {
+        let harness = shellInContainer()
+        #expect(try harness.matches("proc.aexepath[1] = /usr/sbin/nginx and proc.aexepath = /usr/bin/containerd-shim-runc-v2"))
+        #expect(try harness.matches("proc.aexe[1] = nginx and proc.pexe = nginx"))
+        #expect(try harness.matches("evt.num = 6"), "the sixth event fed")
+        #expect(try harness.matches("proc.duration >= 0 and proc.ppid.duration >= 0"))
+        #expect(try harness.matches("group.name exists") == false, "gid 33 has no name sentinel knows")
+        #expect(try harness.matches("evt.hostname exists"))
+    }
+
     @Test func containerFields() throws {
         let harness = shellInContainer()
         #expect(try harness.matches("container.id = abcdef012345"), "the short id, as docker ps shows")
