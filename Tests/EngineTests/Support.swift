@@ -35,7 +35,7 @@ final class Harness {
         engine.process(event) { _ in }
         let process = event.type == .container ? nil : engine.processes[event.pid]
         let container = process?.container ?? engine.containers.record(for: event.containerID ?? "host")
-        let context = EventContext(event: event, process: process, container: container)
+        let context = EventContext(event: event, process: process, container: container, number: engine.statistics.events)
         last = context
         return context
     }
