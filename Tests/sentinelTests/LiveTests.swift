@@ -122,9 +122,10 @@ struct TestContainer {
     /// The host pid of its entrypoint, read while it runs.
     let entrypointPID: Int
 
-    static func run(_ name: String, image: String = LiveEnvironment.image, options: [String] = [], _ shellCommand: String) throws -> TestContainer {
+    static func run(_ name: String, image: String = LiveEnvironment.image, network: String = "none", options: [String] = [],
+                    _ shellCommand: String) throws -> TestContainer {
         try command(["docker", "rm", "-f", name])
-        let started = try command(["docker", "run", "-d", "--network", "none", "--name", name] + options + [image, "/bin/sh", "-c", shellCommand])
+        let started = try command(["docker", "run", "-d", "--network", network, "--name", name] + options + [image, "/bin/sh", "-c", shellCommand])
         try #require(started.status == 0, "docker run failed for \(name)")
         let id = String(started.stdout.trimmingCharacters(in: .whitespacesAndNewlines).prefix(12))
         let pid = try command(["docker", "inspect", "-f", "{{.State.Pid}}", name]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -381,6 +382,32 @@ struct LiveTests {
         #expect(sentinel.stop() == 0, "\(sentinel.stderr)")
     }
 
+    /// A container on the host's network has no veth of its own, so packet capture cannot see
+    /// its traffic; the kernel's socket events still do, with its container and process: its
+    /// listen, connect and accept on the host's loopback arrive with both ends.
+    @Test func aContainerOnTheHostNetworkIsSeenByItsSockets() throws {
+        try #require(LiveEnvironment.problem == nil, "\(LiveEnvironment.problem ?? "")")
+        let sentinel = try LiveSentinel(["--rules", "Tests/sentinelTests/Fixtures/live/sockets.json"], command: ["-o", "json"])
+        let program = """
+            import socket
+            server = socket.socket(); server.bind(("127.0.0.1", 0)); server.listen(1)
+            client = socket.create_connection(server.getsockname()); peer, _ = server.accept()
+            client.send(b"hi"); peer.recv(2)
+            """
+        let container = try TestContainer.run("sentinel-live-hostnet", image: Self.debian, network: "host", "python3 -c '\(program)'; sleep 1")
+        defer { container.remove() }
+        _ = sentinel.alert("Socket event", container: container.id, within: 3)
+        _ = waitUntil(seconds: 2) { sentinel.alerts.count >= 3 }
+        let events = sentinel.alerts.compactMap { $0["output_fields"] as? [String: Any] }.filter { $0["container.id"] as? String == container.id }
+        for type in ["listen", "connect", "accept"] {
+            let fields = try #require(events.first { $0["evt.type"] as? String == type }, "no \(type) in \(events)")
+            #expect(fields["container.name"] as? String == "sentinel-live-hostnet" && fields["proc.name"] as? String == "python3", "\(fields)")
+            #expect((fields["fd.name"] as? String)?.hasSuffix("127.0.0.1:\(fields["fd.lport"] ?? "")") == true || type == "connect", "\(fields)")
+            #expect((fields["fd.name"] as? String)?.contains("127.0.0.1:") == true, "\(fields)")
+        }
+        #expect(sentinel.stop() == 0, "\(sentinel.stderr)")
+    }
+
     @Test func theEntrypointItselfIsNotAShellAlert() throws {
         try #require(LiveEnvironment.problem == nil, "\(LiveEnvironment.problem ?? "")")
         let sentinel = try LiveSentinel()
@@ -534,6 +561,7 @@ struct LiveTests {
         /bin/nc -ll -p 5555 -e /bin/true & sleep 0.3
         i=0; while [ $i -lt 300 ]; do /bin/nc 127.0.0.1 5555 </dev/null; i=$((i+1)); done
         loops=""; for loop in 1 2 3 4; do (i=0; while [ $i -lt 500 ]; do /bin/true; i=$((i+1)); done) & loops="$loops $!"; done; wait $loops
+        i=0; while [ $i -lt 300 ]; do : > /tmp/f$i; /bin/rm /tmp/f$i; i=$((i+1)); done
         """
 
     @Test(arguments: [8192, 4])
@@ -546,8 +574,10 @@ struct LiveTests {
         let counts = Self.recordCounts(sentinel.stderr)
         let exec = try #require(counts["exec"], "\(sentinel.stderr)")
         let connect = try #require(counts["connect"], "\(sentinel.stderr)")
-        #expect(exec.produced >= 2_600, "2000 + 300 + 300 execs at least")
+        #expect(exec.produced >= 2_900, "2000 + 300 + 300 + 300 execs at least")
         #expect(connect.produced >= 300)
+        let call = try #require(counts["call"], "the stock rules on removals capture unlinkat: \(sentinel.stderr)")
+        #expect(call.produced >= 300, "300 removals at least")
         for (kind, count) in counts {
             #expect(count.produced == count.received + count.dropped, "\(kind): \(count)")
         }
