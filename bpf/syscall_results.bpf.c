@@ -142,6 +142,7 @@ static __always_inline void report_call(struct pt_regs *regs, __u32 nr, long res
 	record->nr = nr;
 	record->result = result;
 	record->reserved = 0;
+	bpf_get_current_comm(record->comm, sizeof(record->comm));
 	record->args[0] = regs->di;
 	record->args[1] = regs->si;
 	record->args[2] = regs->dx;

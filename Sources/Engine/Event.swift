@@ -202,6 +202,9 @@ public struct ProcessFacts: Sendable {
     public var capPermitted: UInt64?
     /// Whether `args` was cut at the sensor's bound (the eBPF sensor keeps 1024 bytes of argv).
     public var argsTruncated: Bool?
+    /// The kernel's name for the process at this event: names a process only while the table has
+    /// none for it (one whose exec was not seen), never replacing the name its exec gave.
+    public var comm: String?
 
     public init(name: String? = nil, exePath: String? = nil, args: [String]? = nil, cwd: String? = nil,
                 uid: Int64? = nil, gid: Int64? = nil, euid: Int64? = nil, userName: String? = nil, tty: Int64? = nil,

@@ -173,6 +173,7 @@ public final class ProcessTable {
 
     private func apply(_ facts: ProcessFacts, to record: ProcessRecord) {
         if let name = facts.name { record.name = name }
+        if record.name.isEmpty, let comm = facts.comm { record.name = comm }
         if let exePath = facts.exePath { record.exePath = exePath }
         if let args = facts.args { record.args = args }
         if let cwd = facts.cwd { record.cwd = cwd }

@@ -100,6 +100,22 @@ import SentinelJSON
         #expect(engine.neededEventTypes == [.mysql, .connect, .accept])
     }
 
+    /// A process first seen at a call (its exec was never seen: the runtime's, joining a
+    /// container) takes the kernel's name from that call; one whose exec was seen keeps its own.
+    @Test func anUnknownProcessIsNamedByTheKernel() throws {
+        let engine = Engine(rules: [])
+        var facts = ProcessFacts()
+        facts.comm = "runc:[2:INIT]"
+        engine.process(Event(type: EventType(name: "mount")!, time: 1, pid: 77, containerID: "c0ffee000001", process: facts,
+                             payload: .call(CallArguments(values: [0, 0, 0, 0, 0], texts: [nil, nil, nil, nil, nil], result: 0)))) { _ in }
+        #expect(engine.processes[77]?.name == "runc:[2:INIT]")
+        engine.process(exec(78, ppid: 1, "/bin/busybox", ["sh"])) { _ in }
+        facts.comm = "exe"
+        engine.process(Event(type: EventType(name: "mount")!, time: 2, pid: 78, process: facts,
+                             payload: .call(CallArguments(values: [0, 0, 0, 0, 0], texts: [nil, nil, nil, nil, nil], result: 0)))) { _ in }
+        #expect(engine.processes[78]?.name == "busybox")
+    }
+
     @Test func alertsCarryTheRenderedOutputAndFields() throws {
         let engine = Engine(rules: [try rule("r", "evt.type = execve", output: "run %proc.cmdline by %proc.pname at %evt.time (%fd.name)")])
         var alerts: [Alert] = []

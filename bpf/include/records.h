@@ -273,6 +273,9 @@ struct sentinel_call {
 	/* The directory each of the first strings is relative to, when it is a relative path. */
 	__s16 base_lengths[SENTINEL_CALL_BASES]; /* -1: none (absolute, text, or not readable) */
 	__u16 reserved;
+	/* The caller's name: a process whose exec sentinel never saw (the runtime's, joining the
+	 * container's cgroup as it sets it up) is still named. */
+	char comm[SENTINEL_COMM_LEN];
 	char strings[SENTINEL_CALL_STRINGS][SENTINEL_PATH_MAX];
 	char bases[SENTINEL_CALL_BASES][SENTINEL_PATH_MAX];
 	struct sentinel_fd fd;

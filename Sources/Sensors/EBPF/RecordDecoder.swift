@@ -170,7 +170,9 @@ struct RecordDecoder {
         let arguments = CallArguments(values: Array(registers.prefix(call.arguments.count)), texts: texts, paths: paths, result: record.result,
                                       truncated: header.flags & SENTINEL_FLAG_PATH_TRUNCATED.rawValue != 0,
                                       descriptor: call.descriptorIndex == nil ? nil : descriptor(record.fd))
-        return base(call.eventType, payload: .call(arguments))
+        var facts = ProcessFacts()
+        facts.comm = text(at: \sentinel_call.comm, length: nil)
+        return base(call.eventType, process: facts, payload: .call(arguments))
     }
 
     /// Source and destination are the segment's sender and receiver; direction says which is
