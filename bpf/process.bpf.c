@@ -3,6 +3,16 @@
 #include "include/syscall_batch.bpf.h"
 #include "include/paths.bpf.h"
 
+/* A session's or group's number as the namespace at `level` sees it; 0 when it has none there
+ * (a session begun outside the container). */
+static __always_inline __u32 pid_in_namespace(struct pid *pid, unsigned int level)
+{
+	__u32 nr = 0;
+	if (pid && BPF_CORE_READ(pid, level) == level)
+		bpf_core_read(&nr, sizeof(nr), &pid->numbers[level & 31].nr);
+	return nr;
+}
+
 /* sched_process_exec(struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm) */
 SEC("raw_tracepoint/sched_process_exec")
 int on_exec(struct bpf_raw_tracepoint_args *ctx)
@@ -41,6 +51,8 @@ int on_exec(struct bpf_raw_tracepoint_args *ctx)
 	struct pid *pid = BPF_CORE_READ(task, thread_pid);
 	unsigned int level = BPF_CORE_READ(pid, level);
 	bpf_core_read(&record->vpid, sizeof(record->vpid), &pid->numbers[level & 31].nr);
+	record->vsid = pid_in_namespace(BPF_CORE_READ(task, signal, pids[3]), level);
+	record->vpgid = pid_in_namespace(BPF_CORE_READ(task, signal, pids[2]), level);
 
 	/* execveat on a descriptor (fexecve) names the file /dev/fd/N: the kernel's own string, fdpath,
 	 * not one a process could give. (The registers say execve here even then.) */

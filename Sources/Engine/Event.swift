@@ -200,6 +200,9 @@ public struct ProcessFacts: Sendable {
     /// The capabilities, a bit per CAP_ number.
     public var capEffective: UInt64?
     public var capPermitted: UInt64?
+    /// The session and the process group, numbered in the process's own pid namespace.
+    public var sid: Int64?
+    public var vpgid: Int64?
     /// Whether `args` was cut at the sensor's bound (the eBPF sensor keeps 1024 bytes of argv).
     public var argsTruncated: Bool?
     /// The kernel's name for the process at this event: names a process only while the table has

@@ -18,6 +18,8 @@ public enum EventCodec {
         ("proc.cwd", "the working directory"),
         ("proc.tty", "the controlling terminal's device number, 0 for none"),
         ("proc.vpid", "the pid in the process's own pid namespace (1: a container's entrypoint)"),
+        ("proc.sid", "the session id in the process's pid namespace (execve, execveat)"),
+        ("proc.vpgid", "the process group id in the process's pid namespace (execve, execveat)"),
         ("proc.args_truncated", "true when the sensor cut argv at its bound (execve, execveat)"),
         ("user.uid", "the real user id"),
         ("user.euid", "the effective user id (default: user.uid)"),
@@ -172,7 +174,7 @@ public enum EventCodec {
                           payload: .message(connection, message))
         } else {
             guard let pid = reader.integer("proc.pid", required: true) else { return nil }
-            let facts = ProcessFacts(name: reader.string("proc.name"), exePath: reader.string("proc.exepath"),
+            var facts = ProcessFacts(name: reader.string("proc.name"), exePath: reader.string("proc.exepath"),
                                      args: reader.strings("proc.args"), cwd: reader.string("proc.cwd"),
                                      uid: reader.integer("user.uid"), gid: reader.integer("group.gid"), euid: reader.integer("user.euid"),
                                      userName: reader.string("user.name"), tty: reader.integer("proc.tty"),
@@ -180,6 +182,8 @@ public enum EventCodec {
                                      loginUID: reader.integer("user.loginuid"), capEffective: reader.capabilities("thread.cap_effective"),
                                      capPermitted: reader.capabilities("thread.cap_permitted"),
                                      argsTruncated: reader.bool("proc.args_truncated"))
+            facts.sid = reader.integer("proc.sid")
+            facts.vpgid = reader.integer("proc.vpgid")
             event = Event(type: eventType, time: time ?? 0, pid: pid, tid: reader.integer("proc.tid"), ppid: reader.integer("proc.ppid"),
                           containerID: containerID, process: facts, payload: payload(for: eventType, &reader) ?? .none)
         }
@@ -500,6 +504,8 @@ public enum EventCodec {
         if let cwd = facts.cwd { writer.key("proc.cwd"); writer.string(cwd) }
         if let tty = facts.tty { writer.key("proc.tty"); writer.integer(tty) }
         if let vpid = facts.vpid { writer.key("proc.vpid"); writer.integer(vpid) }
+        if let sid = facts.sid { writer.key("proc.sid"); writer.integer(sid) }
+        if let vpgid = facts.vpgid { writer.key("proc.vpgid"); writer.integer(vpgid) }
         if facts.exeFromMemfd == true { writer.key("proc.is_exe_from_memfd"); writer.bool(true) }
         if let loginUID = facts.loginUID { writer.key("user.loginuid"); writer.integer(loginUID) }
         if let bits = facts.capEffective { writer.key("thread.cap_effective"); writer.string(capabilityNames(bits)) }

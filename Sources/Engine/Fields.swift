@@ -172,6 +172,21 @@ public enum FieldRegistry {
         string("proc.cmdline", "proc.name followed by proc.args.", processTypes) { $0.process?.commandLine },
         string("proc.cwd", "The working directory at exec.", processTypes) { nonEmpty($0.process?.cwd) },
         number("proc.vpid", "The pid inside the process's own pid namespace: 1 for a container's entrypoint.", processTypes) { $0.process?.vpid },
+        number("proc.sid", "The session id, in the process's pid namespace (none for a session begun outside it), as at its last exec.", processTypes) { $0.process?.sid },
+        number("proc.vpgid", "The process group id, in the process's pid namespace, as at its last exec.", processTypes) { $0.process?.vpgid },
+        bool("proc.is_vpgid_leader", "Whether the process leads its process group (proc.vpid = proc.vpgid).", processTypes) { context in
+            guard let process = context.process, let vpid = process.vpid, let vpgid = process.vpgid else { return nil }
+            return vpid == vpgid
+        },
+        string("proc.sname", "The session leader's name: the eldest ancestor (or the process) in the same session.", processTypes) { context in
+            eldest(of: context.process, sharing: \.sid)?.name
+        },
+        string("proc.vpgid.name", "The process group leader's name: the eldest ancestor (or the process) in the same group.", processTypes) { context in
+            eldest(of: context.process, sharing: \.vpgid)?.name
+        },
+        string("proc.vpgid.exe", "The process group leader's proc.exe (argv[0]).", processTypes) { context in
+            eldest(of: context.process, sharing: \.vpgid)?.args.first
+        },
         bool("proc.args_truncated", "Whether the command line was cut at the sensor's bound (1024 bytes of argv).", processTypes) { $0.process?.argsTruncated },
         number("proc.tty", "The controlling terminal's device number; 0 when there is none.", processTypes) { $0.process?.tty },
         bool("proc.is_exe_written", "The executable was opened for writing in the same container (or on the host) before it was run: a dropped binary.", processTypes) { $0.process?.isExeWritten },
@@ -542,3 +557,12 @@ private let hostName: String = {
     guard gethostname(&buffer, buffer.count) == 0 else { return "" }
     return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }()
+
+/// The eldest of `process` and its ancestors, unbroken, whose `key` is the process's own: its
+/// session's or process group's leader as far as the table knows.
+private func eldest(of process: ProcessRecord?, sharing key: KeyPath<ProcessRecord, Int64?>) -> ProcessRecord? {
+    guard let process, let value = process[keyPath: key] else { return nil }
+    var leader = process
+    while let parent = leader.parent, parent[keyPath: key] == value { leader = parent }
+    return leader
+}

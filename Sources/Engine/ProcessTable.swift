@@ -26,6 +26,9 @@ public final class ProcessRecord {
     public var loginUID: Int64?
     public var capEffective: UInt64?
     public var capPermitted: UInt64?
+    /// The session and process group in the process's pid namespace, as at its last exec.
+    public var sid: Int64?
+    public var vpgid: Int64?
     public var container: ContainerRecord
     /// Whether the executable was opened for writing in the same container before it was run.
     public var isExeWritten = false
@@ -55,6 +58,8 @@ public final class ProcessRecord {
         loginUID = parent?.loginUID
         capEffective = parent?.capEffective
         capPermitted = parent?.capPermitted
+        sid = parent?.sid
+        vpgid = parent?.vpgid
         self.container = container
         lastSeen = time
         startTime = time
@@ -188,6 +193,8 @@ public final class ProcessTable {
         if let loginUID = facts.loginUID { record.loginUID = loginUID }
         if let capEffective = facts.capEffective { record.capEffective = capEffective }
         if let capPermitted = facts.capPermitted { record.capPermitted = capPermitted }
+        if let sid = facts.sid { record.sid = sid }
+        if let vpgid = facts.vpgid { record.vpgid = vpgid }
         if let argsTruncated = facts.argsTruncated { record.argsTruncated = argsTruncated }
     }
 

@@ -62,6 +62,24 @@ import SentinelJSON
         #expect(try harness.matches("evt.hostname exists"))
     }
 
+    @Test func sessionsAndProcessGroups() throws {
+        let harness = Harness()
+        func exec(_ pid: Int64, ppid: Int64, _ name: String, vpid: Int64, sid: Int64, vpgid: Int64) -> Event {
+            var facts = ProcessFacts(exePath: "/bin/" + name, args: [name], uid: 0, vpid: vpid)
+            facts.sid = sid
+            facts.vpgid = vpgid
+            return Event(type: .execve, time: 1, pid: pid, ppid: ppid, containerID: "c0ffee000001", process: facts)
+        }
+        harness.feed(exec(30, ppid: 1, "sh", vpid: 1, sid: 1, vpgid: 1))
+        harness.feed(clone(31, parent: 30))
+        harness.feed(exec(31, ppid: 30, "make", vpid: 7, sid: 1, vpgid: 7))
+        harness.feed(clone(32, parent: 31))
+        harness.feed(exec(32, ppid: 31, "cc", vpid: 8, sid: 1, vpgid: 7))
+        #expect(try harness.matches("proc.sid = 1 and proc.sname = sh"))
+        #expect(try harness.matches("proc.vpgid = 7 and proc.vpgid.name = make and proc.vpgid.exe = make"))
+        #expect(try harness.matches("proc.is_vpgid_leader = false"))
+    }
+
     @Test func containerFields() throws {
         let harness = shellInContainer()
         #expect(try harness.matches("container.id = abcdef012345"), "the short id, as docker ps shows")

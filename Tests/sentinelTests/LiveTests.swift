@@ -370,7 +370,7 @@ struct LiveTests {
         try #require(LiveEnvironment.problem == nil, "\(LiveEnvironment.problem ?? "")")
         let sentinel = try LiveSentinel(["--rules", "Tests/sentinelTests/Fixtures/live/credentials.json"], command: ["-o", "json"])
         let container = try TestContainer.run("sentinel-live-credentials", options: ["--cap-drop", "ALL", "--cap-add", "NET_RAW", "--cap-add", "CHOWN"],
-                                              "/bin/cat /proc/self/loginuid; echo; /bin/cat /proc/self/status; sleep 1")
+                                              "/bin/cat /proc/self/loginuid; echo; /bin/cat /proc/self/status /proc/self/stat; sleep 1")
         defer { container.remove() }
         let fields = try #require(sentinel.alert("Credentials at exec", container: container.id, within: 3), "\(sentinel.alerts)")
         let said = try command(["docker", "logs", container.name]).stdout
@@ -379,6 +379,12 @@ struct LiveTests {
         #expect(fields["thread.cap_effective"] as? String == "CAP_CHOWN CAP_NET_RAW", "\(fields)")
         #expect(fields["thread.cap_permitted"] as? String == "CAP_CHOWN CAP_NET_RAW", "\(fields)")
         #expect(said.contains("CapEff:\t0000000000002001"), "\(said)")
+        // /proc/self/stat: pid (comm) state ppid pgrp session..., numbered in the container.
+        let stat = try #require(said.split(separator: "\n").last { $0.contains("(cat)") }, "\(said)")
+        let after = stat[stat.range(of: ") ")!.upperBound...].split(separator: " ")
+        let (group, session) = (Int(after[2])!, Int(after[3])!)
+        #expect(fields["proc.vpgid"] as? Int == (group == 0 ? nil : group), "\(fields) \(stat)")
+        #expect(fields["proc.sid"] as? Int == (session == 0 ? nil : session), "\(fields) \(stat)")
         #expect(sentinel.stop() == 0, "\(sentinel.stderr)")
     }
 

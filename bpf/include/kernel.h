@@ -86,8 +86,10 @@ struct tty_struct {
 	struct tty_driver *driver;
 } CORE;
 
+/* pids[]: indexed by enum pid_type (PIDTYPE_PGID 2, PIDTYPE_SID 3). */
 struct signal_struct {
 	struct tty_struct *tty;
+	struct pid *pids[4];
 } CORE;
 
 /* kuid_t and kernel_cap_t: one-member structs in the kernel. */

@@ -89,6 +89,9 @@ struct sentinel_exec {
 	__u32 loginuid; /* the audit login uid: who logged in, whatever uid followed; 4294967295 when unset */
 	__u64 cap_effective; /* the new image's capabilities, a bit per CAP_ number */
 	__u64 cap_permitted;
+	/* The session and the process group, as the process's own pid namespace numbers them. */
+	__u32 vsid;
+	__u32 vpgid;
 	char comm[SENTINEL_COMM_LEN];
 	/* The parent's name: a runtime's short-lived parent (runc exec) is often gone, and it lives on
 	 * the host, whose events the filter keeps quiet, before user space could read its /proc. */

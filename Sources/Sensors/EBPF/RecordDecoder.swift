@@ -72,7 +72,10 @@ struct RecordDecoder {
             uid: Int64(exec.uid), gid: Int64(exec.gid), euid: Int64(exec.euid), tty: Int64(exec.tty), vpid: Int64(exec.vpid),
             exeFromMemfd: fromMemfd, loginUID: Int64(Int32(bitPattern: exec.loginuid)),
             capEffective: exec.cap_effective, capPermitted: exec.cap_permitted, argsTruncated: header.flags & SENTINEL_FLAG_ARGS_TRUNCATED.rawValue != 0)
-        return base(exec.by_descriptor != 0 ? .execveat : .execve, ppid: Int64(exec.ppid), process: facts)
+        var withGroups = facts
+        if exec.vsid != 0 { withGroups.sid = Int64(exec.vsid) }
+        if exec.vpgid != 0 { withGroups.vpgid = Int64(exec.vpgid) }
+        return base(exec.by_descriptor != 0 ? .execveat : .execve, ppid: Int64(exec.ppid), process: withGroups)
     }
 
     /// An exec or fork record's parent, by the name the kernel gave it then.
