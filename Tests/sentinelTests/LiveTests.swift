@@ -325,6 +325,9 @@ struct LiveTests {
             client = socket.create_connection(server.getsockname()); peer, _ = server.accept()
             sock = high(client.fileno()); os.dup(sock); show("fcntl", sock)
             print("ports", client.getsockname()[1], server.getsockname()[1], flush=True)
+            udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); udp.bind(("127.0.0.1", 0)); port = udp.getsockname()[1]
+            udp.connect(("127.0.0.1", port)); udp.send(b"x"); udp.recv(1)
+            print("udp", udp.fileno(), port, flush=True)
             read, write = os.pipe(); read = high(read); os.dup(read); show("fcntl", read)
             os.close(copy); os.close(120)
             os.dup2(copy, 5)
@@ -359,6 +362,14 @@ struct LiveTests {
             }
         }
         #expect(said.contains(["cwd", "/tmp/work"]))
+        // A UDP socket: bound (its local end), then sending to and receiving from itself.
+        let udp = try #require(said.first { $0.first == "udp" })
+        for call in ["bind", "sendto", "recvfrom"] {
+            let fields = try #require(outputs.first { $0["evt.type"] as? String == call && "\($0["fd.num"] ?? "")" == udp[1] }, "no \(call) in \(outputs)")
+            #expect(fields["fd.type"] as? String == "ipv4" && fields["fd.l4proto"] as? String == "udp", "\(fields)")
+            #expect("\(fields["fd.lport"] ?? "")" == udp[2], "\(fields)")
+            if call != "bind" { #expect("\(fields["fd.rport"] ?? "")" == udp[2] && fields["evt.rawres"] as? Int == 1, "\(fields)") }
+        }
         // A descriptor closed before the call: the call fails, and nothing is described.
         let closed = try #require(outputs.first { $0["evt.type"] as? String == "dup2" && ($0["evt.rawres"] as? Int ?? 0) < 0 }, "the refused dup2")
         #expect(closed["fd.type"] is NSNull && closed["fd.num"] as? Int ?? -1 < 100, "\(closed)")
