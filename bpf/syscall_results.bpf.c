@@ -179,6 +179,17 @@ static __always_inline void report_call(struct pt_regs *regs, __u32 nr, long res
 		record->base_lengths[0] = write_base_directory(relative_to[0], record->bases[0]);
 	if (relative[1])
 		record->base_lengths[1] = write_base_directory(relative_to[1], record->bases[1]);
+	record->address_len = 0;
+	record->reserved_address = 0;
+	__s8 address = spec->address;
+	if (address >= 0) {
+		const void *pointer = (const void *)record->args[address & 7];
+		/* A sockaddr_in6 is 28 bytes; a sockaddr_in of 16 may end a page. */
+		if (pointer && bpf_probe_read_user(record->address, 28, pointer) == 0)
+			record->address_len = 28;
+		else if (pointer && bpf_probe_read_user(record->address, 16, pointer) == 0)
+			record->address_len = 16;
+	}
 	__s8 descriptor = spec->descriptor;
 	if (descriptor >= 0)
 		describe_descriptor((int)record->args[descriptor & 7], &record->fd);

@@ -17,6 +17,9 @@ public struct CapturedCall: Sendable {
         /// The descriptor whose open file the call acts on (a C int): the kernel describes that
         /// file, which the fd.* fields read (`Descriptor`). At most one per call.
         case descriptor
+        /// A pointer to a socket address the kernel copies at the call's exit (sendto's
+        /// destination, recvfrom's source): an unconnected socket's peer. At most one per call.
+        case address
         /// A path, absolute or relative to the working directory.
         case path
         /// A path relative to the directory open at the argument `dirfd` (the *at calls).
@@ -85,6 +88,8 @@ public struct CapturedCall: Sendable {
 
     /// The place of the argument whose open file the kernel describes, if the call has one.
     public var descriptorIndex: Int? { arguments.firstIndex { $0.kind == .descriptor } }
+    /// The place of the socket-address argument the kernel copies, if the call has one.
+    public var addressIndex: Int? { arguments.firstIndex { $0.kind == .address } }
 
     /// The argument named `name`'s place, if the call has one.
     public func argumentIndex(named name: String) -> Int? { arguments.firstIndex { $0.name == name } }
@@ -98,6 +103,7 @@ public struct CapturedCall: Sendable {
         case .flags(let names): return names.flags(UInt64(UInt32(truncatingIfNeeded: values.values[index])))
         case .choice(let names): return names.choice(UInt64(bitPattern: number(of: index, in: values)))
         case .number, .int, .id, .fd, .descriptor: return String(number(of: index, in: values))
+        case .address: return values.address?.text ?? (values.values[index] == 0 ? "NULL" : String(values.values[index]))
         }
     }
 
@@ -107,7 +113,7 @@ public struct CapturedCall: Sendable {
         switch arguments[index].kind {
         case .int, .fd, .descriptor, .choice: return Int64(Int32(truncatingIfNeeded: value))
         case .id, .flags: return Int64(UInt32(truncatingIfNeeded: value))
-        case .number, .path, .relativePath, .text: return Int64(bitPattern: value)
+        case .number, .path, .relativePath, .text, .address: return Int64(bitPattern: value)
         }
     }
 }
@@ -175,10 +181,11 @@ extension CapturedCall {
         ("dup3", [("oldfd", .descriptor), ("newfd", .fd), ("flags", .number)]),
         ("fcntl", [("fd", .descriptor), ("cmd", .choice(.fcntlCommands)), ("arg", .number)]),
         // The socket's ends are read from the descriptor: a connected socket's peer, the address a
-        // bind gave it. An unconnected socket's peer, given in sendto's sockaddr, is not read.
+        // bind gave it; an unconnected socket's peer from sendto's and recvfrom's address
+        // (sendmsg's and recvmsg's, inside their msghdr, is not read).
         ("bind", [("fd", .descriptor), ("addr", .number), ("addrlen", .int)]),
-        ("sendto", [("fd", .descriptor), ("buf", .number), ("size", .number), ("flags", .number), ("addr", .number), ("addrlen", .int)]),
-        ("recvfrom", [("fd", .descriptor), ("buf", .number), ("size", .number), ("flags", .number), ("addr", .number), ("addrlen", .number)]),
+        ("sendto", [("fd", .descriptor), ("buf", .number), ("size", .number), ("flags", .number), ("addr", .address), ("addrlen", .int)]),
+        ("recvfrom", [("fd", .descriptor), ("buf", .number), ("size", .number), ("flags", .number), ("addr", .address), ("addrlen", .number)]),
         ("sendmsg", [("fd", .descriptor), ("msg", .number), ("flags", .number)]),
         ("recvmsg", [("fd", .descriptor), ("msg", .number), ("flags", .number)]),
     ]

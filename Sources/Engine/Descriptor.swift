@@ -76,9 +76,12 @@ public struct Descriptor: Sendable, Hashable {
     /// A file's or directory's absolute path; a memfd's "memfd:NAME"; nil for sockets and pipes.
     public var name: String?
     public var inode: UInt64
-    /// A socket's ends: the local one and, once connected, the peer's.
+    /// A socket's ends: the local one and the peer's (a connected socket's, or the one an
+    /// unconnected socket's sendto or recvfrom named).
     public var local: Endpoint?
     public var remote: Endpoint?
+    /// Whether an IP socket was connected to a peer (Falco's fd.connected).
+    public var isConnected: Bool
     /// "tcp" or "udp" for IP sockets.
     public var l4proto: String?
 
@@ -90,10 +93,8 @@ public struct Descriptor: Sendable, Hashable {
         self.local = local
         self.remote = remote
         self.l4proto = l4proto
+        isConnected = remote.map { $0.port != 0 } ?? false
     }
-
-    /// Whether an IP socket has a peer (Falco's fd.connected).
-    public var isConnected: Bool { remote.map { $0.port != 0 } ?? false }
 
     /// What Falco's fd.name shows: the path; for an IP socket "local:port->remote:port" (sentinel
     /// cannot tell from the descriptor alone which end connected, so the order is this process's

@@ -151,6 +151,8 @@ public struct CallArguments: Sendable, Equatable {
     public var truncated: Bool
     /// The open file behind the call's descriptor argument, for a call that has one.
     public var descriptor: Descriptor?
+    /// The socket address the call was given or filled in (sendto's destination, recvfrom's source).
+    public var address: Endpoint?
 
     public init(values: [UInt64], texts: [String?], paths: [String?]? = nil, result: Int64, truncated: Bool = false, descriptor: Descriptor? = nil) {
         self.values = values
@@ -354,6 +356,15 @@ public struct Endpoint: Sendable, Hashable {
 
     /// "1.2.3.4:80", "[::1]:80".
     public var text: String { address.isIPv4 ? "\(address):\(port)" : "[\(address)]:\(port)" }
+
+    /// The inverse of `text`.
+    public init?(text: String) {
+        guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]) else { return nil }
+        var host = text[..<colon]
+        if host.hasPrefix("["), host.hasSuffix("]") { host = host.dropFirst().dropLast() }
+        guard let address = IPAddress(String(host)) else { return nil }
+        self.init(address: address, port: port)
+    }
 
     public init(address: IPAddress, port: UInt16) {
         self.address = address

@@ -321,6 +321,7 @@ public enum EventCodec {
             var values = [UInt64](repeating: 0, count: call.arguments.count)
             var texts = [String?](repeating: nil, count: call.arguments.count)
             var paths = [String?](repeating: nil, count: call.arguments.count)
+            var address: Endpoint?
             for (index, argument) in call.arguments.enumerated() {
                 guard let value = object.optional(argumentPrefix + argument.name) else { continue }
                 switch argument.kind {
@@ -342,10 +343,19 @@ public enum EventCodec {
                     }
                 case .number, .int, .id, .fd, .descriptor:
                     if let number = value.integer(diagnostics) { values[index] = UInt64(bitPattern: number) }
+                case .address:
+                    guard case .string(let text) = value.node.value else { continue }
+                    guard let endpoint = Endpoint(text: text) else {
+                        diagnostics.add(value.diagnostic("\"\(text)\" is not an address and port (10.0.0.5:53, [fd00::5]:53)"))
+                        continue
+                    }
+                    address = endpoint
                 }
             }
             let described = call.descriptorIndex.map { descriptor(number: call.number(of: $0, in: CallArguments(values: values, texts: texts, result: 0))) }
-            return .call(CallArguments(values: values, texts: texts, paths: paths, result: integer("evt.rawres") ?? 0, descriptor: described))
+            var arguments = CallArguments(values: values, texts: texts, paths: paths, result: integer("evt.rawres") ?? 0, descriptor: described)
+            arguments.address = address
+            return .call(arguments)
         }
 
         /// The file open at a call's descriptor: none when fd.type is absent.
@@ -528,7 +538,8 @@ public enum EventCodec {
                     if let shown = path ?? text { writer.key(argumentPrefix + argument.name); writer.string(shown) }
                     if let text, path != nil, text != path { writer.key(rawArgumentPrefix + argument.name); writer.string(text) }
                 } else {
-                    writer.key(argumentPrefix + argument.name); writer.integer(call.number(of: index, in: arguments))
+                    writer.key(argumentPrefix + argument.name)
+                    if argument.kind == .address, let address = arguments.address { writer.string(address.text) } else { writer.integer(call.number(of: index, in: arguments)) }
                 }
             }
             writer.key("evt.rawres"); writer.integer(arguments.result)

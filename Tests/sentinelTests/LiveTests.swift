@@ -328,6 +328,9 @@ struct LiveTests {
             udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); udp.bind(("127.0.0.1", 0)); port = udp.getsockname()[1]
             udp.connect(("127.0.0.1", port)); udp.send(b"x"); udp.recv(1)
             print("udp", udp.fileno(), port, flush=True)
+            loose = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); loose.bind(("127.0.0.1", 0)); own = loose.getsockname()
+            loose.sendto(b"y", own); loose.recvfrom(1)
+            print("unconnected", loose.fileno(), own[1], flush=True)
             read, write = os.pipe(); read = high(read); os.dup(read); show("fcntl", read)
             os.close(copy); os.close(120)
             os.dup2(copy, 5)
@@ -369,6 +372,13 @@ struct LiveTests {
             #expect(fields["fd.type"] as? String == "ipv4" && fields["fd.l4proto"] as? String == "udp", "\(fields)")
             #expect("\(fields["fd.lport"] ?? "")" == udp[2], "\(fields)")
             if call != "bind" { #expect("\(fields["fd.rport"] ?? "")" == udp[2] && fields["evt.rawres"] as? Int == 1, "\(fields)") }
+        }
+        // Unconnected: the peer is the address sendto named and recvfrom filled in.
+        let loose = try #require(said.first { $0.first == "unconnected" })
+        for call in ["sendto", "recvfrom"] {
+            let fields = try #require(outputs.first { $0["evt.type"] as? String == call && "\($0["fd.num"] ?? "")" == loose[1] }, "no \(call) in \(outputs)")
+            #expect("\(fields["fd.rport"] ?? "")" == loose[2] && fields["fd.connected"] as? Bool == false, "\(fields)")
+            #expect(fields["evt.arg.addr"] as? String == "127.0.0.1:\(loose[2])", "\(fields)")
         }
         // A descriptor closed before the call: the call fails, and nothing is described.
         let closed = try #require(outputs.first { $0["evt.type"] as? String == "dup2" && ($0["evt.rawres"] as? Int ?? 0) < 0 }, "the refused dup2")

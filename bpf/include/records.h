@@ -250,7 +250,9 @@ struct sentinel_call_spec {
 	/* The argument holding the descriptor whose open file the call acts on, described in
 	 * sentinel_call.fd; SENTINEL_CALL_NO_FD for none. */
 	__s8 descriptor;
-	__u8 reserved;
+	/* The argument pointing at a socket address (sendto's destination, recvfrom's source, filled
+	 * by the call), copied into sentinel_call.address; SENTINEL_CALL_NO_FD for none. */
+	__s8 address;
 };
 
 /* The open file behind a call's descriptor argument, read from the task's own descriptor table at
@@ -279,6 +281,11 @@ struct sentinel_call {
 	/* The caller's name: a process whose exec sentinel never saw (the runtime's, joining the
 	 * container's cgroup as it sets it up) is still named. */
 	char comm[SENTINEL_COMM_LEN];
+	/* A struct sockaddr as the call's address argument held it at exit (sockaddr_in or
+	 * sockaddr_in6 by its family); address_len 0: none. */
+	__u16 address_len;
+	__u8 address[28];
+	__u16 reserved_address;
 	char strings[SENTINEL_CALL_STRINGS][SENTINEL_PATH_MAX];
 	char bases[SENTINEL_CALL_BASES][SENTINEL_PATH_MAX];
 	struct sentinel_fd fd;

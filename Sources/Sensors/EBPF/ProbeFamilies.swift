@@ -62,6 +62,7 @@ struct ProbeFamily: Sendable {
             spec.captured = 1
             spec.strings = call.stringArguments
             spec.descriptor = call.descriptorIndex.map { Int8($0) } ?? Int8(SENTINEL_CALL_NO_FD)
+            spec.address = call.addressIndex.map { Int8($0) } ?? Int8(SENTINEL_CALL_NO_FD)
             withUnsafeMutableBytes(of: &spec.base) { bases in
                 for index in 0..<bases.count {
                     bases[index] = UInt8(bitPattern: index < call.arguments.count ? call.base(of: index) : CapturedCall.notAPath)

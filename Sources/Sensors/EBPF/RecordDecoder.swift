@@ -170,9 +170,14 @@ struct RecordDecoder {
             slot += 1
         }
         guard call.descriptorIndex == nil || record.fd.name_len < Int16(SENTINEL_PATH_MAX) else { return nil }
-        let arguments = CallArguments(values: Array(registers.prefix(call.arguments.count)), texts: texts, paths: paths, result: record.result,
+        var arguments = CallArguments(values: Array(registers.prefix(call.arguments.count)), texts: texts, paths: paths, result: record.result,
                                       truncated: header.flags & SENTINEL_FLAG_PATH_TRUNCATED.rawValue != 0,
                                       descriptor: call.descriptorIndex == nil ? nil : descriptor(record.fd))
+        if call.addressIndex != nil, record.address_len > 0 {
+            arguments.address = socketAddress(at: \sentinel_call.address)
+            // An unconnected socket's peer is the one this call named.
+            if let address = arguments.address, arguments.descriptor?.isConnected == false { arguments.descriptor?.remote = address }
+        }
         var facts = ProcessFacts()
         facts.comm = text(at: \sentinel_call.comm, length: nil)
         return base(call.eventType, process: facts, payload: .call(arguments))
@@ -227,10 +232,23 @@ struct RecordDecoder {
         case .memfd: facts.name = path.map { String($0.drop { $0 == "/" }) }
         case .ipv4, .ipv6:
             (facts.local, facts.remote) = endpoints(at: \sentinel_call.fd.ends)
+            facts.isConnected = facts.remote.map { $0.port != 0 } ?? false
             facts.l4proto = fd.ends.protocol == Self.udp ? "udp" : fd.ends.protocol == Self.tcp ? "tcp" : nil
         default: break
         }
         return facts
+    }
+
+    /// The struct sockaddr_in or sockaddr_in6 at `field`; nil for another family.
+    private func socketAddress<Root>(at field: KeyPath<Root, some Any>) -> Endpoint? {
+        let raw = Array(bytes(at: field, length: 28))
+        let family = UInt16(raw[0]) | UInt16(raw[1]) << 8
+        let port = UInt16(raw[2]) << 8 | UInt16(raw[3])
+        switch family {
+        case 2: return Endpoint(address: IPAddress(networkBytes: Array(raw[4..<8])), port: port)
+        case Self.inet6: return Endpoint(address: Self.ipv6(Array(raw[8..<24])), port: port)
+        default: return nil
+        }
     }
 
     /// A socket's two ends from the sentinel_endpoints at `field`.
@@ -244,9 +262,13 @@ struct RecordDecoder {
     /// The 16-byte address at `field`: IPv4 in its first 4 bytes unless `v6`.
     private func address<Root>(at field: KeyPath<Root, some Any>, v6: Bool) -> IPAddress {
         let raw = Array(bytes(at: field, length: 16))
-        // An IPv6 socket talking IPv4 holds ::ffff:a.b.c.d; the connection is IPv4's.
+        return v6 ? Self.ipv6(raw) : IPAddress(networkBytes: Array(raw[0..<4]))
+    }
+
+    /// Sixteen bytes of an IPv6 address; an IPv6 socket talking IPv4 holds ::ffff:a.b.c.d, and
+    /// the connection is IPv4's.
+    private static func ipv6(_ raw: [UInt8]) -> IPAddress {
         let isMappedV4 = raw[0..<10].allSatisfy { $0 == 0 } && raw[10] == 0xff && raw[11] == 0xff
-        if !v6 { return IPAddress(networkBytes: Array(raw[0..<4])) }
         return IPAddress(networkBytes: isMappedV4 ? Array(raw[12..<16]) : raw)
     }
 }
