@@ -126,7 +126,7 @@ public struct Event: Sendable {
         /// is the path as the process gave it, when that differs.
         case open(path: String, flags: OpenFlags, result: Int64, given: String? = nil)
         case syscall(number: Int64)
-        case container(ContainerFacts)
+        indirect case container(ContainerFacts)
         case boscEpoch(BoSCEpoch)
         /// The connection (its client is `source`; `direction` is outbound when the container is
         /// the client) and what was said in it. Boxed: most events are far smaller.
@@ -195,21 +195,50 @@ public struct ProcessFacts: Sendable {
     public var tty: Int64?
     /// The pid inside the process's own pid namespace: 1 for a container's entrypoint.
     public var vpid: Int64?
-    /// Whether the executable is a memfd: code that never was a file (`proc.is_exe_from_memfd`).
-    public var exeFromMemfd: Bool?
-    /// The audit login uid: who logged in, whatever uid followed (-1: unset, as for services).
-    public var loginUID: Int64?
-    /// The capabilities, a bit per CAP_ number.
-    public var capEffective: UInt64?
-    public var capPermitted: UInt64?
-    /// The session and the process group, numbered in the process's own pid namespace.
-    public var sid: Int64?
-    public var vpgid: Int64?
     /// Whether `args` was cut at the sensor's bound (the eBPF sensor keeps 1024 bytes of argv).
     public var argsTruncated: Bool?
+
+    /// Facts that only an exec carries (or, `comm`, a captured call), kept in a box of their own:
+    /// every event holds a ProcessFacts, most have none of these, and the engine moves events
+    /// by value.
+    private final class ExecDetails: @unchecked Sendable {
+        // Copied on write (`details(_:)`), so never shared while mutable.
+        var exeFromMemfd: Bool?
+        var loginUID: Int64?
+        var capEffective: UInt64?
+        var capPermitted: UInt64?
+        var sid: Int64?
+        var vpgid: Int64?
+        var comm: String?
+
+        func copy() -> ExecDetails {
+            let copy = ExecDetails()
+            (copy.exeFromMemfd, copy.loginUID, copy.capEffective, copy.capPermitted) = (exeFromMemfd, loginUID, capEffective, capPermitted)
+            (copy.sid, copy.vpgid, copy.comm) = (sid, vpgid, comm)
+            return copy
+        }
+    }
+
+    private var box: ExecDetails?
+
+    private mutating func details(_ change: (ExecDetails) -> Void) {
+        if box == nil { box = ExecDetails() } else if !isKnownUniquelyReferenced(&box!) { box = box!.copy() }
+        change(box!)
+    }
+
+    /// Whether the executable is a memfd: code that never was a file (`proc.is_exe_from_memfd`).
+    public var exeFromMemfd: Bool? { get { box?.exeFromMemfd } set { details { $0.exeFromMemfd = newValue } } }
+    /// The audit login uid: who logged in, whatever uid followed (-1: unset, as for services).
+    public var loginUID: Int64? { get { box?.loginUID } set { details { $0.loginUID = newValue } } }
+    /// The capabilities, a bit per CAP_ number.
+    public var capEffective: UInt64? { get { box?.capEffective } set { details { $0.capEffective = newValue } } }
+    public var capPermitted: UInt64? { get { box?.capPermitted } set { details { $0.capPermitted = newValue } } }
+    /// The session and the process group, numbered in the process's own pid namespace.
+    public var sid: Int64? { get { box?.sid } set { details { $0.sid = newValue } } }
+    public var vpgid: Int64? { get { box?.vpgid } set { details { $0.vpgid = newValue } } }
     /// The kernel's name for the process at this event: names a process only while the table has
     /// none for it (one whose exec was not seen), never replacing the name its exec gave.
-    public var comm: String?
+    public var comm: String? { get { box?.comm } set { details { $0.comm = newValue } } }
 
     public init(name: String? = nil, exePath: String? = nil, args: [String]? = nil, cwd: String? = nil,
                 uid: Int64? = nil, gid: Int64? = nil, euid: Int64? = nil, userName: String? = nil, tty: Int64? = nil,
@@ -225,11 +254,13 @@ public struct ProcessFacts: Sendable {
         self.userName = userName
         self.tty = tty
         self.vpid = vpid
-        self.exeFromMemfd = exeFromMemfd
-        self.loginUID = loginUID
-        self.capEffective = capEffective
-        self.capPermitted = capPermitted
         self.argsTruncated = argsTruncated
+        if exeFromMemfd != nil || loginUID != nil || capEffective != nil || capPermitted != nil {
+            self.exeFromMemfd = exeFromMemfd
+            self.loginUID = loginUID
+            self.capEffective = capEffective
+            self.capPermitted = capPermitted
+        }
     }
 }
 
