@@ -3,8 +3,8 @@
 #include "include/syscall_batch.bpf.h"
 #include "include/paths.bpf.h"
 
-/* A session's or group's number as the namespace at `level` sees it; 0 when it has none there
- * (a session begun outside the container). */
+/* A pid's (a process's, its session's, its group's) number as the pid namespace at `level` sees
+ * it; 0 when it has none there (a session begun outside the container). */
 static __always_inline __u32 pid_in_namespace(struct pid *pid, unsigned int level)
 {
 	__u32 nr = 0;
@@ -47,10 +47,10 @@ int on_exec(struct bpf_raw_tracepoint_args *ctx)
 	} else {
 		record->tty = 0;
 	}
-	/* numbers[level] is the pid as the task's innermost pid namespace sees it. */
+	/* The pids as the task's innermost pid namespace (its level) numbers them. */
 	struct pid *pid = BPF_CORE_READ(task, thread_pid);
 	unsigned int level = BPF_CORE_READ(pid, level);
-	bpf_core_read(&record->vpid, sizeof(record->vpid), &pid->numbers[level & 31].nr);
+	record->vpid = pid_in_namespace(pid, level);
 	record->vsid = pid_in_namespace(BPF_CORE_READ(task, signal, pids[3]), level);
 	record->vpgid = pid_in_namespace(BPF_CORE_READ(task, signal, pids[2]), level);
 
@@ -60,8 +60,7 @@ int on_exec(struct bpf_raw_tracepoint_args *ctx)
 	record->by_descriptor = fdpath != 0 && fdpath == BPF_CORE_READ(bprm, filename);
 	struct file *exe = BPF_CORE_READ(bprm, file);
 	record->exe_links = BPF_CORE_READ(exe, f_inode, i_nlink);
-	struct fs_struct *fs = BPF_CORE_READ(task, fs);
-	record->exe_len = fs ? write_directory(&exe->f_path, &fs->root, record->exe) : -1;
+	record->exe_len = write_task_path(&exe->f_path, record->exe);
 
 	const char *filename = BPF_CORE_READ(bprm, filename);
 	long path_len = bpf_probe_read_kernel_str(record->path, sizeof(record->path), filename);

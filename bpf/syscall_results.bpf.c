@@ -90,10 +90,7 @@ static __always_inline void describe_descriptor(int fd, struct sentinel_fd *out)
 			read_endpoints(&out->ends, sk);
 		return;
 	}
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct fs_struct *fs = BPF_CORE_READ(task, fs);
-	if (fs)
-		out->name_len = write_directory(&file->f_path, &fs->root, out->name);
+	out->name_len = write_task_path(&file->f_path, out->name);
 }
 
 static __always_inline void report_socket(struct pt_regs *regs, long nr, long result, __u64 cgroup_id, __u32 flags)

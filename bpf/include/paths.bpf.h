@@ -160,20 +160,31 @@ static __always_inline struct file *file_of(int fd)
 	return file;
 }
 
+/* The current task's root and working directory, or NULL. */
+static __always_inline struct fs_struct *current_fs(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	return BPF_CORE_READ(task, fs);
+}
+
+/* Writes `path` (a file's or a directory's) as the current task sees it from its root into `out`;
+ * its length, or -1. */
+static __always_inline long write_task_path(struct path *path, char *out)
+{
+	struct fs_struct *fs = current_fs();
+	return fs ? write_directory(path, &fs->root, out) : -1;
+}
+
 /* Writes the directory a path given relative to `dirfd` starts from (the working directory for
  * AT_FDCWD) into `out`; its length, or -1. */
 static __always_inline long write_base_directory(int dirfd, char *out)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct fs_struct *fs = BPF_CORE_READ(task, fs);
-	if (!fs)
-		return -1;
-	if (dirfd == AT_FDCWD)
-		return write_directory(&fs->pwd, &fs->root, out);
+	if (dirfd == AT_FDCWD) {
+		struct fs_struct *fs = current_fs();
+		return fs ? write_directory(&fs->pwd, &fs->root, out) : -1;
+	}
 	struct file *file = file_of(dirfd);
-	if (!file)
-		return -1;
-	return write_directory(&file->f_path, &fs->root, out);
+	return file ? write_task_path(&file->f_path, out) : -1;
 }
 
 #endif
