@@ -76,12 +76,10 @@ public struct Descriptor: Sendable, Hashable {
     /// A file's or directory's absolute path; a memfd's "memfd:NAME"; nil for sockets and pipes.
     public var name: String?
     public var inode: UInt64
-    /// A socket's ends: the local one and the peer's (a connected socket's, or the one an
-    /// unconnected socket's sendto or recvfrom named).
+    /// A socket's ends as the socket holds them: the local one and, once connected, the peer's
+    /// (0.0.0.0:0 before: an unconnected socket's peer is in its call's address instead).
     public var local: Endpoint?
     public var remote: Endpoint?
-    /// Whether an IP socket was connected to a peer (Falco's fd.connected).
-    public var isConnected: Bool
     /// "tcp" or "udp" for IP sockets.
     public var l4proto: String?
 
@@ -93,16 +91,18 @@ public struct Descriptor: Sendable, Hashable {
         self.local = local
         self.remote = remote
         self.l4proto = l4proto
-        isConnected = remote.map { $0.port != 0 } ?? false
     }
 
-    /// What Falco's fd.name shows: the path; for an IP socket "local:port->remote:port" (sentinel
-    /// cannot tell from the descriptor alone which end connected, so the order is this process's
-    /// end first).
-    public var displayName: String? {
+    /// Whether an IP socket has a peer (Falco's fd.connected).
+    public var isConnected: Bool { remote.map { $0.port != 0 } ?? false }
+
+    /// What Falco's fd.name shows: the path; for an IP socket "local:port->remote:port", the
+    /// remote end being `peer` when given (an unconnected socket's, from its call). sentinel cannot
+    /// tell from the descriptor alone which end connected, so this process's end comes first.
+    public func displayName(peer: Endpoint? = nil) -> String? {
         if let name { return name }
         guard let local else { return nil }
-        guard let remote, remote.port != 0 else { return local.text }
+        guard let remote = peer ?? remote, remote.port != 0 else { return local.text }
         return local.text + "->" + remote.text
     }
 }

@@ -60,6 +60,13 @@ public struct EventContext {
         return arguments.descriptor
     }
 
+    /// A described socket's peer: its own once connected, otherwise the address the call named
+    /// (sendto's destination, recvfrom's source).
+    var descriptorPeer: Endpoint? {
+        guard case .call(let arguments) = event.payload, let descriptor = arguments.descriptor else { return nil }
+        return descriptor.isConnected ? descriptor.remote : arguments.address ?? descriptor.remote
+    }
+
     var openedFile: (path: String, flags: OpenFlags, result: Int64)? {
         if case .open(let path, let flags, let result, _) = event.payload { return (path, flags, result) }
         return nil

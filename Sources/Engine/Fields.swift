@@ -306,7 +306,7 @@ public enum FieldRegistry {
         },
         string("fd.name", "The file's path for opens, absolute (a relative path joined to the directory it started from); source:port->destination:port for connections; for a call on a descriptor (dup, fchmod...), what is open there: a path, a memfd's memfd:NAME, a socket's local:port->remote:port.", opens.union(sockets).union(described)) { context in
             if let file = context.openedFile { return file.path }
-            if let descriptor = context.descriptor { return descriptor.displayName }
+            if let descriptor = context.descriptor { return descriptor.displayName(peer: context.descriptorPeer) }
             guard let connection = context.connection else { return nil }
             let destination = connection.destination.text
             guard let source = connection.source else { return destination }
@@ -362,8 +362,8 @@ public enum FieldRegistry {
         number("fd.dport", "The destination port: the server's; for listen, the listening port.", sockets) { context in context.connection.map { Int64($0.destination.port) } },
         ip("fd.lip", "The local address, on this process's side.", sockets.union(described)) { $0.connection?.local?.address ?? $0.descriptor?.local?.address },
         number("fd.lport", "The local port (for bind, the one bound).", sockets.union(described)) { context in (context.connection?.local ?? context.descriptor?.local).map { Int64($0.port) } },
-        ip("fd.rip", "The remote address, the peer's.", sockets.union(described)) { $0.connection?.remote?.address ?? $0.descriptor?.remote?.address },
-        number("fd.rport", "The remote port.", sockets.union(described)) { context in (context.connection?.remote ?? context.descriptor?.remote).map { Int64($0.port) } },
+        ip("fd.rip", "The remote address, the peer's.", sockets.union(described)) { $0.connection?.remote?.address ?? $0.descriptorPeer?.address },
+        number("fd.rport", "The remote port.", sockets.union(described)) { context in (context.connection?.remote ?? context.descriptorPeer).map { Int64($0.port) } },
         number("fd.bytes_in", "Bytes received over the connection (at close); live, the kernel's count, in which a received FIN counts as one.", [.close]) { context in context.connection?.traffic.map { Int64($0.bytesIn) } },
         number("fd.bytes_out", "Bytes sent over the connection (at close).", [.close]) { context in context.connection?.traffic.map { Int64($0.bytesOut) } },
         number("fd.segs_in", "TCP segments received (at close).", [.close]) { context in context.connection?.traffic.map { Int64($0.segmentsIn) } },

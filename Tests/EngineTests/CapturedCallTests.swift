@@ -41,6 +41,25 @@ import Testing
         return (event, diagnostics.all.map(\.message))
     }
 
+    /// An unconnected socket's peer is the address its call named: the fields show it, the socket
+    /// stays unconnected, and a recording of the event replays to the same.
+    @Test func anUnconnectedSocketsPeerIsItsCallsAddress() throws {
+        let local = Endpoint(address: IPAddress("172.17.0.3")!, port: 40000)
+        let unset = Endpoint(address: IPAddress("0.0.0.0")!, port: 0)
+        var arguments = CallArguments(values: [5, 0, 1, 0, 0, 16], texts: Array(repeating: nil, count: 6), result: 1,
+                                      descriptor: Descriptor(number: 5, kind: .ipv4, local: local, remote: unset, l4proto: "udp"))
+        arguments.address = Endpoint(address: IPAddress("10.0.0.53")!, port: 53)
+        let sendto = Event(type: EventType(name: "sendto")!, time: 1, pid: 9, containerID: "c0ffee000001", payload: .call(arguments))
+        let (replayed, errors) = decode(EventCodec.encode(sendto))
+        #expect(errors.isEmpty, "\(errors)")
+        for event in [sendto, try #require(replayed)] {
+            let harness = Harness()
+            harness.feed(event)
+            #expect(try harness.matches("fd.rip = 10.0.0.53 and fd.rport = 53 and fd.connected = false"))
+            #expect(try harness.matches("fd.name = \"172.17.0.3:40000->10.0.0.53:53\" and evt.arg.addr = \"10.0.0.53:53\""))
+        }
+    }
+
     /// A recorded call reads back as it was written; registers keep the C type the call takes.
     @Test func aCallRoundTripsAndItsFieldsReadItsArguments() throws {
         let line = #"{"evt.type":"renameat2","evt.time":5,"container.id":"abc","proc.pid":10,"evt.arg.olddirfd":-100,"evt.arg.oldpath":"a","evt.arg.newdirfd":-100,"evt.arg.newpath":"/tmp/b","evt.arg.flags":1,"evt.rawres":0}"#

@@ -21,9 +21,9 @@ struct DescriptorTests {
 
     @Test func aSocketIsNamedByItsEnds() {
         let local = Endpoint(address: IPAddress("fd00::3")!, port: 80)
-        #expect(Descriptor(number: 4, kind: .ipv6, local: local).displayName == "[fd00::3]:80")
-        #expect(Descriptor(number: 4, kind: .ipv6, local: local, remote: Endpoint(address: IPAddress("fd00::5")!, port: 5000)).displayName
+        #expect(Descriptor(number: 4, kind: .ipv6, local: local).displayName() == "[fd00::3]:80")
+        #expect(Descriptor(number: 4, kind: .ipv6, local: local, remote: Endpoint(address: IPAddress("fd00::5")!, port: 5000)).displayName()
                 == "[fd00::3]:80->[fd00::5]:5000")
-        #expect(Descriptor(number: 4, kind: .pipe).displayName == nil)
+        #expect(Descriptor(number: 4, kind: .pipe).displayName() == nil)
     }
 }

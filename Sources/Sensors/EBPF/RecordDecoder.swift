@@ -67,15 +67,14 @@ struct RecordDecoder {
         if given == "/proc/self/exe", let first = args.first, !first.isEmpty {
             name = String(first.split(separator: "/").last ?? Substring(first))
         }
-        let facts = ProcessFacts(
+        var facts = ProcessFacts(
             name: name, exePath: path, args: args,
             uid: Int64(exec.uid), gid: Int64(exec.gid), euid: Int64(exec.euid), tty: Int64(exec.tty), vpid: Int64(exec.vpid),
             exeFromMemfd: fromMemfd, loginUID: Int64(Int32(bitPattern: exec.loginuid)),
             capEffective: exec.cap_effective, capPermitted: exec.cap_permitted, argsTruncated: header.flags & SENTINEL_FLAG_ARGS_TRUNCATED.rawValue != 0)
-        var withGroups = facts
-        if exec.vsid != 0 { withGroups.sid = Int64(exec.vsid) }
-        if exec.vpgid != 0 { withGroups.vpgid = Int64(exec.vpgid) }
-        return base(exec.by_descriptor != 0 ? .execveat : .execve, ppid: Int64(exec.ppid), process: withGroups)
+        if exec.vsid != 0 { facts.sid = Int64(exec.vsid) }
+        if exec.vpgid != 0 { facts.vpgid = Int64(exec.vpgid) }
+        return base(exec.by_descriptor != 0 ? .execveat : .execve, ppid: Int64(exec.ppid), process: facts)
     }
 
     /// An exec or fork record's parent, by the name the kernel gave it then.
@@ -173,11 +172,7 @@ struct RecordDecoder {
         var arguments = CallArguments(values: Array(registers.prefix(call.arguments.count)), texts: texts, paths: paths, result: record.result,
                                       truncated: header.flags & SENTINEL_FLAG_PATH_TRUNCATED.rawValue != 0,
                                       descriptor: call.descriptorIndex == nil ? nil : descriptor(record.fd))
-        if call.addressIndex != nil, record.address_len > 0 {
-            arguments.address = socketAddress(at: \sentinel_call.address)
-            // An unconnected socket's peer is the one this call named.
-            if let address = arguments.address, arguments.descriptor?.isConnected == false { arguments.descriptor?.remote = address }
-        }
+        if call.addressIndex != nil, record.address_len > 0 { arguments.address = socketAddress(at: \sentinel_call.address) }
         var facts = ProcessFacts()
         facts.comm = text(at: \sentinel_call.comm, length: nil)
         return base(call.eventType, process: facts, payload: .call(arguments))
@@ -226,17 +221,15 @@ struct RecordDecoder {
         guard fd.mode != 0 else { return Descriptor(number: number, kind: nil) }
         let path = fd.name_len >= 0 ? text(at: \sentinel_call.fd.name, length: Int(fd.name_len)) : nil
         let kind = Descriptor.Kind(mode: fd.mode, name: path, family: fd.ends.family)
-        var facts = Descriptor(number: number, kind: kind, inode: fd.ino)
         switch kind {
-        case .file, .directory: facts.name = path
-        case .memfd: facts.name = path.map { String($0.drop { $0 == "/" }) }
+        case .file, .directory: return Descriptor(number: number, kind: kind, name: path, inode: fd.ino)
+        case .memfd: return Descriptor(number: number, kind: kind, name: path.map { String($0.drop { $0 == "/" }) }, inode: fd.ino)
         case .ipv4, .ipv6:
-            (facts.local, facts.remote) = endpoints(at: \sentinel_call.fd.ends)
-            facts.isConnected = facts.remote.map { $0.port != 0 } ?? false
-            facts.l4proto = fd.ends.protocol == Self.udp ? "udp" : fd.ends.protocol == Self.tcp ? "tcp" : nil
-        default: break
+            let (local, remote) = endpoints(at: \sentinel_call.fd.ends)
+            let l4proto = fd.ends.protocol == Self.udp ? "udp" : fd.ends.protocol == Self.tcp ? "tcp" : nil
+            return Descriptor(number: number, kind: kind, inode: fd.ino, local: local, remote: remote, l4proto: l4proto)
+        default: return Descriptor(number: number, kind: kind, inode: fd.ino)
         }
-        return facts
     }
 
     /// The struct sockaddr_in or sockaddr_in6 at `field`; nil for another family.

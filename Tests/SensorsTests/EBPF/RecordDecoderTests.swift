@@ -127,7 +127,7 @@ import Testing
         guard case .call(let arguments) = event.payload else { Issue.record("not a call: \(event.payload)"); return }
         #expect(arguments.descriptor == Descriptor(number: 3, kind: .ipv4, local: Endpoint(address: IPAddress("172.17.0.3")!, port: 40100),
                                                   remote: Endpoint(address: IPAddress("10.0.0.5")!, port: 4444), l4proto: "tcp"))
-        #expect(arguments.descriptor?.displayName == "172.17.0.3:40100->10.0.0.5:4444")
+        #expect(arguments.descriptor?.displayName() == "172.17.0.3:40100->10.0.0.5:4444")
 
         let memfd = try #require(decode(call, kind: SENTINEL_RECORD_CALL) { call in
             call.fd.mode = 0o100777; call.fd.ends.family = 0; call.fd.name_len = 13
