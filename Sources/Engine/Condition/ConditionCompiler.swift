@@ -198,7 +198,8 @@ public enum ConditionCompiler {
         case .in:
             var members = [Bool](repeating: false, count: EventType.allCases.count)
             for literal in try listItems(operand, at: position) { members[Int(EventType(name: literal.text)!.rawValue)] = true }
-            return { members[Int($0.event.type.rawValue)] }
+            // Captured by value: a captured var is boxed and checked for exclusive access on every read.
+            return { [members] in members[Int($0.event.type.rawValue)] }
         default:
             let predicate = try stringPredicate(op, operand, field: FieldRegistry.field(named: "evt.type")!, at: position)
             return { predicate($0.event.type.name) }
@@ -262,7 +263,7 @@ public enum ConditionCompiler {
         case .in:
             var items = Set<Int64>()
             for literal in try listItems(operand, at: position) { items.insert(try number(literal)) }
-            return { items.contains($0) }
+            return { [items] in items.contains($0) }
         case .equal:
             let expected = try number(try singleValue(operand, op, at: position))
             return { $0 == expected }
@@ -314,7 +315,7 @@ public enum ConditionCompiler {
         case .in:
             var networks: [IPNetwork] = []
             for literal in try listItems(operand, at: position) { networks.append(try network(literal)) }
-            return { address in networks.contains { $0.contains(address) } }
+            return { [networks] address in networks.contains { $0.contains(address) } }
         default:
             throw mismatch(op, field, at: position)
         }
