@@ -13,6 +13,18 @@ static __always_inline __u32 pid_in_namespace(struct pid *pid, unsigned int leve
 	return nr;
 }
 
+#define OVERLAYFS_SUPER_MAGIC 0x794c7630
+
+/* Whether a file lies in an overlay's upper layer: a container's own writes (or a copy-up of an
+ * image file it changed), not its image. 0 too where the kernel's BTF has no ovl_inode. */
+static __always_inline __u32 in_upper_layer(struct inode *inode)
+{
+	if (!bpf_core_type_exists(struct ovl_inode) || BPF_CORE_READ(inode, i_sb, s_magic) != OVERLAYFS_SUPER_MAGIC)
+		return 0;
+	struct ovl_inode *overlay = (void *)inode - bpf_core_field_offset(struct ovl_inode, vfs_inode);
+	return BPF_CORE_READ(overlay, __upperdentry) != 0;
+}
+
 /* sched_process_exec(struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm) */
 SEC("raw_tracepoint/sched_process_exec")
 int on_exec(struct bpf_raw_tracepoint_args *ctx)
@@ -59,7 +71,10 @@ int on_exec(struct bpf_raw_tracepoint_args *ctx)
 	const char *fdpath = BPF_CORE_READ(bprm, fdpath);
 	record->by_descriptor = fdpath != 0 && fdpath == BPF_CORE_READ(bprm, filename);
 	struct file *exe = BPF_CORE_READ(bprm, file);
-	record->exe_links = BPF_CORE_READ(exe, f_inode, i_nlink);
+	struct inode *exe_inode = BPF_CORE_READ(exe, f_inode);
+	record->exe_links = BPF_CORE_READ(exe_inode, i_nlink);
+	record->exe_ino = BPF_CORE_READ(exe_inode, i_ino);
+	record->exe_upper_layer = in_upper_layer(exe_inode);
 	record->exe_len = write_task_path(&exe->f_path, record->exe);
 
 	const char *filename = BPF_CORE_READ(bprm, filename);

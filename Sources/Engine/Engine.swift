@@ -33,6 +33,7 @@ public final class Engine {
         var types = Set(EventType.allCases.filter { !rulesByType[Int($0.rawValue)].isEmpty })
         // A message takes its process from its connection's connect or accept (SocketOwners).
         if judgesMessages { types.formUnion([.connect, .accept]) }
+        for rule in rules { types.formUnion(rule.condition.learnsFrom.union(rule.output.learnsFrom)) }
         return types
     }
 

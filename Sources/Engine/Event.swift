@@ -202,8 +202,10 @@ public struct ProcessFacts: Sendable {
     /// every event holds a ProcessFacts, most have none of these, and the engine moves events
     /// by value.
     private final class ExecDetails: @unchecked Sendable {
-        // Copied on write (`details(_:)`), so never shared while mutable.
+        // Copied on write (`set(_:_:)`), so never shared while mutable.
         var exeFromMemfd: Bool?
+        var exeUpperLayer: Bool?
+        var exeInode: Int64?
         var loginUID: Int64?
         var capEffective: UInt64?
         var capPermitted: UInt64?
@@ -215,30 +217,41 @@ public struct ProcessFacts: Sendable {
             let copy = ExecDetails()
             (copy.exeFromMemfd, copy.loginUID, copy.capEffective, copy.capPermitted) = (exeFromMemfd, loginUID, capEffective, capPermitted)
             (copy.sid, copy.vpgid, copy.comm) = (sid, vpgid, comm)
+            (copy.exeUpperLayer, copy.exeInode) = (exeUpperLayer, exeInode)
             return copy
         }
     }
 
     private var box: ExecDetails?
 
-    private mutating func details(_ change: (ExecDetails) -> Void) {
-        if box == nil { box = ExecDetails() } else if !isKnownUniquelyReferenced(&box!) { box = box!.copy() }
-        change(box!)
+    /// Writes one detail, copying a shared box first; an unknown detail makes no box.
+    private mutating func set<Value>(_ detail: ReferenceWritableKeyPath<ExecDetails, Value?>, _ value: Value?) {
+        if box == nil {
+            guard value != nil else { return }
+            box = ExecDetails()
+        } else if !isKnownUniquelyReferenced(&box!) {
+            box = box!.copy()
+        }
+        box![keyPath: detail] = value
     }
 
     /// Whether the executable is a memfd: code that never was a file (`proc.is_exe_from_memfd`).
-    public var exeFromMemfd: Bool? { get { box?.exeFromMemfd } set { details { $0.exeFromMemfd = newValue } } }
+    public var exeFromMemfd: Bool? { get { box?.exeFromMemfd } set { set(\.exeFromMemfd, newValue) } }
+    /// Whether the executable lies in the container's writable (overlay upper) layer.
+    public var exeUpperLayer: Bool? { get { box?.exeUpperLayer } set { set(\.exeUpperLayer, newValue) } }
+    /// The executable's inode number.
+    public var exeInode: Int64? { get { box?.exeInode } set { set(\.exeInode, newValue) } }
     /// The audit login uid: who logged in, whatever uid followed (-1: unset, as for services).
-    public var loginUID: Int64? { get { box?.loginUID } set { details { $0.loginUID = newValue } } }
+    public var loginUID: Int64? { get { box?.loginUID } set { set(\.loginUID, newValue) } }
     /// The capabilities, a bit per CAP_ number.
-    public var capEffective: UInt64? { get { box?.capEffective } set { details { $0.capEffective = newValue } } }
-    public var capPermitted: UInt64? { get { box?.capPermitted } set { details { $0.capPermitted = newValue } } }
+    public var capEffective: UInt64? { get { box?.capEffective } set { set(\.capEffective, newValue) } }
+    public var capPermitted: UInt64? { get { box?.capPermitted } set { set(\.capPermitted, newValue) } }
     /// The session and the process group, numbered in the process's own pid namespace.
-    public var sid: Int64? { get { box?.sid } set { details { $0.sid = newValue } } }
-    public var vpgid: Int64? { get { box?.vpgid } set { details { $0.vpgid = newValue } } }
+    public var sid: Int64? { get { box?.sid } set { set(\.sid, newValue) } }
+    public var vpgid: Int64? { get { box?.vpgid } set { set(\.vpgid, newValue) } }
     /// The kernel's name for the process at this event: names a process only while the table has
     /// none for it (one whose exec was not seen), never replacing the name its exec gave.
-    public var comm: String? { get { box?.comm } set { details { $0.comm = newValue } } }
+    public var comm: String? { get { box?.comm } set { set(\.comm, newValue) } }
 
     public init(name: String? = nil, exePath: String? = nil, args: [String]? = nil, cwd: String? = nil,
                 uid: Int64? = nil, gid: Int64? = nil, euid: Int64? = nil, userName: String? = nil, tty: Int64? = nil,
@@ -255,12 +268,10 @@ public struct ProcessFacts: Sendable {
         self.tty = tty
         self.vpid = vpid
         self.argsTruncated = argsTruncated
-        if exeFromMemfd != nil || loginUID != nil || capEffective != nil || capPermitted != nil {
-            self.exeFromMemfd = exeFromMemfd
-            self.loginUID = loginUID
-            self.capEffective = capEffective
-            self.capPermitted = capPermitted
-        }
+        self.exeFromMemfd = exeFromMemfd
+        self.loginUID = loginUID
+        self.capEffective = capEffective
+        self.capPermitted = capPermitted
     }
 }
 

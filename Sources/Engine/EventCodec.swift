@@ -14,6 +14,8 @@ public enum EventCodec {
         ("proc.name", "the process name (default at exec: the executable's file name)"),
         ("proc.exepath", "the executable's path (execve, execveat)"),
         ("proc.is_exe_from_memfd", "true when the executable is a memfd (execve, execveat)"),
+        ("proc.is_exe_upper_layer", "true when the executable lies in the container's writable layer (execve, execveat)"),
+        ("proc.exe_ino", "the executable's inode number (execve, execveat)"),
         ("proc.args", "argv as an array of strings, argv[0] first (execve, execveat)"),
         ("proc.cwd", "the working directory"),
         ("proc.tty", "the controlling terminal's device number, 0 for none"),
@@ -183,6 +185,8 @@ public enum EventCodec {
                                      capPermitted: reader.capabilities("thread.cap_permitted"),
                                      argsTruncated: reader.bool("proc.args_truncated"))
             facts.sid = reader.integer("proc.sid")
+            facts.exeUpperLayer = reader.bool("proc.is_exe_upper_layer")
+            facts.exeInode = reader.integer("proc.exe_ino")
             facts.vpgid = reader.integer("proc.vpgid")
             event = Event(type: eventType, time: time ?? 0, pid: pid, tid: reader.integer("proc.tid"), ppid: reader.integer("proc.ppid"),
                           containerID: containerID, process: facts, payload: payload(for: eventType, &reader) ?? .none)
@@ -517,6 +521,8 @@ public enum EventCodec {
         if let sid = facts.sid { writer.key("proc.sid"); writer.integer(sid) }
         if let vpgid = facts.vpgid { writer.key("proc.vpgid"); writer.integer(vpgid) }
         if facts.exeFromMemfd == true { writer.key("proc.is_exe_from_memfd"); writer.bool(true) }
+        if facts.exeUpperLayer == true { writer.key("proc.is_exe_upper_layer"); writer.bool(true) }
+        if let inode = facts.exeInode { writer.key("proc.exe_ino"); writer.integer(inode) }
         if let loginUID = facts.loginUID { writer.key("user.loginuid"); writer.integer(loginUID) }
         if let bits = facts.capEffective { writer.key("thread.cap_effective"); writer.string(capabilityNames(bits)) }
         if let bits = facts.capPermitted { writer.key("thread.cap_permitted"); writer.string(capabilityNames(bits)) }

@@ -48,7 +48,22 @@ public struct FieldDefinition: Sendable {
     public let description: String
     public let argument: Argument
     public let eventTypes: Set<EventType>
+    /// Events the engine learns the value from, besides the one judged: a rule that reads the
+    /// field needs them to flow even when no rule judges them (`proc.is_exe_written`: opens).
+    public private(set) var learnedFrom: Set<EventType> = []
     let makeAccessor: @Sendable (Int?) -> FieldAccessor
+
+    public init(name: String, type: FieldType, description: String, argument: Argument, eventTypes: Set<EventType>,
+                makeAccessor: @escaping @Sendable (Int?) -> FieldAccessor) {
+        (self.name, self.type, self.description, self.argument, self.eventTypes) = (name, type, description, argument, eventTypes)
+        self.makeAccessor = makeAccessor
+    }
+
+    func learned(from types: Set<EventType>) -> FieldDefinition {
+        var field = self
+        field.learnedFrom = types
+        return field
+    }
 
     public var displayName: String { argument == .none ? name : "\(name)[N]" }
 
@@ -167,6 +182,8 @@ public enum FieldRegistry {
         string("proc.name", "The process name: the executable's file name (the kernel's comm, at most 15 characters, where that is all that is known).", processTypes) { nonEmpty($0.process?.name) },
         string("proc.exepath", "The full path of the executable, as the kernel opened it (what a relative name, a symlink or a descriptor stood for); a memfd's is /memfd:NAME.", processTypes) { nonEmpty($0.process?.exePath) },
         bool("proc.is_exe_from_memfd", "Whether the executable is a memfd: code run from memory, never a file (fexecve of memfd_create).", processTypes) { $0.process?.isExeFromMemfd },
+        bool("proc.is_exe_upper_layer", "Whether the executable lies in the container's writable layer (overlayfs' upper): written, or copied up by a change, since the container started, not part of its image. False off an overlay.", processTypes) { $0.process?.isExeUpperLayer },
+        number("proc.exe_ino", "The executable's inode number, as stat shows it in the container.", processTypes) { $0.process?.exeInode },
         string("proc.exe", "argv[0], as the process was started.", processTypes) { $0.process?.args.first },
         string("proc.args", "The arguments after argv[0], joined by spaces.", processTypes) { $0.process?.arguments },
         string("proc.cmdline", "proc.name followed by proc.args.", processTypes) { $0.process?.commandLine },
@@ -189,7 +206,8 @@ public enum FieldRegistry {
         },
         bool("proc.args_truncated", "Whether the command line was cut at the sensor's bound (1024 bytes of argv).", processTypes) { $0.process?.argsTruncated },
         number("proc.tty", "The controlling terminal's device number; 0 when there is none.", processTypes) { $0.process?.tty },
-        bool("proc.is_exe_written", "The executable was opened for writing in the same container (or on the host) before it was run: a dropped binary.", processTypes) { $0.process?.isExeWritten },
+        bool("proc.is_exe_written", "The executable was opened for writing in the same container (or on the host) before it was run: a dropped binary. A rule that reads it makes the sensors send opens, which it is learnt from.", processTypes) { $0.process?.isExeWritten }
+            .learned(from: [.open, .openat, .openat2]),
         string("proc.pname", "The parent's proc.name.", processTypes) { nonEmpty($0.process?.parent?.name) },
         string("proc.pexepath", "The parent's proc.exepath.", processTypes) { nonEmpty($0.process?.parent?.exePath) },
         string("proc.pexe", "The parent's proc.exe (argv[0]).", processTypes) { $0.process?.parent?.args.first },

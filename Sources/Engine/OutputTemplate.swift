@@ -11,6 +11,13 @@ public struct OutputTemplate {
 
     let segments: [Segment]
 
+    /// Events the engine must see to know the values of the fields it prints (`learnedFrom`).
+    public var learnsFrom: Set<EventType> {
+        segments.reduce(into: []) { types, segment in
+            if case .field(let name, _, _) = segment { types.formUnion(FieldRegistry.field(named: name)?.learnedFrom ?? []) }
+        }
+    }
+
     /// Compiles `text`; `findingFields` are the extra names a built-in rule provides. Unknown field
     /// names are reported at their column.
     public static func compile(_ origin: ConditionOrigin, findingFields: [String] = [], diagnostics: Diagnostics) -> OutputTemplate {

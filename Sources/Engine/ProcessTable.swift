@@ -22,6 +22,10 @@ public final class ProcessRecord {
     public var argsTruncated = false
     /// Whether the executable is a memfd (an exec of code that never was a file).
     public var isExeFromMemfd = false
+    /// Whether the executable lies in the container's writable (overlay upper) layer.
+    public var isExeUpperLayer = false
+    /// The executable's inode number; nil when the source did not say.
+    public var exeInode: Int64?
     /// The audit login uid, -1 when unset; nil when the source did not say.
     public var loginUID: Int64?
     public var capEffective: UInt64?
@@ -60,6 +64,11 @@ public final class ProcessRecord {
         capPermitted = parent?.capPermitted
         sid = parent?.sid
         vpgid = parent?.vpgid
+        // A forked child runs its parent's executable until it execs.
+        isExeFromMemfd = parent?.isExeFromMemfd ?? false
+        isExeUpperLayer = parent?.isExeUpperLayer ?? false
+        exeInode = parent?.exeInode
+        isExeWritten = parent?.isExeWritten ?? false
         self.container = container
         lastSeen = time
         startTime = time
@@ -160,6 +169,8 @@ public final class ProcessTable {
             // An exec replaces the image: what the event does not say is unknown, not inherited.
             record.exePath = event.process.exePath ?? ""
             record.isExeFromMemfd = event.process.exeFromMemfd ?? false
+            record.isExeUpperLayer = event.process.exeUpperLayer ?? false
+            record.exeInode = event.process.exeInode
             record.args = event.process.args ?? []
             record.name = event.process.name ?? baseName(record.exePath.isEmpty ? record.args.first ?? "" : record.exePath)
         default:

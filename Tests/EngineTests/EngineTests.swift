@@ -100,6 +100,16 @@ import SentinelJSON
         #expect(engine.neededEventTypes == [.mysql, .connect, .accept])
     }
 
+    /// A rule on execs that reads whether the executable was written needs the opens that say so,
+    /// though it judges none of them; so does one that only prints it.
+    @Test func aFieldLearnedFromOtherEventsAsksForThem() throws {
+        let judged = Engine(rules: [try rule("dropped", "evt.type = execve and proc.is_exe_written = true")])
+        #expect(judged.neededEventTypes.isSuperset(of: [.execve, .open, .openat, .openat2]))
+        let printed = Engine(rules: [try rule("exec", "evt.type = execve", output: "%proc.is_exe_written")])
+        #expect(printed.neededEventTypes.isSuperset(of: [.execve, .openat]))
+        #expect(Engine(rules: [try rule("exec", "evt.type = execve")]).neededEventTypes == [.execve])
+    }
+
     /// A process first seen at a call (its exec was never seen: the runtime's, joining a
     /// container) takes the kernel's name from that call; one whose exec was seen keeps its own.
     @Test func anUnknownProcessIsNamedByTheKernel() throws {

@@ -171,6 +171,9 @@ struct LiveTests {
         // Run by a relative name: the rules read the path the kernel opened, not the name given.
         AttackScenario(label: "a relative exec in /tmp", shellCommand: "/bin/cp /bin/busybox /tmp/kworker; cd /tmp && ./kworker; sleep 1",
                        rules: ["Executable run from a temporary directory", "Dropped binary executed"], processName: "kworker", parentName: "sh", entrypointGeneration: 1),
+        // Renamed after it was written: the path written is not the one run; the layer tells.
+        AttackScenario(label: "a dropped binary renamed before it runs", shellCommand: "/bin/cp /bin/busybox /tmp/stage; /bin/mv /tmp/stage /bin/kupdate; /bin/kupdate; sleep 1",
+                       rules: ["Dropped binary executed"], processName: "kupdate", parentName: "sh", entrypointGeneration: 1),
         AttackScenario(label: "a package manager", shellCommand: "apt-get update; sleep 1",
                        rules: ["Package manager in container"], processName: "apt-get", parentName: "sh", entrypointGeneration: 1),
         AttackScenario(label: "a search for private keys", shellCommand: "/bin/find / -name id_rsa 2>/dev/null; sleep 1",
@@ -406,6 +409,41 @@ struct LiveTests {
         let (group, session) = (Int(after[2])!, Int(after[3])!)
         #expect(fields["proc.vpgid"] as? Int == (group == 0 ? nil : group), "\(fields) \(stat)")
         #expect(fields["proc.sid"] as? Int == (session == 0 ? nil : session), "\(fields) \(stat)")
+        #expect(sentinel.stop() == 0, "\(sentinel.stderr)")
+    }
+
+    /// Where an executable lies, as the kernel's overlay says: the image's (lower) layers, or the
+    /// container's writable (upper) layer, whether written there or copied up by a change. The
+    /// inode number is the one stat shows inside the container.
+    @Test func anExecutableInTheWritableLayerIsToldFromTheImages() throws {
+        try #require(LiveEnvironment.problem == nil, "\(LiveEnvironment.problem ?? "")")
+        let sentinel = try LiveSentinel(["--rules", "Tests/sentinelTests/Fixtures/live/executables.json"], command: ["-o", "json"])
+        let container = try TestContainer.run("sentinel-live-layers", """
+            stat -c 'probe-image %i' /bin/busybox; /bin/busybox true probe-image
+            cp /bin/busybox /tmp/dropped; stat -c 'probe-dropped %i' /tmp/dropped; /tmp/dropped true probe-dropped
+            touch /bin/busybox; stat -c 'probe-touched %i' /bin/busybox; /bin/busybox true probe-touched
+            sleep 1
+            """)
+        defer { container.remove() }
+        _ = waitUntil(seconds: 3) { sentinel.alerts.count >= 3 }
+        let said = try command(["docker", "logs", container.name]).stdout
+        let inodes = Dictionary(said.split(separator: "\n").compactMap { line -> (String, Int)? in
+            let words = line.split(separator: " ")
+            guard words.count == 2, let inode = Int(words[1]) else { return nil }
+            return (String(words[0]), inode)
+        }, uniquingKeysWith: { first, _ in first })
+        let events = sentinel.alerts.compactMap { $0["output_fields"] as? [String: Any] }.filter { $0["container.id"] as? String == container.id }
+        func probe(_ name: String) throws -> [String: Any] {
+            try #require(events.first { $0["proc.args"] as? String == "true \(name)" }, "no \(name) in \(events)")
+        }
+        let image = try probe("probe-image"), dropped = try probe("probe-dropped"), touched = try probe("probe-touched")
+        #expect(image["proc.is_exe_upper_layer"] as? Bool == false && image["proc.is_exe_written"] as? Bool == false, "\(image)")
+        #expect(dropped["proc.is_exe_upper_layer"] as? Bool == true && dropped["proc.is_exe_written"] as? Bool == true, "\(dropped)")
+        // Changed, not written: only the layer tells.
+        #expect(touched["proc.is_exe_upper_layer"] as? Bool == true && touched["proc.is_exe_written"] as? Bool == false, "\(touched)")
+        for (name, fields) in [("probe-image", image), ("probe-dropped", dropped), ("probe-touched", touched)] {
+            #expect(fields["proc.exe_ino"] as? Int == inodes[name], "\(name): \(fields) \(said)")
+        }
         #expect(sentinel.stop() == 0, "\(sentinel.stderr)")
     }
 

@@ -45,10 +45,21 @@ struct fs_struct {
 	struct path root, pwd;
 } CORE;
 
+struct super_block {
+	unsigned long s_magic;
+} CORE;
+
 struct inode {
 	unsigned short i_mode;
 	unsigned int i_nlink;
 	unsigned long i_ino;
+	struct super_block *i_sb;
+} CORE;
+
+/* overlayfs's inode (fs/overlayfs/ovl_entry.h), around the VFS inode of a file on an overlay. */
+struct ovl_inode {
+	struct inode vfs_inode;
+	struct dentry *__upperdentry; /* set once the file has a copy in the upper, writable layer */
 } CORE;
 
 struct file {

@@ -86,9 +86,13 @@ struct sentinel_exec {
 	__u32 by_descriptor; /* 1: execveat ran a descriptor (fexecve: a memfd's code, a file since deleted) */
 	__s32 exe_len; /* bytes in exe; -1: its path could not be walked (path is then all there is) */
 	__u32 exe_links; /* the executable's link count: 0 for a memfd or a file deleted since */
+	/* 1: the executable lies in an overlay's upper layer, written or copied up since the container
+	 * started rather than one of its image's layers */
+	__u32 exe_upper_layer;
 	__u32 loginuid; /* the audit login uid: who logged in, whatever uid followed; 4294967295 when unset */
 	__u64 cap_effective; /* the new image's capabilities, a bit per CAP_ number */
 	__u64 cap_permitted;
+	__u64 exe_ino; /* the executable's inode number, as stat shows it in the container */
 	/* The session and the process group, as the process's own pid namespace numbers them. */
 	__u32 vsid;
 	__u32 vpgid;

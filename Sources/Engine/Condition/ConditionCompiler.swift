@@ -8,12 +8,16 @@ public struct CompiledCondition {
     /// The system-call numbers of the `syscall` events it can match: a sensor passes over the
     /// other calls without making events of them.
     public let systemCalls: SystemCallNumbers
+    /// Events the engine must see to know the values of the fields it reads (`learnedFrom`).
+    public var learnsFrom: Set<EventType> = []
 
     /// The same test, applied to exactly `types`: for built-in rules that judge events of their own
     /// kinds, such as BoSC's system calls. It names no system-call numbers: such a rule gets its
     /// containers' calls by asking the sensor for them (see `KernelRequests`), not by number.
     public func observing(_ types: Set<EventType>) -> CompiledCondition {
-        CompiledCondition(matches: matches, eventTypes: types, systemCalls: .none)
+        var condition = CompiledCondition(matches: matches, eventTypes: types, systemCalls: .none)
+        condition.learnsFrom = learnsFrom
+        return condition
     }
 }
 
@@ -29,7 +33,18 @@ public enum ConditionCompiler {
         let matcher = build(expression, &errors)
         diagnostics.add(contentsOf: errors)
         guard errors.isEmpty, let matcher else { return nil }
-        return CompiledCondition(matches: matcher, eventTypes: eventTypes(of: expression), systemCalls: systemCalls(of: expression))
+        var condition = CompiledCondition(matches: matcher, eventTypes: eventTypes(of: expression), systemCalls: systemCalls(of: expression))
+        condition.learnsFrom = learnedFrom(expression)
+        return condition
+    }
+
+    private static func learnedFrom(_ expression: Expression) -> Set<EventType> {
+        switch expression {
+        case .and(let left, let right), .or(let left, let right): return learnedFrom(left).union(learnedFrom(right))
+        case .not(let inner): return learnedFrom(inner)
+        case .reference, .constant: return []
+        case .comparison(let comparison): return FieldRegistry.field(named: comparison.field.name)?.learnedFrom ?? []
+        }
     }
 
     // MARK: - Event types

@@ -72,6 +72,8 @@ struct RecordDecoder {
             uid: Int64(exec.uid), gid: Int64(exec.gid), euid: Int64(exec.euid), tty: Int64(exec.tty), vpid: Int64(exec.vpid),
             exeFromMemfd: fromMemfd, loginUID: Int64(Int32(bitPattern: exec.loginuid)),
             capEffective: exec.cap_effective, capPermitted: exec.cap_permitted, argsTruncated: header.flags & SENTINEL_FLAG_ARGS_TRUNCATED.rawValue != 0)
+        facts.exeUpperLayer = exec.exe_upper_layer != 0
+        facts.exeInode = Int64(bitPattern: exec.exe_ino)
         if exec.vsid != 0 { facts.sid = Int64(exec.vsid) }
         if exec.vpgid != 0 { facts.vpgid = Int64(exec.vpgid) }
         return base(exec.by_descriptor != 0 ? .execveat : .execve, ppid: Int64(exec.ppid), process: facts)
