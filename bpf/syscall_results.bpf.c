@@ -128,10 +128,38 @@ struct {
 	__type(value, struct sentinel_call_spec);
 } call_specs SEC(".maps");
 
+/* Whether a rule could want this call: its filtered value is one the rules ask for. */
+static __always_inline int wanted_call(const struct sentinel_call_spec *spec, struct pt_regs *regs, long result)
+{
+	__s8 slot = spec->filter_slot;
+	if (slot == SENTINEL_CALL_NO_FILTER)
+		return 1;
+	__s64 value;
+	switch (slot) {
+	case 0: value = regs->di; break;
+	case 1: value = regs->si; break;
+	case 2: value = regs->dx; break;
+	case 3: value = regs->r10; break;
+	case 4: value = regs->r8; break;
+	case 5: value = regs->r9; break;
+	default: value = result; break;
+	}
+	/* The kernel reads an int argument's low 32 bits: so must the filter, or set high bits would
+	 * carry a call past it. */
+	if (spec->filter_width == SENTINEL_CALL_WIDTH_INT)
+		value = (__s32)value;
+	else if (spec->filter_width == SENTINEL_CALL_WIDTH_UINT)
+		value = (__u32)value;
+	for (int i = 0; i < SENTINEL_CALL_FILTER_VALUES; i++)
+		if (i < spec->filter_count && spec->filter_values[i] == value)
+			return 1;
+	return 0;
+}
+
 static __always_inline void report_call(struct pt_regs *regs, __u32 nr, long result, __u64 cgroup_id, __u32 flags)
 {
 	struct sentinel_call_spec *spec = bpf_map_lookup_elem(&call_specs, &nr);
-	if (!spec || !spec->captured)
+	if (!spec || !spec->captured || !wanted_call(spec, regs, result))
 		return;
 	struct sentinel_call *record = reserve_record(SENTINEL_RECORD_CALL, sizeof(*record), cgroup_id, flags);
 	if (!record)

@@ -31,6 +31,17 @@ public struct CapturedCall: Sendable {
         /// One of several values, shown by its name.
         case choice(FlagNames)
 
+        /// How much of the register the call reads for an argument of this kind.
+        public enum Width: Sendable { case long, int, unsignedInt }
+
+        public var width: Width {
+            switch self {
+            case .int, .fd, .descriptor, .choice: .int
+            case .id, .flags: .unsignedInt
+            case .number, .path, .relativePath, .text, .address: .long
+            }
+        }
+
         /// Whether the kernel copies the text the register points at.
         public var isString: Bool {
             switch self {
@@ -110,10 +121,10 @@ public struct CapturedCall: Sendable {
     /// The argument at `index` as the C type the call takes reads it.
     public func number(of index: Int, in values: CallArguments) -> Int64 {
         let value = values.values[index]
-        switch arguments[index].kind {
-        case .int, .fd, .descriptor, .choice: return Int64(Int32(truncatingIfNeeded: value))
-        case .id, .flags: return Int64(UInt32(truncatingIfNeeded: value))
-        case .number, .path, .relativePath, .text, .address: return Int64(bitPattern: value)
+        switch arguments[index].kind.width {
+        case .int: return Int64(Int32(truncatingIfNeeded: value))
+        case .unsignedInt: return Int64(UInt32(truncatingIfNeeded: value))
+        case .long: return Int64(bitPattern: value)
         }
     }
 }

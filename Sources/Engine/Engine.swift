@@ -37,6 +37,17 @@ public final class Engine {
         return types
     }
 
+    /// For each captured call the rules narrow to a few values, the filter the kernel can apply.
+    public var callFilters: [EventType: CallFilter] {
+        var filters: [EventType: CallFilter] = [:]
+        for call in CapturedCall.all {
+            let rules = rulesByType[Int(call.eventType.rawValue)]
+            guard !rules.isEmpty, let filter = CallFilter.narrowing(call, for: rules.map(\.condition)) else { continue }
+            filters[call.eventType] = filter
+        }
+        return filters
+    }
+
     /// The system calls some rule could match: the others need not become events.
     public var neededSystemCalls: SystemCallNumbers {
         rulesByType[Int(EventType.syscall.rawValue)].reduce(.none) { $0.union($1.condition.systemCalls) }

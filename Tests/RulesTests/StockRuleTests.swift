@@ -41,6 +41,18 @@ import SentinelJSON
         #expect(!Self.ruleSet.rules.contains { $0.builtin is BoSCRule }, "BoSC is opt-in: not in rules/ itself")
     }
 
+    /// The calls a busy server makes by the thousand (socket, fcntl, dup) reach user space only
+    /// with the values the stock rules on them ask for; the other calls' rules leave theirs whole.
+    @Test func theStockRulesNarrowTheBusyCallsInTheKernel() throws {
+        let filters = Engine(rules: Self.ruleSet.rules).callFilters
+        func filter(_ name: String) -> CallFilter? { filters[EventType(name: name)!] }
+        #expect(filter("socket") == CallFilter(slot: .argument(0), values: [17]), "AF_PACKET")
+        #expect(filter("fcntl") == CallFilter(slot: .argument(1), values: [0, 1030]), "F_DUPFD, F_DUPFD_CLOEXEC")
+        for dup in ["dup", "dup2", "dup3"] { #expect(filter(dup) == CallFilter(slot: .result, values: [0, 1, 2]), "\(dup)") }
+        #expect(filter("bpf") == CallFilter(slot: .argument(0), values: [5]), "BPF_PROG_LOAD")
+        #expect(filter("unlinkat") == nil && filter("renameat2") == nil && filter("mount") == nil)
+    }
+
     @Test(arguments: testCases.map { "\($0.file.split(separator: "/").last!): \($0.name)" })
     func fixture(_ label: String) {
         let testCase = Self.testCases.first { "\($0.file.split(separator: "/").last!): \($0.name)" == label }!

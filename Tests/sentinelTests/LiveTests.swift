@@ -583,6 +583,33 @@ struct LiveTests {
         #expect(systemCalls.produced >= 1 && systemCalls.produced < 20, "\(systemCalls)")
     }
 
+    /// The stock rules on socket, fcntl and dup ask for a few values (a packet socket, a dup onto
+    /// a standard stream): the kernel sends only those calls, so that a server's thousands of
+    /// others cost no record. A packet socket asked for with bits set above the int the kernel
+    /// reads is still one, and still caught.
+    @Test func callsTheRulesNarrowAreSentOnlyWithTheValuesAsked() throws {
+        try #require(LiveEnvironment.problem == nil, "\(LiveEnvironment.problem ?? "")")
+        let sentinel = try LiveSentinel()
+        let container = try TestContainer.run("sentinel-live-narrowed", image: Self.debian, Self.python("""
+            import socket, fcntl, os
+            for _ in range(300):
+                with socket.socket() as s:
+                    fcntl.fcntl(s, fcntl.F_GETFL); os.dup2(s.fileno(), 50); os.close(50)
+            fd = libc.syscall(41, ctypes.c_long((1 << 32) | 17), 3, 0x300)
+            print("packet socket", fd, flush=True)
+            """))
+        defer { container.remove() }
+        let alert = sentinel.alert("Packet socket opened in container", container: container.id, within: 3)
+        let said = try command(["docker", "logs", container.name]).stdout
+        let fields = try #require(alert, "\(sentinel.alerts.map { $0["output"] ?? "" }) \(said)")
+        #expect((fields["evt.arg.type"] as? String)?.contains("SOCK_RAW") == true, "\(fields)")
+        _ = waitUntil(seconds: 3) { Self.recordCounts(sentinel.stderr)["call"] != nil }
+        #expect(sentinel.stop() == 0, "\(sentinel.stderr)")
+        // 300 sockets, fcntls and dup2s made no record: what is left is Python's start.
+        let calls = try #require(Self.recordCounts(sentinel.stderr)["call"], "\(sentinel.stderr)")
+        #expect(calls.produced < 100, "\(calls)")
+    }
+
     /// libbpf reads the ring for as long as records keep coming; a container that calls faster
     /// than sentinel reads must still let it stop when asked.
     @Test func aFloodOfSystemCallsDoesNotKeepSentinelFromStopping() throws {

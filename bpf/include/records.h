@@ -32,6 +32,16 @@
 #define SENTINEL_CALL_CWD -1
 /* sentinel_call_spec.descriptor: the call acts on no descriptor. */
 #define SENTINEL_CALL_NO_FD -1
+/* sentinel_call_spec.filter_slot: no filter, or the result rather than an argument. */
+#define SENTINEL_CALL_NO_FILTER -1
+#define SENTINEL_CALL_FILTER_RESULT 6
+#define SENTINEL_CALL_FILTER_VALUES 8
+/* sentinel_call_spec.filter_width: how the register is read before it is compared. */
+enum sentinel_call_width {
+	SENTINEL_CALL_WIDTH_LONG = 0, /* all 64 bits */
+	SENTINEL_CALL_WIDTH_INT = 1,  /* a C int: the low 32 bits, sign-extended */
+	SENTINEL_CALL_WIDTH_UINT = 2, /* an unsigned int (uid_t): the low 32 bits */
+};
 
 enum sentinel_record_kind {
 	SENTINEL_RECORD_EXEC = 1,
@@ -257,6 +267,14 @@ struct sentinel_call_spec {
 	/* The argument pointing at a socket address (sendto's destination, recvfrom's source, filled
 	 * by the call), copied into sentinel_call.address; SENTINEL_CALL_NO_FD for none. */
 	__s8 address;
+	/* The argument (or SENTINEL_CALL_FILTER_RESULT) whose value must be one of filter_values for
+	 * the call to be sent: every loaded rule on it asks for one of them (CallFilter.swift).
+	 * SENTINEL_CALL_NO_FILTER: every call is sent. */
+	__s8 filter_slot;
+	__u8 filter_width;
+	__u8 filter_count;
+	__u8 reserved[6];
+	__s64 filter_values[SENTINEL_CALL_FILTER_VALUES];
 };
 
 /* The open file behind a call's descriptor argument, read from the task's own descriptor table at

@@ -10,6 +10,9 @@ public struct CompiledCondition {
     public let systemCalls: SystemCallNumbers
     /// Events the engine must see to know the values of the fields it reads (`learnedFrom`).
     public var learnsFrom: Set<EventType> = []
+    /// The expanded expression, for what sensors can narrow by it in the kernel (`CallFilter`);
+    /// nil for a test applied to types it does not name (`observing`).
+    public internal(set) var expression: Expression?
 
     /// The same test, applied to exactly `types`: for built-in rules that judge events of their own
     /// kinds, such as BoSC's system calls. It names no system-call numbers: such a rule gets its
@@ -35,6 +38,7 @@ public enum ConditionCompiler {
         guard errors.isEmpty, let matcher else { return nil }
         var condition = CompiledCondition(matches: matcher, eventTypes: eventTypes(of: expression), systemCalls: systemCalls(of: expression))
         condition.learnsFrom = learnedFrom(expression)
+        condition.expression = expression
         return condition
     }
 

@@ -18,8 +18,8 @@ struct ProbeFamily: Sendable {
     var attachesToCgroupRoot = false
     /// Turns on the switches its programs read for the wanted types among its own.
     var configure: @Sendable (_ wanted: Set<EventType>, _ config: inout sentinel_config) -> Void = { _, _ in }
-    /// Fills its maps for the wanted types, once it is loaded; `mapFD` finds a map by name.
-    var fill: @Sendable (_ wanted: Set<EventType>, _ mapFD: (String) -> Int32) -> Void = { _, _ in }
+    /// Fills its maps for what the rules want, once it is loaded; `mapFD` finds a map by name.
+    var fill: @Sendable (_ wanted: ProbeSelection, _ mapFD: (String) -> Int32) -> Void = { _, _ in }
 
     static let all: [ProbeFamily] = [
         ProbeFamily(name: "process", eventTypes: [.execve, .execveat, .clone, .procexit], always: true),
@@ -54,9 +54,9 @@ struct ProbeFamily: Sendable {
     }
 
     /// What the capture program reads of each wanted call (map call_specs).
-    static func writeCallSpecs(wanted: Set<EventType>, mapFD: (String) -> Int32) {
+    static func writeCallSpecs(wanted: ProbeSelection, mapFD: (String) -> Int32) {
         let specs = mapFD("call_specs")
-        for call in CapturedCall.all where wanted.contains(call.eventType) {
+        for call in CapturedCall.all where wanted.eventTypes.contains(call.eventType) {
             var key = UInt32(call.number)
             var spec = sentinel_call_spec()
             spec.captured = 1
@@ -68,7 +68,34 @@ struct ProbeFamily: Sendable {
                     bases[index] = UInt8(bitPattern: index < call.arguments.count ? call.base(of: index) : CapturedCall.notAPath)
                 }
             }
+            narrow(&spec, of: call, by: wanted.callFilters[call.eventType])
             bpf_map_update_elem(specs, &key, &spec, UInt64(BPF_ANY))
+        }
+    }
+
+    /// The spec's filter: the slot, the width the call reads it at, the values.
+    static func narrow(_ spec: inout sentinel_call_spec, of call: CapturedCall, by filter: CallFilter?) {
+        guard let filter, filter.values.count <= Int(SENTINEL_CALL_FILTER_VALUES) else {
+            spec.filter_slot = Int8(SENTINEL_CALL_NO_FILTER)
+            return
+        }
+        switch filter.slot {
+        case .result:
+            spec.filter_slot = Int8(SENTINEL_CALL_FILTER_RESULT)
+            spec.filter_width = UInt8(SENTINEL_CALL_WIDTH_LONG.rawValue)
+        case .argument(let index):
+            spec.filter_slot = Int8(index)
+            switch call.arguments[index].kind.width {
+            case .int: spec.filter_width = UInt8(SENTINEL_CALL_WIDTH_INT.rawValue)
+            case .unsignedInt: spec.filter_width = UInt8(SENTINEL_CALL_WIDTH_UINT.rawValue)
+            case .long: spec.filter_width = UInt8(SENTINEL_CALL_WIDTH_LONG.rawValue)
+            }
+        }
+        spec.filter_count = UInt8(filter.values.count)
+        withUnsafeMutableBytes(of: &spec.filter_values) { slots in
+            for (index, value) in filter.values.sorted().enumerated() {
+                slots.storeBytes(of: value, toByteOffset: index * 8, as: Int64.self)
+            }
         }
     }
 

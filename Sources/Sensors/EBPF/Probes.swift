@@ -23,6 +23,8 @@ public struct ProbeSelection: Sendable, Equatable {
     public var streamUndecided: Bool
     /// Send the host's events too, not only containers'.
     public var includeHost: Bool
+    /// The captured calls the rules narrow to a few values: the kernel sends only those.
+    public var callFilters: [EventType: CallFilter] = [:]
 
     public init(eventTypes: Set<EventType>, streamedSystemCalls: SystemCallNumbers = .all, streamUndecided: Bool = false, includeHost: Bool) {
         self.eventTypes = eventTypes
@@ -92,7 +94,7 @@ final class Probes {
         do {
             for family in families {
                 try load(family: family.name, config: config, ringBufferBytes: ringBufferBytes, verifierLogDirectory: verifierLogDirectory)
-                family.fill(selection.eventTypes, mapFD)
+                family.fill(selection, mapFD)
             }
         } catch {
             detach()
