@@ -25,6 +25,22 @@ static __always_inline __u32 in_upper_layer(struct inode *inode)
 	return BPF_CORE_READ(overlay, __upperdentry) != 0;
 }
 
+/* A NUL-separated list in the new image's memory (argv, the environment) between start and end,
+ * cut at max bytes; the bytes read, or 0 if it could not be. */
+static __always_inline __u32 read_strings(char *out, unsigned long max, unsigned long start, unsigned long end, __u32 *flags, __u32 truncated_flag)
+{
+	unsigned long length = end - start;
+	if (length > max) {
+		length = max;
+		*flags |= truncated_flag;
+	}
+	/* The clamp above is lost on the way to the helper's argument unless the compiler keeps it. */
+	asm volatile("" : "+r"(length));
+	if (length <= max && bpf_probe_read_user(out, length, (void *)start) == 0)
+		return length;
+	return 0;
+}
+
 /* sched_process_exec(struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm) */
 SEC("raw_tracepoint/sched_process_exec")
 int on_exec(struct bpf_raw_tracepoint_args *ctx)
@@ -33,7 +49,11 @@ int on_exec(struct bpf_raw_tracepoint_args *ctx)
 	__u32 flags;
 	if (!watched(cgroup_id, &flags))
 		return 0;
-	struct sentinel_exec *record = reserve_record(SENTINEL_RECORD_EXEC, sizeof(*record), cgroup_id, flags);
+	struct sentinel_exec *record;
+	if (sentinel_config.read_environment)
+		record = reserve_record(SENTINEL_RECORD_EXEC, sizeof(struct sentinel_exec_environment), cgroup_id, flags);
+	else
+		record = reserve_record(SENTINEL_RECORD_EXEC, sizeof(*record), cgroup_id, flags);
 	if (!record)
 		return 0;
 
@@ -75,6 +95,12 @@ int on_exec(struct bpf_raw_tracepoint_args *ctx)
 	record->exe_links = BPF_CORE_READ(exe_inode, i_nlink);
 	record->exe_ino = BPF_CORE_READ(exe_inode, i_ino);
 	record->exe_upper_layer = in_upper_layer(exe_inode);
+	if (bpf_core_field_exists(exe_inode->i_ctime_sec)) {
+		record->exe_ctime = BPF_CORE_READ(exe_inode, i_ctime_sec) * 1000000000ull + BPF_CORE_READ(exe_inode, i_ctime_nsec);
+		record->exe_mtime = BPF_CORE_READ(exe_inode, i_mtime_sec) * 1000000000ull + BPF_CORE_READ(exe_inode, i_mtime_nsec);
+	} else {
+		record->exe_ctime = record->exe_mtime = 0;
+	}
 	record->exe_len = write_task_path(&exe->f_path, record->exe);
 
 	const char *filename = BPF_CORE_READ(bprm, filename);
@@ -83,20 +109,15 @@ int on_exec(struct bpf_raw_tracepoint_args *ctx)
 	if (path_len == sizeof(record->path))
 		record->header.flags |= SENTINEL_FLAG_PATH_TRUNCATED;
 
-	/* argv lies in the new image's memory, between arg_start and arg_end, NUL-separated. */
-	unsigned long arg_start = BPF_CORE_READ(task, mm, arg_start);
-	unsigned long arg_end = BPF_CORE_READ(task, mm, arg_end);
-	unsigned long args_len = arg_end - arg_start;
-	if (args_len > SENTINEL_ARGS_MAX) {
-		args_len = SENTINEL_ARGS_MAX;
-		record->header.flags |= SENTINEL_FLAG_ARGS_TRUNCATED;
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	record->args_len = read_strings(record->args, SENTINEL_ARGS_MAX, BPF_CORE_READ(mm, arg_start), BPF_CORE_READ(mm, arg_end),
+					&record->header.flags, SENTINEL_FLAG_ARGS_TRUNCATED);
+	if (sentinel_config.read_environment) {
+		struct sentinel_exec_environment *with_env = (struct sentinel_exec_environment *)record;
+		with_env->reserved = 0;
+		with_env->env_len = read_strings(with_env->env, SENTINEL_ENV_MAX, BPF_CORE_READ(mm, env_start), BPF_CORE_READ(mm, env_end),
+						 &record->header.flags, SENTINEL_FLAG_ENV_TRUNCATED);
 	}
-	/* The clamp above is lost on the way to the helper's argument unless the compiler keeps it. */
-	asm volatile("" : "+r"(args_len));
-	if (args_len <= SENTINEL_ARGS_MAX && bpf_probe_read_user(record->args, args_len, (void *)arg_start) == 0)
-		record->args_len = args_len;
-	else
-		record->args_len = 0;
 	submit_record(record);
 	return 0;
 }

@@ -209,6 +209,9 @@ static __always_inline void report_call(struct pt_regs *regs, __u32 nr, long res
 	__s8 address = spec->address;
 	if (address >= 0) {
 		const void *pointer = (const void *)record->args[address & 7];
+		/* msg_name is the first member of a struct msghdr. */
+		if (spec->address_in_header && (!pointer || bpf_probe_read_user(&pointer, sizeof(pointer), pointer) != 0))
+			pointer = 0;
 		/* A sockaddr_in6 is 28 bytes; a sockaddr_in of 16 may end a page. */
 		if (pointer && bpf_probe_read_user(record->address, 28, pointer) == 0)
 			record->address_len = 28;
@@ -220,6 +223,17 @@ static __always_inline void report_call(struct pt_regs *regs, __u32 nr, long res
 		describe_descriptor((int)record->args[descriptor & 7], &record->fd);
 	else
 		record->fd.num = -1;
+	record->credentials.valid = spec->credentials;
+	if (spec->credentials) {
+		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+		/* Not const: BPF_CORE_READ's temporaries take the pointee's qualifiers. */
+		struct cred *cred = (struct cred *)BPF_CORE_READ(task, cred);
+		record->credentials.uid = BPF_CORE_READ(cred, uid.val);
+		record->credentials.euid = BPF_CORE_READ(cred, euid.val);
+		record->credentials.gid = BPF_CORE_READ(cred, gid.val);
+		record->credentials.cap_effective = BPF_CORE_READ(cred, cap_effective.val);
+		record->credentials.cap_permitted = BPF_CORE_READ(cred, cap_permitted.val);
+	}
 	submit_record(record);
 }
 

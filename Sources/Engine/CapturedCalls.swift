@@ -20,6 +20,9 @@ public struct CapturedCall: Sendable {
         /// A pointer to a socket address the kernel copies at the call's exit (sendto's
         /// destination, recvfrom's source): an unconnected socket's peer. At most one per call.
         case address
+        /// A pointer to a struct msghdr (sendmsg, recvmsg): the kernel copies the socket address
+        /// its msg_name points at, as for `address`. At most one per call, `address` included.
+        case messageHeader
         /// A path, absolute or relative to the working directory.
         case path
         /// A path relative to the directory open at the argument `dirfd` (the *at calls).
@@ -38,7 +41,7 @@ public struct CapturedCall: Sendable {
             switch self {
             case .int, .fd, .descriptor, .choice: .int
             case .id, .flags: .unsignedInt
-            case .number, .path, .relativePath, .text, .address: .long
+            case .number, .path, .relativePath, .text, .address, .messageHeader: .long
             }
         }
 
@@ -61,6 +64,12 @@ public struct CapturedCall: Sendable {
     public let arguments: [Argument]
     /// Its event type, after sentinel's own.
     public let eventType: EventType
+
+    /// Whether the call changes its caller's credentials: the kernel then reads them at its exit,
+    /// and the process's user, group and capabilities follow (`user.uid`, `thread.cap_effective`).
+    public var changesCredentials: Bool { Self.credentialCalls.contains(name) }
+
+    private static let credentialCalls: Set<String> = ["setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "capset"]
 
     /// The most arguments a call has, and the most string arguments the kernel copies of one.
     public static let maximumArguments = 6
@@ -100,7 +109,9 @@ public struct CapturedCall: Sendable {
     /// The place of the argument whose open file the kernel describes, if the call has one.
     public var descriptorIndex: Int? { arguments.firstIndex { $0.kind == .descriptor } }
     /// The place of the socket-address argument the kernel copies, if the call has one.
-    public var addressIndex: Int? { arguments.firstIndex { $0.kind == .address } }
+    public var addressIndex: Int? { arguments.firstIndex { $0.kind == .address || $0.kind == .messageHeader } }
+    /// Whether that argument is a msghdr, whose first member (msg_name) points at the address.
+    public var addressInMessageHeader: Bool { addressIndex.map { arguments[$0].kind == .messageHeader } ?? false }
 
     /// The argument named `name`'s place, if the call has one.
     public func argumentIndex(named name: String) -> Int? { arguments.firstIndex { $0.name == name } }
@@ -114,7 +125,7 @@ public struct CapturedCall: Sendable {
         case .flags(let names): return names.flags(UInt64(UInt32(truncatingIfNeeded: values.values[index])))
         case .choice(let names): return names.choice(UInt64(bitPattern: number(of: index, in: values)))
         case .number, .int, .id, .fd, .descriptor: return String(number(of: index, in: values))
-        case .address: return values.address?.text ?? (values.values[index] == 0 ? "NULL" : String(values.values[index]))
+        case .address, .messageHeader: return values.address?.text ?? (values.values[index] == 0 ? "NULL" : String(values.values[index]))
         }
     }
 
@@ -169,6 +180,8 @@ extension CapturedCall {
         ("setregid", [("rgid", .id), ("egid", .id)]),
         ("setresuid", [("ruid", .id), ("euid", .id), ("suid", .id)]),
         ("setresgid", [("rgid", .id), ("egid", .id), ("sgid", .id)]),
+        // The new capabilities are read from the caller's credentials at exit (thread.cap_*).
+        ("capset", [("hdrp", .number), ("datap", .number)]),
         // Processes: tracing others, code in memory files, their own settings.
         ("ptrace", [("request", .choice(.ptraceRequests)), ("pid", .int), ("addr", .number), ("data", .number)]),
         ("memfd_create", [("name", .text), ("flags", .flags(.memfd))]),
@@ -192,13 +205,13 @@ extension CapturedCall {
         ("dup3", [("oldfd", .descriptor), ("newfd", .fd), ("flags", .number)]),
         ("fcntl", [("fd", .descriptor), ("cmd", .choice(.fcntlCommands)), ("arg", .number)]),
         // The socket's ends are read from the descriptor: a connected socket's peer, the address a
-        // bind gave it; an unconnected socket's peer from sendto's and recvfrom's address
-        // (sendmsg's and recvmsg's, inside their msghdr, is not read).
+        // bind gave it; an unconnected socket's peer from sendto's and recvfrom's address, and
+        // from the one sendmsg's and recvmsg's msghdr names.
         ("bind", [("fd", .descriptor), ("addr", .number), ("addrlen", .int)]),
         ("sendto", [("fd", .descriptor), ("buf", .number), ("size", .number), ("flags", .number), ("addr", .address), ("addrlen", .int)]),
         ("recvfrom", [("fd", .descriptor), ("buf", .number), ("size", .number), ("flags", .number), ("addr", .address), ("addrlen", .number)]),
-        ("sendmsg", [("fd", .descriptor), ("msg", .number), ("flags", .number)]),
-        ("recvmsg", [("fd", .descriptor), ("msg", .number), ("flags", .number)]),
+        ("sendmsg", [("fd", .descriptor), ("msg", .messageHeader), ("flags", .number)]),
+        ("recvmsg", [("fd", .descriptor), ("msg", .messageHeader), ("flags", .number)]),
     ]
 }
 

@@ -37,6 +37,15 @@ public final class Engine {
         return types
     }
 
+    /// The fields the rules read, in their conditions or their outputs: a sensor gathers what
+    /// only some rules want (`proc.env`) when one of them does.
+    public var fieldNames: Set<String> {
+        rules.reduce(into: []) { names, rule in
+            names.formUnion(rule.output.fieldNames)
+            if let expression = rule.condition.expression { names.formUnion(ConditionCompiler.fieldNames(of: expression)) }
+        }
+    }
+
     /// For each captured call the rules narrow to a few values, the filter the kernel can apply.
     public var callFilters: [EventType: CallFilter] {
         var filters: [EventType: CallFilter] = [:]
@@ -100,6 +109,9 @@ public final class Engine {
                        outputFields: fields, tags: rule.tags, source: rule.source))
         }
 
+        if let credentials = context.event.process.credentialsAfter, let process = context.process {
+            processes.change(process, to: credentials)
+        }
         if context.event.type == .procexit, context.event.tid == context.event.pid {
             processes.exited(pid: context.event.pid, at: context.event.time)
         }

@@ -198,7 +198,22 @@ public struct ProcessFacts: Sendable {
     /// Whether `args` was cut at the sensor's bound (the eBPF sensor keeps 1024 bytes of argv).
     public var argsTruncated: Bool?
 
-    /// Facts that only an exec carries (or, `comm`, a captured call), kept in a box of their own:
+    /// The credentials a call left its caller with (setuid, capset): the event is judged with the
+    /// ones it was made with, and these hold from the next event on.
+    /// (A recording may give the uid alone: what it leaves out stays as it was.)
+    public struct Credentials: Sendable, Equatable {
+        public var uid: Int64
+        public var euid: Int64?
+        public var gid: Int64?
+        public var capEffective: UInt64?
+        public var capPermitted: UInt64?
+
+        public init(uid: Int64, euid: Int64? = nil, gid: Int64? = nil, capEffective: UInt64? = nil, capPermitted: UInt64? = nil) {
+            (self.uid, self.euid, self.gid, self.capEffective, self.capPermitted) = (uid, euid, gid, capEffective, capPermitted)
+        }
+    }
+
+    /// Facts that only an exec carries (or, `comm` and the credentials after, a captured call), kept in a box of their own:
     /// every event holds a ProcessFacts, most have none of these, and the engine moves events
     /// by value.
     private final class ExecDetails: @unchecked Sendable {
@@ -206,18 +221,23 @@ public struct ProcessFacts: Sendable {
         var exeFromMemfd: Bool?
         var exeUpperLayer: Bool?
         var exeInode: Int64?
+        var exeChangeTime: UInt64?
+        var exeModifyTime: UInt64?
         var loginUID: Int64?
         var capEffective: UInt64?
         var capPermitted: UInt64?
         var sid: Int64?
         var vpgid: Int64?
         var comm: String?
+        var credentialsAfter: Credentials?
+        var environment: [String]?
 
         func copy() -> ExecDetails {
             let copy = ExecDetails()
             (copy.exeFromMemfd, copy.loginUID, copy.capEffective, copy.capPermitted) = (exeFromMemfd, loginUID, capEffective, capPermitted)
-            (copy.sid, copy.vpgid, copy.comm) = (sid, vpgid, comm)
-            (copy.exeUpperLayer, copy.exeInode) = (exeUpperLayer, exeInode)
+            (copy.sid, copy.vpgid, copy.comm, copy.credentialsAfter) = (sid, vpgid, comm, credentialsAfter)
+            copy.environment = environment
+            (copy.exeUpperLayer, copy.exeInode, copy.exeChangeTime, copy.exeModifyTime) = (exeUpperLayer, exeInode, exeChangeTime, exeModifyTime)
             return copy
         }
     }
@@ -241,6 +261,10 @@ public struct ProcessFacts: Sendable {
     public var exeUpperLayer: Bool? { get { box?.exeUpperLayer } set { set(\.exeUpperLayer, newValue) } }
     /// The executable's inode number.
     public var exeInode: Int64? { get { box?.exeInode } set { set(\.exeInode, newValue) } }
+    /// The executable's inode's last change of status (ctime) and of content (mtime), in
+    /// nanoseconds since the epoch.
+    public var exeChangeTime: UInt64? { get { box?.exeChangeTime } set { set(\.exeChangeTime, newValue) } }
+    public var exeModifyTime: UInt64? { get { box?.exeModifyTime } set { set(\.exeModifyTime, newValue) } }
     /// The audit login uid: who logged in, whatever uid followed (-1: unset, as for services).
     public var loginUID: Int64? { get { box?.loginUID } set { set(\.loginUID, newValue) } }
     /// The capabilities, a bit per CAP_ number.
@@ -252,6 +276,10 @@ public struct ProcessFacts: Sendable {
     /// The kernel's name for the process at this event: names a process only while the table has
     /// none for it (one whose exec was not seen), never replacing the name its exec gave.
     public var comm: String? { get { box?.comm } set { set(\.comm, newValue) } }
+    /// The environment at exec, NAME=VALUE each, when a rule reads it.
+    public var environment: [String]? { get { box?.environment } set { set(\.environment, newValue) } }
+    /// What the call left the process's credentials at, applied once the event is judged.
+    public var credentialsAfter: Credentials? { get { box?.credentialsAfter } set { set(\.credentialsAfter, newValue) } }
 
     public init(name: String? = nil, exePath: String? = nil, args: [String]? = nil, cwd: String? = nil,
                 uid: Int64? = nil, gid: Int64? = nil, euid: Int64? = nil, userName: String? = nil, tty: Int64? = nil,

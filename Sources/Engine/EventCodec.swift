@@ -16,7 +16,10 @@ public enum EventCodec {
         ("proc.is_exe_from_memfd", "true when the executable is a memfd (execve, execveat)"),
         ("proc.is_exe_upper_layer", "true when the executable lies in the container's writable layer (execve, execveat)"),
         ("proc.exe_ino", "the executable's inode number (execve, execveat)"),
+        ("proc.exe_ino.ctime", "the executable's inode's ctime, nanoseconds since the epoch or ISO 8601 (execve, execveat)"),
+        ("proc.exe_ino.mtime", "the executable's inode's mtime, nanoseconds since the epoch or ISO 8601 (execve, execveat)"),
         ("proc.args", "argv as an array of strings, argv[0] first (execve, execveat)"),
+        ("proc.env", "the environment as an array of NAME=VALUE strings (execve, execveat)"),
         ("proc.cwd", "the working directory"),
         ("proc.tty", "the controlling terminal's device number, 0 for none"),
         ("proc.vpid", "the pid in the process's own pid namespace (1: a container's entrypoint)"),
@@ -30,6 +33,11 @@ public enum EventCodec {
         ("user.loginuid", "the audit login uid, -1 when unset (execve, execveat)"),
         ("thread.cap_effective", "the effective capabilities by name, space-separated, as \"CAP_CHOWN CAP_NET_RAW\" (execve, execveat)"),
         ("thread.cap_permitted", "the permitted capabilities by name (execve, execveat)"),
+        ("evt.after.user.uid", "captured calls that change credentials (setuid family, capset): the uid the call left, from the next event on"),
+        ("evt.after.user.euid", "the same: the effective uid (default: evt.after.user.uid)"),
+        ("evt.after.group.gid", "the same: the gid"),
+        ("evt.after.thread.cap_effective", "the same: the effective capabilities by name"),
+        ("evt.after.thread.cap_permitted", "the same: the permitted capabilities by name"),
         ("container.id", "the full (or 12-digit) container id, or host; inherited from the process when absent"),
         ("container.name", "container events only: the container's name"),
         ("container.image", "container events only: the container's image"),
@@ -187,6 +195,14 @@ public enum EventCodec {
             facts.sid = reader.integer("proc.sid")
             facts.exeUpperLayer = reader.bool("proc.is_exe_upper_layer")
             facts.exeInode = reader.integer("proc.exe_ino")
+            facts.environment = reader.strings("proc.env")
+            if let uid = reader.integer("evt.after.user.uid") {
+                facts.credentialsAfter = ProcessFacts.Credentials(uid: uid, euid: reader.integer("evt.after.user.euid"), gid: reader.integer("evt.after.group.gid"),
+                                                                  capEffective: reader.capabilities("evt.after.thread.cap_effective"),
+                                                                  capPermitted: reader.capabilities("evt.after.thread.cap_permitted"))
+            }
+            facts.exeChangeTime = reader.time("proc.exe_ino.ctime")
+            facts.exeModifyTime = reader.time("proc.exe_ino.mtime")
             facts.vpgid = reader.integer("proc.vpgid")
             event = Event(type: eventType, time: time ?? 0, pid: pid, tid: reader.integer("proc.tid"), ppid: reader.integer("proc.ppid"),
                           containerID: containerID, process: facts, payload: payload(for: eventType, &reader) ?? .none)
@@ -347,7 +363,7 @@ public enum EventCodec {
                     }
                 case .number, .int, .id, .fd, .descriptor:
                     if let number = value.integer(diagnostics) { values[index] = UInt64(bitPattern: number) }
-                case .address:
+                case .address, .messageHeader:
                     guard case .string(let text) = value.node.value else { continue }
                     guard let endpoint = Endpoint(text: text) else {
                         diagnostics.add(value.diagnostic("\"\(text)\" is not an address and port (10.0.0.5:53, [fd00::5]:53)"))
@@ -515,6 +531,12 @@ public enum EventCodec {
             for argument in args { writer.string(argument) }
             writer.endArray()
         }
+        if let environment = facts.environment {
+            writer.key("proc.env")
+            writer.beginArray()
+            for variable in environment { writer.string(variable) }
+            writer.endArray()
+        }
         if let cwd = facts.cwd { writer.key("proc.cwd"); writer.string(cwd) }
         if let tty = facts.tty { writer.key("proc.tty"); writer.integer(tty) }
         if let vpid = facts.vpid { writer.key("proc.vpid"); writer.integer(vpid) }
@@ -523,6 +545,15 @@ public enum EventCodec {
         if facts.exeFromMemfd == true { writer.key("proc.is_exe_from_memfd"); writer.bool(true) }
         if facts.exeUpperLayer == true { writer.key("proc.is_exe_upper_layer"); writer.bool(true) }
         if let inode = facts.exeInode { writer.key("proc.exe_ino"); writer.integer(inode) }
+        if let after = facts.credentialsAfter {
+            writer.key("evt.after.user.uid"); writer.integer(after.uid)
+            if let euid = after.euid { writer.key("evt.after.user.euid"); writer.integer(euid) }
+            if let gid = after.gid { writer.key("evt.after.group.gid"); writer.integer(gid) }
+            if let bits = after.capEffective { writer.key("evt.after.thread.cap_effective"); writer.string(capabilityNames(bits)) }
+            if let bits = after.capPermitted { writer.key("evt.after.thread.cap_permitted"); writer.string(capabilityNames(bits)) }
+        }
+        if let time = facts.exeChangeTime { writer.key("proc.exe_ino.ctime"); writer.integer(Int64(bitPattern: time)) }
+        if let time = facts.exeModifyTime { writer.key("proc.exe_ino.mtime"); writer.integer(Int64(bitPattern: time)) }
         if let loginUID = facts.loginUID { writer.key("user.loginuid"); writer.integer(loginUID) }
         if let bits = facts.capEffective { writer.key("thread.cap_effective"); writer.string(capabilityNames(bits)) }
         if let bits = facts.capPermitted { writer.key("thread.cap_permitted"); writer.string(capabilityNames(bits)) }

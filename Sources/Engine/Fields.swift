@@ -184,6 +184,19 @@ public enum FieldRegistry {
         bool("proc.is_exe_from_memfd", "Whether the executable is a memfd: code run from memory, never a file (fexecve of memfd_create).", processTypes) { $0.process?.isExeFromMemfd },
         bool("proc.is_exe_upper_layer", "Whether the executable lies in the container's writable layer (overlayfs' upper): written, or copied up by a change, since the container started, not part of its image. False off an overlay.", processTypes) { $0.process?.isExeUpperLayer },
         number("proc.exe_ino", "The executable's inode number, as stat shows it in the container.", processTypes) { $0.process?.exeInode },
+        field("proc.exe_ino.ctime", .time, "When the executable's inode last changed status (written, chmod'ed, linked): its ctime.", processTypes) {
+            .number { context in context.process?.exeChangeTime.map { Int64(bitPattern: $0) } }
+        },
+        field("proc.exe_ino.mtime", .time, "When the executable's content last changed: its mtime.", processTypes) {
+            .number { context in context.process?.exeModifyTime.map { Int64(bitPattern: $0) } }
+        },
+        number("proc.exe_ino.ctime_duration_proc_start", "Nanoseconds from the executable's last change of status (ctime) to the process's start: small for a binary written just before it ran.", processTypes) { context in
+            guard let process = context.process, let changed = process.exeChangeTime else { return nil }
+            return Int64(bitPattern: process.startTime &- changed)
+        },
+        string("proc.env", "The environment at exec, NAME=VALUE pairs joined by spaces (up to 1024 bytes of it). Read from the kernel only when a rule names this field: environments often hold secrets, and a rule that prints it sends them wherever alerts go.", processTypes) { context in
+            context.process.flatMap { $0.environment.isEmpty ? nil : $0.environment.joined(separator: " ") }
+        },
         string("proc.exe", "argv[0], as the process was started.", processTypes) { $0.process?.args.first },
         string("proc.args", "The arguments after argv[0], joined by spaces.", processTypes) { $0.process?.arguments },
         string("proc.cmdline", "proc.name followed by proc.args.", processTypes) { $0.process?.commandLine },
@@ -255,7 +268,7 @@ public enum FieldRegistry {
     }
 
     private static let userFields: [FieldDefinition] = [
-        number("user.uid", "The real user id.", processTypes) { context in context.process.flatMap { $0.uid >= 0 ? $0.uid : nil } },
+        number("user.uid", "The real user id; after a setuid-family call, from the process's next event on (the call itself shows who made it).", processTypes) { context in context.process.flatMap { $0.uid >= 0 ? $0.uid : nil } },
         number("user.euid", "The effective user id (differs from user.uid after running a setuid binary).", processTypes) { context in
             context.process.flatMap { $0.euid >= 0 ? $0.euid : nil }
         },
@@ -271,10 +284,10 @@ public enum FieldRegistry {
         string("user.loginname", "The login uid's name, where known (0 is root).", processTypes) { context in
             context.process?.loginUID == 0 ? "root" : nil
         },
-        string("thread.cap_effective", "The effective capabilities at the last exec, by name, space-separated (CAP_CHOWN CAP_SYS_ADMIN...).", processTypes) {
+        string("thread.cap_effective", "The effective capabilities, by name, space-separated (CAP_CHOWN CAP_SYS_ADMIN...), as the last exec, setuid or capset left them.", processTypes) {
             $0.process?.capEffective.map(capabilityNames)
         },
-        string("thread.cap_permitted", "The permitted capabilities at the last exec, by name.", processTypes) {
+        string("thread.cap_permitted", "The permitted capabilities, by name, as the last exec, setuid or capset left them.", processTypes) {
             $0.process?.capPermitted.map(capabilityNames)
         },
     ]

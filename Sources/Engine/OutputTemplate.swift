@@ -11,11 +11,17 @@ public struct OutputTemplate {
 
     let segments: [Segment]
 
+    /// The fields it prints.
+    public var fieldNames: Set<String> {
+        Set(segments.compactMap { segment in
+            if case .field(let name, _, _) = segment { return name }
+            return nil
+        })
+    }
+
     /// Events the engine must see to know the values of the fields it prints (`learnedFrom`).
     public var learnsFrom: Set<EventType> {
-        segments.reduce(into: []) { types, segment in
-            if case .field(let name, _, _) = segment { types.formUnion(FieldRegistry.field(named: name)?.learnedFrom ?? []) }
-        }
+        fieldNames.reduce(into: []) { $0.formUnion(FieldRegistry.field(named: $1)?.learnedFrom ?? []) }
     }
 
     /// Compiles `text`; `findingFields` are the extra names a built-in rule provides. Unknown field

@@ -26,6 +26,11 @@ public final class ProcessRecord {
     public var isExeUpperLayer = false
     /// The executable's inode number; nil when the source did not say.
     public var exeInode: Int64?
+    /// The environment at exec, NAME=VALUE each; empty when it was not read (no rule reads proc.env).
+    public var environment: [String] = []
+    /// The executable's inode's ctime and mtime, nanoseconds since the epoch; nil when not known.
+    public var exeChangeTime: UInt64?
+    public var exeModifyTime: UInt64?
     /// The audit login uid, -1 when unset; nil when the source did not say.
     public var loginUID: Int64?
     public var capEffective: UInt64?
@@ -68,6 +73,9 @@ public final class ProcessRecord {
         isExeFromMemfd = parent?.isExeFromMemfd ?? false
         isExeUpperLayer = parent?.isExeUpperLayer ?? false
         exeInode = parent?.exeInode
+        exeChangeTime = parent?.exeChangeTime
+        environment = parent?.environment ?? []
+        exeModifyTime = parent?.exeModifyTime
         isExeWritten = parent?.isExeWritten ?? false
         self.container = container
         lastSeen = time
@@ -171,6 +179,9 @@ public final class ProcessTable {
             record.isExeFromMemfd = event.process.exeFromMemfd ?? false
             record.isExeUpperLayer = event.process.exeUpperLayer ?? false
             record.exeInode = event.process.exeInode
+            record.exeChangeTime = event.process.exeChangeTime
+            record.environment = event.process.environment ?? []
+            record.exeModifyTime = event.process.exeModifyTime
             record.args = event.process.args ?? []
             record.name = event.process.name ?? baseName(record.exePath.isEmpty ? record.args.first ?? "" : record.exePath)
         default:
@@ -185,6 +196,16 @@ public final class ProcessTable {
         if let container { record.container = container }
         record.lastSeen = event.time
         return record
+    }
+
+    /// A setuid's or capset's outcome: the process's credentials from now on.
+    func change(_ record: ProcessRecord, to credentials: ProcessFacts.Credentials) {
+        if record.uid != credentials.uid { record.userName = nil }
+        record.uid = credentials.uid
+        record.euid = credentials.euid ?? credentials.uid
+        if let gid = credentials.gid { record.gid = gid }
+        if let bits = credentials.capEffective { record.capEffective = bits }
+        if let bits = credentials.capPermitted { record.capPermitted = bits }
     }
 
     private func apply(_ facts: ProcessFacts, to record: ProcessRecord) {

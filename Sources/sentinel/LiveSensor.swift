@@ -36,9 +36,11 @@ struct LiveOptions: ParsableArguments {
     /// sends `systemCalls`, and what `bosc` rules ask through `kernelRequests`. Application messages
     /// add the pcap sensor, set up by `pcap`. Statistics go to stderr; a rise in dropped events
     /// also goes to `onDrop` (the outputs, as a `sentinel` alert), so that a SIEM sees the gap.
-    func makeSensor(needing types: Set<EventType>, systemCalls: SystemCallNumbers, callFilters: [EventType: CallFilter] = [:], kernelRequests: KernelRequests? = nil,
+    func makeSensor(needing types: Set<EventType>, systemCalls: SystemCallNumbers, callFilters: [EventType: CallFilter] = [:], readsEnvironment: Bool = false,
+                    kernelRequests: KernelRequests? = nil,
                     pcap: PcapSensor.Options = PcapSensor.Options(), onDrop: @escaping (Alert) -> Void) throws -> Sensor {
-        let probes = try makeEBPFSensor(needing: types, systemCalls: systemCalls, callFilters: callFilters, kernelRequests: kernelRequests, onDrop: onDrop)
+        let probes = try makeEBPFSensor(needing: types, systemCalls: systemCalls, callFilters: callFilters, readsEnvironment: readsEnvironment,
+                                        kernelRequests: kernelRequests, onDrop: onDrop)
         guard !types.isDisjoint(with: EventType.messages) else { return probes }
         var options = pcap
         options.dockerSocket = dockerSocket.isEmpty ? nil : dockerSocket
@@ -48,11 +50,12 @@ struct LiveOptions: ParsableArguments {
         return SensorGroup([probes, capture])
     }
 
-    private func makeEBPFSensor(needing types: Set<EventType>, systemCalls: SystemCallNumbers, callFilters: [EventType: CallFilter],
+    private func makeEBPFSensor(needing types: Set<EventType>, systemCalls: SystemCallNumbers, callFilters: [EventType: CallFilter], readsEnvironment: Bool,
                                 kernelRequests: KernelRequests?, onDrop: @escaping (Alert) -> Void) throws -> EBPFSensor {
         var probes = ProbeSelection(eventTypes: types, streamedSystemCalls: systemCalls, streamUndecided: kernelRequests != nil,
                                     includeHost: includeHost)
         probes.callFilters = callFilters
+        probes.readEnvironment = readsEnvironment
         let options = EBPFSensor.Options(
             probes: probes,
             dockerSocket: dockerSocket.isEmpty ? nil : dockerSocket,

@@ -63,6 +63,7 @@ struct Run: ParsableCommand {
         let engine = Engine(rules: try appendingOutput(to: ruleSet.rules))
         let persistentRules = try openState(of: engine.rules)
         let sensor = try makeSensor(needing: engine.neededEventTypes, systemCalls: engine.neededSystemCalls, callFilters: engine.callFilters,
+                                    readsEnvironment: engine.fieldNames.contains("proc.env"),
                                     kernelRequests: kernelRequests(for: engine.rules), pcap: settings.pcap, dispatcher: dispatcher)
         let signals = handleSignals(stopping: sensor, onHangup: dispatcher.reopenAll)
         var sensorError: Error?
@@ -159,10 +160,12 @@ struct Run: ParsableCommand {
         return requests
     }
 
-    private func makeSensor(needing types: Set<EventType>, systemCalls: SystemCallNumbers, callFilters: [EventType: CallFilter], kernelRequests: KernelRequests?,
+    private func makeSensor(needing types: Set<EventType>, systemCalls: SystemCallNumbers, callFilters: [EventType: CallFilter], readsEnvironment: Bool,
+                            kernelRequests: KernelRequests?,
                             pcap: PcapSensor.Options, dispatcher: AlertDispatcher) throws -> Sensor {
         guard let replay else {
-            return try live.makeSensor(needing: types, systemCalls: systemCalls, callFilters: callFilters, kernelRequests: kernelRequests,
+            return try live.makeSensor(needing: types, systemCalls: systemCalls, callFilters: callFilters, readsEnvironment: readsEnvironment,
+                                       kernelRequests: kernelRequests,
                                        pcap: pcap, onDrop: dispatcher.dispatch)
         }
         return ReplaySensor(path: replay) { diagnostic in printError(diagnostic.description) }

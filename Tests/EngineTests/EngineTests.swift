@@ -110,6 +110,13 @@ import SentinelJSON
         #expect(Engine(rules: [try rule("exec", "evt.type = execve")]).neededEventTypes == [.execve])
     }
 
+    /// What only some rules read is gathered when one does: the sensors ask the engine.
+    @Test func theFieldsTheRulesReadAreKnown() throws {
+        #expect(Engine(rules: [try rule("env", "evt.type = execve and proc.env contains LD_PRELOAD=")]).fieldNames.contains("proc.env"))
+        #expect(Engine(rules: [try rule("env", "evt.type = execve", output: "%proc.env")]).fieldNames.contains("proc.env"))
+        #expect(!Engine(rules: [try rule("exec", "evt.type = execve")]).fieldNames.contains("proc.env"))
+    }
+
     /// A process first seen at a call (its exec was never seen: the runtime's, joining a
     /// container) takes the kernel's name from that call; one whose exec was seen keeps its own.
     @Test func anUnknownProcessIsNamedByTheKernel() throws {

@@ -21,6 +21,8 @@ import SentinelJSON
             #"{"evt.type":"openat","evt.time":9,"proc.pid":10,"fd.name":"/etc/x","evt.arg.flags":"O_WRONLY|O_CREAT","evt.rawres":3}"#,
             #"{"evt.type":"close","evt.time":10,"proc.pid":10,"fd.l4proto":"tcp","fd.direction":"inbound","fd.sip":"::1","fd.sport":5,"fd.dip":"::1","fd.dport":80,"evt.rawres":0,"fd.bytes_in":1,"fd.bytes_out":2,"fd.segs_in":3,"fd.segs_out":4}"#,
             #"{"evt.type":"setuid","evt.time":11,"proc.pid":10,"evt.arg.uid":0}"#,
+            #"{"evt.type":"setuid","evt.time":11,"proc.pid":10,"evt.arg.uid":1000,"evt.after.user.uid":1000,"evt.after.user.euid":1000,"evt.after.group.gid":100,"evt.after.thread.cap_effective":"","evt.after.thread.cap_permitted":"CAP_NET_RAW"}"#,
+            #"{"evt.type":"execve","evt.time":6,"proc.pid":12,"proc.ppid":1,"proc.exepath":"/tmp/x","proc.is_exe_upper_layer":true,"proc.exe_ino":42,"proc.exe_ino.ctime":5,"proc.exe_ino.mtime":4}"#,
             #"{"evt.type":"syscall","evt.time":12,"proc.pid":10,"proc.tid":12,"syscall.nr":39}"#,
             #"{"evt.type":"http","evt.time":13,"container.id":"abc","fd.direction":"inbound","fd.sip":"169.254.77.1","fd.sport":40000,"fd.dip":"169.254.77.2","fd.dport":80,"http.method":"GET","http.uri":"/?q=1","http.host":"shop","http.user_agent":"curl/8"}"#,
             #"{"evt.type":"httpresponse","evt.time":14,"container.id":"abc","fd.direction":"outbound","fd.sip":"169.254.77.2","fd.sport":40000,"fd.dip":"169.254.77.1","fd.dport":80,"http.status":200,"http.content_type":"application/octet-stream","http.method":"GET","http.uri":"/x.sh"}"#,
@@ -36,6 +38,9 @@ import SentinelJSON
             #expect(encoded.contains("peer.container.id") == line.contains("peer.container.id"), "\(encoded)")
             let (again, _) = decode(encoded)
             #expect(EventCodec.encode(try #require(again)) == encoded)
+            for key in ["evt.after.group.gid", "evt.after.thread.cap_permitted", "proc.exe_ino.mtime", "proc.is_exe_upper_layer"] where line.contains(key) {
+                #expect(encoded.contains(key), "\(encoded)")
+            }
         }
     }
 

@@ -333,6 +333,7 @@ struct LiveTests {
             print("udp", udp.fileno(), port, flush=True)
             loose = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); loose.bind(("127.0.0.1", 0)); own = loose.getsockname()
             loose.sendto(b"y", own); loose.recvfrom(1)
+            loose.sendmsg([b"z"], [], 0, own); loose.recvmsg(1)
             print("unconnected", loose.fileno(), own[1], flush=True)
             read, write = os.pipe(); read = high(read); os.dup(read); show("fcntl", read)
             os.close(copy); os.close(120)
@@ -376,12 +377,13 @@ struct LiveTests {
             #expect("\(fields["fd.lport"] ?? "")" == udp[2], "\(fields)")
             if call != "bind" { #expect("\(fields["fd.rport"] ?? "")" == udp[2] && fields["evt.rawres"] as? Int == 1, "\(fields)") }
         }
-        // Unconnected: the peer is the address sendto named and recvfrom filled in.
+        // Unconnected: the peer is the address sendto named and recvfrom filled in, or the one a
+        // msghdr's msg_name held.
         let loose = try #require(said.first { $0.first == "unconnected" })
-        for call in ["sendto", "recvfrom"] {
+        for call in ["sendto", "recvfrom", "sendmsg", "recvmsg"] {
             let fields = try #require(outputs.first { $0["evt.type"] as? String == call && "\($0["fd.num"] ?? "")" == loose[1] }, "no \(call) in \(outputs)")
             #expect("\(fields["fd.rport"] ?? "")" == loose[2] && fields["fd.connected"] as? Bool == false, "\(fields)")
-            #expect(fields["evt.arg.addr"] as? String == "127.0.0.1:\(loose[2])", "\(fields)")
+            #expect(fields[call.hasSuffix("msg") ? "evt.arg.msg" : "evt.arg.addr"] as? String == "127.0.0.1:\(loose[2])", "\(fields)")
         }
         // A descriptor closed before the call: the call fails, and nothing is described.
         let closed = try #require(outputs.first { $0["evt.type"] as? String == "dup2" && ($0["evt.rawres"] as? Int ?? 0) < 0 }, "the refused dup2")
@@ -414,23 +416,24 @@ struct LiveTests {
 
     /// Where an executable lies, as the kernel's overlay says: the image's (lower) layers, or the
     /// container's writable (upper) layer, whether written there or copied up by a change. The
-    /// inode number is the one stat shows inside the container.
+    /// inode number and times are the ones stat shows inside the container.
     @Test func anExecutableInTheWritableLayerIsToldFromTheImages() throws {
         try #require(LiveEnvironment.problem == nil, "\(LiveEnvironment.problem ?? "")")
         let sentinel = try LiveSentinel(["--rules", "Tests/sentinelTests/Fixtures/live/executables.json"], command: ["-o", "json"])
         let container = try TestContainer.run("sentinel-live-layers", """
-            stat -c 'probe-image %i' /bin/busybox; /bin/busybox true probe-image
-            cp /bin/busybox /tmp/dropped; stat -c 'probe-dropped %i' /tmp/dropped; /tmp/dropped true probe-dropped
-            touch /bin/busybox; stat -c 'probe-touched %i' /bin/busybox; /bin/busybox true probe-touched
+            stat -c 'probe-image %i %Z %Y' /bin/busybox; /bin/busybox true probe-image
+            cp /bin/busybox /tmp/dropped; stat -c 'probe-dropped %i %Z %Y' /tmp/dropped; /tmp/dropped true probe-dropped
+            touch -d '2001-02-03 04:05:06' /bin/busybox; stat -c 'probe-touched %i %Z %Y' /bin/busybox; /bin/busybox true probe-touched
             sleep 1
             """)
         defer { container.remove() }
         _ = waitUntil(seconds: 3) { sentinel.alerts.count >= 3 }
         let said = try command(["docker", "logs", container.name]).stdout
-        let inodes = Dictionary(said.split(separator: "\n").compactMap { line -> (String, Int)? in
+        // name → inode, ctime and mtime in seconds
+        let stats = Dictionary(said.split(separator: "\n").compactMap { line -> (String, [Int])? in
             let words = line.split(separator: " ")
-            guard words.count == 2, let inode = Int(words[1]) else { return nil }
-            return (String(words[0]), inode)
+            let numbers = words.dropFirst().compactMap { Int($0) }
+            return words.count == 4 && numbers.count == 3 ? (String(words[0]), numbers) : nil
         }, uniquingKeysWith: { first, _ in first })
         let events = sentinel.alerts.compactMap { $0["output_fields"] as? [String: Any] }.filter { $0["container.id"] as? String == container.id }
         func probe(_ name: String) throws -> [String: Any] {
@@ -442,8 +445,67 @@ struct LiveTests {
         // Changed, not written: only the layer tells.
         #expect(touched["proc.is_exe_upper_layer"] as? Bool == true && touched["proc.is_exe_written"] as? Bool == false, "\(touched)")
         for (name, fields) in [("probe-image", image), ("probe-dropped", dropped), ("probe-touched", touched)] {
-            #expect(fields["proc.exe_ino"] as? Int == inodes[name], "\(name): \(fields) \(said)")
+            let stat = try #require(stats[name], "\(said)")
+            #expect(fields["proc.exe_ino"] as? Int == stat[0], "\(name): \(fields) \(said)")
+            #expect((fields["proc.exe_ino.ctime"] as? Int).map { $0 / 1_000_000_000 } == stat[1], "\(name): \(fields) \(said)")
+            #expect((fields["proc.exe_ino.mtime"] as? Int).map { $0 / 1_000_000_000 } == stat[2], "\(name): \(fields) \(said)")
         }
+        #expect(stats["probe-touched"]?[2] == 981_173_106, "touch -d set the mtime: \(said)")
+        // Written a moment before it ran.
+        let sinceChange = try #require(dropped["proc.exe_ino.ctime_duration_proc_start"] as? Int, "\(dropped)")
+        #expect(sinceChange > -1_000_000_000 && sinceChange < 2_000_000_000, "\(dropped)")
+        #expect(sentinel.stop() == 0, "\(sentinel.stderr)")
+    }
+
+    /// A capset and a setuid change what the process holds from its next event on: the calls
+    /// themselves show who made them.
+    @Test func credentialsFollowCapsetAndSetuid() throws {
+        try #require(LiveEnvironment.problem == nil, "\(LiveEnvironment.problem ?? "")")
+        let sentinel = try LiveSentinel(["--rules", "Tests/sentinelTests/Fixtures/live/credentials.json"], command: ["-o", "json"])
+        let container = try TestContainer.run("sentinel-live-capset", image: Self.debian, Self.python("""
+            import os
+            open("/etc/hostname").close()
+            header = (ctypes.c_uint32 * 2)(0x20080522, 0)
+            keep = 1 << 6 | 1 << 7 | 1 << 13  # CAP_SETGID, CAP_SETUID, CAP_NET_RAW
+            data = (ctypes.c_uint32 * 6)(keep, keep, 0, 0, 0, 0)
+            assert libc.capset(header, data) == 0, ctypes.get_errno()
+            open("/etc/hosts").close()
+            os.setgid(100); os.setuid(1000)
+            open("/etc/host.conf").close()
+            """))
+        defer { container.remove() }
+        _ = waitUntil(seconds: 3) { sentinel.alerts.filter { $0["rule"] as? String == "Credentials around a change" }.count >= 5 }
+        let events = sentinel.alerts.filter { $0["rule"] as? String == "Credentials around a change" }
+            .compactMap { $0["output_fields"] as? [String: Any] }
+            .filter { $0["container.id"] as? String == container.id && $0["proc.name"] as? String == "python3" }  // not runc's, setting up
+        func event(_ type: String, _ name: String? = nil) throws -> [String: Any] {
+            try #require(events.first { $0["evt.type"] as? String == type && (name == nil || $0["fd.name"] as? String == name) },
+                         "no \(type) \(name ?? "") in \(events)")
+        }
+        let before = try event("openat", "/etc/hostname"), capset = try event("capset"), narrowed = try event("openat", "/etc/hosts")
+        let setuid = try event("setuid"), after = try event("openat", "/etc/host.conf")
+        #expect((before["thread.cap_effective"] as? String)?.contains("CAP_CHOWN") == true && before["user.uid"] as? Int == 0, "\(before)")
+        #expect(capset["thread.cap_effective"] as? String == before["thread.cap_effective"] as? String, "made with the old ones: \(capset)")
+        let kept = "CAP_SETGID CAP_SETUID CAP_NET_RAW"
+        #expect(narrowed["thread.cap_effective"] as? String == kept && narrowed["thread.cap_permitted"] as? String == kept, "\(narrowed)")
+        #expect(setuid["user.uid"] as? Int == 0, "made by root: \(setuid)")
+        #expect(after["user.uid"] as? Int == 1000 && after["group.gid"] as? Int == 100, "\(after)")
+        // Every uid non-zero: the kernel cleared the capabilities.
+        #expect((after["thread.cap_effective"] as? String ?? "").isEmpty, "\(after)")
+        #expect(sentinel.stop() == 0, "\(sentinel.stderr)")
+    }
+
+    /// A rule that names proc.env has execs carry their environment, as the process got it.
+    @Test func theEnvironmentComesWhenARuleReadsIt() throws {
+        try #require(LiveEnvironment.problem == nil, "\(LiveEnvironment.problem ?? "")")
+        let sentinel = try LiveSentinel(["--rules", "Tests/sentinelTests/Fixtures/live/environment.json"], command: ["-o", "json"])
+        let container = try TestContainer.run("sentinel-live-environment", "SENTINEL_PROBE=secret-42 /bin/true; /bin/true; sleep 1")
+        defer { container.remove() }
+        let fields = try #require(sentinel.alert("Probe in the environment", container: container.id, within: 3), "\(sentinel.alerts)")
+        let environment = (fields["proc.env"] as? String ?? "").split(separator: " ")
+        #expect(environment.contains("SENTINEL_PROBE=secret-42") && environment.contains { $0.hasPrefix("PATH=") }, "\(fields)")
+        // Only the one exec had it.
+        #expect(sentinel.alerts.filter { $0["rule"] as? String == "Probe in the environment" }.count == 1, "\(sentinel.alerts)")
         #expect(sentinel.stop() == 0, "\(sentinel.stderr)")
     }
 

@@ -13,7 +13,7 @@ struct pt_regs { /* x86_64: the syscall's arguments and number, as saved at entr
 } CORE;
 
 struct mm_struct {
-	unsigned long arg_start, arg_end;
+	unsigned long arg_start, arg_end, env_start, env_end;
 } CORE;
 
 struct qstr {
@@ -54,6 +54,9 @@ struct inode {
 	unsigned int i_nlink;
 	unsigned long i_ino;
 	struct super_block *i_sb;
+	/* Since Linux 6.11; before, timespec64s under other names (not read: the times are then 0). */
+	__s64 i_mtime_sec, i_ctime_sec;
+	__u32 i_mtime_nsec, i_ctime_nsec;
 } CORE;
 
 /* overlayfs's inode (fs/overlayfs/ovl_entry.h), around the VFS inode of a file on an overlay. */
@@ -103,8 +106,12 @@ struct signal_struct {
 	struct pid *pids[4];
 } CORE;
 
-/* kuid_t and kernel_cap_t: one-member structs in the kernel. */
+/* kuid_t, kgid_t and kernel_cap_t: one-member structs in the kernel. */
 struct kuid {
+	unsigned int val;
+} CORE;
+
+struct kgid {
 	unsigned int val;
 } CORE;
 
@@ -114,6 +121,7 @@ struct kernel_cap {
 
 struct cred {
 	struct kuid uid, euid;
+	struct kgid gid;
 	struct kernel_cap cap_permitted, cap_effective;
 } CORE;
 

@@ -11,6 +11,8 @@
 #define SENTINEL_PATH_MAX 256
 /* argv as the kernel holds it (NUL-separated); more is cut and flagged SENTINEL_FLAG_ARGS_TRUNCATED. */
 #define SENTINEL_ARGS_MAX 1024
+/* The environment, the same way (sentinel_exec_environment); more is cut and flagged SENTINEL_FLAG_ENV_TRUNCATED. */
+#define SENTINEL_ENV_MAX 1024
 /* System-call records travel in batches of this many, one ring-buffer record per batch. */
 #define SENTINEL_SYSCALL_BATCH 64
 /* BoSC in the kernel: windows hold at most this many calls, call numbers above the last share
@@ -63,6 +65,7 @@ enum sentinel_record_kind {
 enum sentinel_record_flags {
 	SENTINEL_FLAG_PATH_TRUNCATED = 1,
 	SENTINEL_FLAG_ARGS_TRUNCATED = 2,
+	SENTINEL_FLAG_ENV_TRUNCATED = 8,
 	/* The record's cgroup had no verdict yet: user space should classify it. */
 	SENTINEL_FLAG_NEW_CGROUP = 4,
 };
@@ -103,6 +106,10 @@ struct sentinel_exec {
 	__u64 cap_effective; /* the new image's capabilities, a bit per CAP_ number */
 	__u64 cap_permitted;
 	__u64 exe_ino; /* the executable's inode number, as stat shows it in the container */
+	/* Its inode's last change of status and of content, in nanoseconds since the epoch (0: the
+	 * kernel's inode has no field of that name) */
+	__u64 exe_ctime;
+	__u64 exe_mtime;
 	/* The session and the process group, as the process's own pid namespace numbers them. */
 	__u32 vsid;
 	__u32 vpgid;
@@ -115,6 +122,15 @@ struct sentinel_exec {
 	 * a memfd): what a relative name, a symlink or a descriptor stood for. */
 	char exe[SENTINEL_PATH_MAX];
 	char args[SENTINEL_ARGS_MAX];
+};
+
+/* An exec with its environment, sent instead of sentinel_exec when a rule reads proc.env
+ * (sentinel_config.read_environment): environments are large, and often hold secrets. */
+struct sentinel_exec_environment {
+	struct sentinel_exec exec;
+	__u32 env_len; /* bytes in env, the last NUL included */
+	__u32 reserved;
+	char env[SENTINEL_ENV_MAX];
 };
 
 /* A new process (not a thread): header.pid is the child, written in the parent's context. */
@@ -273,7 +289,12 @@ struct sentinel_call_spec {
 	__s8 filter_slot;
 	__u8 filter_width;
 	__u8 filter_count;
-	__u8 reserved[6];
+	/* 1: the call changes the caller's credentials (setuid, capset...): read them at its exit
+	 * into sentinel_call.credentials. */
+	__u8 credentials;
+	/* 1: the address argument is a struct msghdr (sendmsg, recvmsg): the address is at its msg_name. */
+	__u8 address_in_header;
+	__u8 reserved[4];
 	__s64 filter_values[SENTINEL_CALL_FILTER_VALUES];
 };
 
@@ -291,6 +312,16 @@ struct sentinel_fd {
 
 /* One captured system call, read at its exit: its arguments as the registers held them, the texts
  * of its string arguments (in the order of the arguments), and its result. */
+/* The caller's credentials as a call left them: what a setuid or a capset made of them. */
+struct sentinel_credentials {
+	__u32 valid; /* 0: the call does not change them, and they were not read */
+	__u32 uid;
+	__u32 euid;
+	__u32 gid;
+	__u64 cap_effective;
+	__u64 cap_permitted;
+};
+
 struct sentinel_call {
 	struct sentinel_header header;
 	__s64 result;
@@ -311,6 +342,7 @@ struct sentinel_call {
 	char strings[SENTINEL_CALL_STRINGS][SENTINEL_PATH_MAX];
 	char bases[SENTINEL_CALL_BASES][SENTINEL_PATH_MAX];
 	struct sentinel_fd fd;
+	struct sentinel_credentials credentials;
 };
 
 /* Per record kind, summed over CPUs (map record_counters): nothing is lost silently. */
@@ -326,6 +358,8 @@ struct sentinel_config {
 	__u64 stream_numbers[SENTINEL_BOSC_CALLS / 64]; /* the calls signature rules name, as bits */
 	/* The calls whose exit syscall_results.bpf.c reads (opens, sockets, captured calls), as bits. */
 	__u64 exit_numbers[SENTINEL_CALL_NUMBERS / 64];
+	__u32 read_environment; /* 1: execs carry their environment (sentinel_exec_environment) */
+	__u32 reserved;
 };
 
 #endif

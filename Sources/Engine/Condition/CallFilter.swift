@@ -24,11 +24,11 @@ public struct CallFilter: Sendable, Equatable {
     public static let maximumValues = 8
 
     /// The filter for `call` that keeps every event on which one of `conditions` can be true
-    /// (nil: none narrows it). A condition without an expression could be true of any.
+    /// (nil: none narrows it).
     public static func narrowing(_ call: CapturedCall, for conditions: [CompiledCondition]) -> CallFilter? {
         var merged: Requirements?
         for condition in conditions {
-            guard let expression = condition.expression else { return nil }
+            guard let expression = condition.expression, !condition.observesItsOwnTypes else { return nil }
             guard let required = requirements(of: expression, on: call) else { continue }
             merged = merged.map { $0.either(required) } ?? required
         }
@@ -107,7 +107,7 @@ public struct CallFilter: Sendable, Equatable {
         case .id: return Int64(text).flatMap { UInt32(exactly: $0) }.map(Int64.init)
         case .number: return Int64(text)
         case .choice(let names): return names.value(of: text).map { Int64(Int32(truncatingIfNeeded: $0)) }
-        case .flags, .path, .relativePath, .text, .address: return nil
+        case .flags, .path, .relativePath, .text, .address, .messageHeader: return nil
         }
     }
 }

@@ -10,9 +10,11 @@ public struct CompiledCondition {
     public let systemCalls: SystemCallNumbers
     /// Events the engine must see to know the values of the fields it reads (`learnedFrom`).
     public var learnsFrom: Set<EventType> = []
-    /// The expanded expression, for what sensors can narrow by it in the kernel (`CallFilter`);
-    /// nil for a test applied to types it does not name (`observing`).
+    /// The expanded expression, for what the sensors gather and narrow by it (`CallFilter`).
     public internal(set) var expression: Expression?
+    /// Applied to types of a built-in rule's choosing (`observing`), which the expression need not
+    /// name: a call it is false of still reaches the rule, so nothing is narrowed by it.
+    public private(set) var observesItsOwnTypes = false
 
     /// The same test, applied to exactly `types`: for built-in rules that judge events of their own
     /// kinds, such as BoSC's system calls. It names no system-call numbers: such a rule gets its
@@ -20,6 +22,8 @@ public struct CompiledCondition {
     public func observing(_ types: Set<EventType>) -> CompiledCondition {
         var condition = CompiledCondition(matches: matches, eventTypes: types, systemCalls: .none)
         condition.learnsFrom = learnsFrom
+        condition.expression = expression
+        condition.observesItsOwnTypes = true
         return condition
     }
 }
@@ -43,11 +47,16 @@ public enum ConditionCompiler {
     }
 
     private static func learnedFrom(_ expression: Expression) -> Set<EventType> {
+        fieldNames(of: expression).reduce(into: []) { $0.formUnion(FieldRegistry.field(named: $1)?.learnedFrom ?? []) }
+    }
+
+    /// The fields an expression reads.
+    static func fieldNames(of expression: Expression) -> Set<String> {
         switch expression {
-        case .and(let left, let right), .or(let left, let right): return learnedFrom(left).union(learnedFrom(right))
-        case .not(let inner): return learnedFrom(inner)
+        case .and(let left, let right), .or(let left, let right): return fieldNames(of: left).union(fieldNames(of: right))
+        case .not(let inner): return fieldNames(of: inner)
         case .reference, .constant: return []
-        case .comparison(let comparison): return FieldRegistry.field(named: comparison.field.name)?.learnedFrom ?? []
+        case .comparison(let comparison): return [comparison.field.name]
         }
     }
 

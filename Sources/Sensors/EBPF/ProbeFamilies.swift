@@ -63,6 +63,8 @@ struct ProbeFamily: Sendable {
             spec.strings = call.stringArguments
             spec.descriptor = call.descriptorIndex.map { Int8($0) } ?? Int8(SENTINEL_CALL_NO_FD)
             spec.address = call.addressIndex.map { Int8($0) } ?? Int8(SENTINEL_CALL_NO_FD)
+            spec.credentials = call.changesCredentials ? 1 : 0
+            spec.address_in_header = call.addressInMessageHeader ? 1 : 0
             withUnsafeMutableBytes(of: &spec.base) { bases in
                 for index in 0..<bases.count {
                     bases[index] = UInt8(bitPattern: index < call.arguments.count ? call.base(of: index) : CapturedCall.notAPath)

@@ -25,6 +25,8 @@ public struct ProbeSelection: Sendable, Equatable {
     public var includeHost: Bool
     /// The captured calls the rules narrow to a few values: the kernel sends only those.
     public var callFilters: [EventType: CallFilter] = [:]
+    /// Execs carry their environment (`proc.env`): only when a rule reads it.
+    public var readEnvironment = false
 
     public init(eventTypes: Set<EventType>, streamedSystemCalls: SystemCallNumbers = .all, streamUndecided: Bool = false, includeHost: Bool) {
         self.eventTypes = eventTypes
@@ -38,6 +40,7 @@ public struct ProbeSelection: Sendable, Equatable {
         var config = sentinel_config()
         config.include_host = includeHost ? 1 : 0
         config.stream_undecided = streamUndecided ? 1 : 0
+        config.read_environment = readEnvironment ? 1 : 0
         withUnsafeMutableBytes(of: &config.stream_numbers) { words in
             for (index, word) in streamedSystemCalls.words.prefix(words.count / 8).enumerated() {
                 words.storeBytes(of: word, toByteOffset: index * 8, as: UInt64.self)

@@ -57,10 +57,7 @@ struct RecordDecoder {
         let opened = exec.exe_len >= 0 ? text(at: \sentinel_exec.exe, length: Int(exec.exe_len)) : nil
         let fromMemfd = exec.exe_links == 0 && opened?.hasPrefix("/memfd:") == true
         let path = opened ?? given
-        var args = bytes(at: \sentinel_exec.args, length: Int(exec.args_len))
-            .split(separator: 0, omittingEmptySubsequences: false)
-            .map { String(decoding: $0, as: UTF8.self) }
-        if args.last == "" { args.removeLast() }
+        let args = strings(bytes(at: \sentinel_exec.args, length: Int(exec.args_len)))
         // A program that runs itself again through /proc/self/exe (busybox's shell running an
         // applet, runc) gets the kernel name "exe"; argv[0] says what it is being run as.
         var name = text(at: \sentinel_exec.comm, length: nil)
@@ -74,7 +71,15 @@ struct RecordDecoder {
             capEffective: exec.cap_effective, capPermitted: exec.cap_permitted, argsTruncated: header.flags & SENTINEL_FLAG_ARGS_TRUNCATED.rawValue != 0)
         facts.exeUpperLayer = exec.exe_upper_layer != 0
         facts.exeInode = Int64(bitPattern: exec.exe_ino)
+        if exec.exe_ctime != 0 { facts.exeChangeTime = exec.exe_ctime }
+        if exec.exe_mtime != 0 { facts.exeModifyTime = exec.exe_mtime }
         if exec.vsid != 0 { facts.sid = Int64(exec.vsid) }
+        // Sent with the environment when a rule reads proc.env.
+        if size >= MemoryLayout<sentinel_exec_environment>.size {
+            let withEnvironment = record.loadUnaligned(as: sentinel_exec_environment.self)
+            guard withEnvironment.env_len <= SENTINEL_ENV_MAX else { return nil }
+            facts.environment = strings(bytes(at: \sentinel_exec_environment.env, length: Int(withEnvironment.env_len)))
+        }
         if exec.vpgid != 0 { facts.vpgid = Int64(exec.vpgid) }
         return base(exec.by_descriptor != 0 ? .execveat : .execve, ppid: Int64(exec.ppid), process: facts)
     }
@@ -177,6 +182,12 @@ struct RecordDecoder {
         if call.addressIndex != nil, record.address_len > 0 { arguments.address = socketAddress(at: \sentinel_call.address) }
         var facts = ProcessFacts()
         facts.comm = text(at: \sentinel_call.comm, length: nil)
+        // What a setuid or a capset left: the process's credentials from its next event on.
+        let credentials = record.credentials
+        if credentials.valid != 0 {
+            facts.credentialsAfter = ProcessFacts.Credentials(uid: Int64(credentials.uid), euid: Int64(credentials.euid), gid: Int64(credentials.gid),
+                                                              capEffective: credentials.cap_effective, capPermitted: credentials.cap_permitted)
+        }
         return base(call.eventType, process: facts, payload: .call(arguments))
     }
 
@@ -196,6 +207,13 @@ struct RecordDecoder {
     }
 
     // MARK: - Reading fields
+
+    /// A NUL-separated list (argv, the environment), its last NUL included.
+    private func strings(_ bytes: UnsafeRawBufferPointer) -> [String] {
+        var strings = bytes.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+        if strings.last == "" { strings.removeLast() }
+        return strings
+    }
 
     private func bytes<Root>(at field: KeyPath<Root, some Any>, length: Int) -> UnsafeRawBufferPointer {
         let offset = MemoryLayout<Root>.offset(of: field)!
