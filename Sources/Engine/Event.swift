@@ -231,12 +231,13 @@ public struct ProcessFacts: Sendable {
         var comm: String?
         var credentialsAfter: Credentials?
         var environment: [String]?
+        var groupName: String?
 
         func copy() -> ExecDetails {
             let copy = ExecDetails()
             (copy.exeFromMemfd, copy.loginUID, copy.capEffective, copy.capPermitted) = (exeFromMemfd, loginUID, capEffective, capPermitted)
             (copy.sid, copy.vpgid, copy.comm, copy.credentialsAfter) = (sid, vpgid, comm, credentialsAfter)
-            copy.environment = environment
+            (copy.environment, copy.groupName) = (environment, groupName)
             (copy.exeUpperLayer, copy.exeInode, copy.exeChangeTime, copy.exeModifyTime) = (exeUpperLayer, exeInode, exeChangeTime, exeModifyTime)
             return copy
         }
@@ -276,6 +277,8 @@ public struct ProcessFacts: Sendable {
     /// The kernel's name for the process at this event: names a process only while the table has
     /// none for it (one whose exec was not seen), never replacing the name its exec gave.
     public var comm: String? { get { box?.comm } set { set(\.comm, newValue) } }
+    /// The group's name, where the source knows it (the container's /etc/group).
+    public var groupName: String? { get { box?.groupName } set { set(\.groupName, newValue) } }
     /// The environment at exec, NAME=VALUE each, when a rule reads it.
     public var environment: [String]? { get { box?.environment } set { set(\.environment, newValue) } }
     /// What the call left the process's credentials at, applied once the event is judged.

@@ -29,6 +29,7 @@ public enum EventCodec {
         ("user.uid", "the real user id"),
         ("user.euid", "the effective user id (default: user.uid)"),
         ("user.name", "the user name, where the source knows it"),
+        ("group.name", "the group name, where the source knows it"),
         ("group.gid", "the real group id"),
         ("user.loginuid", "the audit login uid, -1 when unset (execve, execveat)"),
         ("thread.cap_effective", "the effective capabilities by name, space-separated, as \"CAP_CHOWN CAP_NET_RAW\" (execve, execveat)"),
@@ -195,6 +196,7 @@ public enum EventCodec {
             facts.sid = reader.integer("proc.sid")
             facts.exeUpperLayer = reader.bool("proc.is_exe_upper_layer")
             facts.exeInode = reader.integer("proc.exe_ino")
+            facts.groupName = reader.string("group.name")
             facts.environment = reader.strings("proc.env")
             if let uid = reader.integer("evt.after.user.uid") {
                 facts.credentialsAfter = ProcessFacts.Credentials(uid: uid, euid: reader.integer("evt.after.user.euid"), gid: reader.integer("evt.after.group.gid"),
@@ -561,6 +563,7 @@ public enum EventCodec {
         if let uid = facts.uid { writer.key("user.uid"); writer.integer(uid) }
         if let euid = facts.euid { writer.key("user.euid"); writer.integer(euid) }
         if let userName = facts.userName { writer.key("user.name"); writer.string(userName) }
+        if let groupName = facts.groupName { writer.key("group.name"); writer.string(groupName) }
         if let gid = facts.gid { writer.key("group.gid"); writer.integer(gid) }
         switch event.payload {
         case .none, .container, .message:

@@ -272,12 +272,15 @@ public enum FieldRegistry {
         number("user.euid", "The effective user id (differs from user.uid after running a setuid binary).", processTypes) { context in
             context.process.flatMap { $0.euid >= 0 ? $0.euid : nil }
         },
-        string("user.name", "The user name, where known (uid 0 is root).", processTypes) { context in
+        string("user.name", "The user name, as the container's own /etc/passwd gives it at exec (uid 0 is root).", processTypes) { context in
             guard let process = context.process else { return nil }
             return process.userName ?? (process.uid == 0 ? "root" : nil)
         },
         number("group.gid", "The real group id.", processTypes) { context in context.process.flatMap { $0.gid >= 0 ? $0.gid : nil } },
-        string("group.name", "The group's name, where known (gid 0 is root).", processTypes) { context in context.process?.gid == 0 ? "root" : nil },
+        string("group.name", "The group's name, as the container's own /etc/group gives it at exec (gid 0 is root).", processTypes) { context in
+            guard let process = context.process else { return nil }
+            return process.groupName ?? (process.gid == 0 ? "root" : nil)
+        },
         number("user.loginuid", "The audit login uid: the user who logged in, kept through su, sudo and setuid; -1 when unset (services, and every container process a runtime started).", processTypes) {
             $0.process?.loginUID
         },

@@ -15,6 +15,7 @@ public final class ProcessRecord {
     public var gid: Int64
     public var euid: Int64
     public var userName: String?
+    public var groupName: String?
     public var tty: Int64
     /// The pid in the process's own pid namespace; nil when the source did not say.
     public var vpid: Int64?
@@ -63,6 +64,7 @@ public final class ProcessRecord {
         gid = parent?.gid ?? -1
         euid = parent?.euid ?? -1
         userName = parent?.userName
+        groupName = parent?.groupName
         tty = parent?.tty ?? 0
         loginUID = parent?.loginUID
         capEffective = parent?.capEffective
@@ -201,6 +203,7 @@ public final class ProcessTable {
     /// A setuid's or capset's outcome: the process's credentials from now on.
     func change(_ record: ProcessRecord, to credentials: ProcessFacts.Credentials) {
         if record.uid != credentials.uid { record.userName = nil }
+        if let gid = credentials.gid, gid != record.gid { record.groupName = nil }
         record.uid = credentials.uid
         record.euid = credentials.euid ?? credentials.uid
         if let gid = credentials.gid { record.gid = gid }
@@ -220,6 +223,7 @@ public final class ProcessTable {
         // euid instead would make every unprivileged child of a root parent look setuid.
         if let euid = facts.euid ?? facts.uid { record.euid = euid }
         if let userName = facts.userName { record.userName = userName }
+        if let groupName = facts.groupName { record.groupName = groupName }
         if let tty = facts.tty { record.tty = tty }
         if let vpid = facts.vpid { record.vpid = vpid }
         if let loginUID = facts.loginUID { record.loginUID = loginUID }

@@ -457,6 +457,20 @@ struct LiveTests {
         #expect(sentinel.stop() == 0, "\(sentinel.stderr)")
     }
 
+    /// User and group names come from the container's own /etc/passwd and /etc/group, as its `id`
+    /// prints them.
+    @Test func namesAreTheContainersOwn() throws {
+        try #require(LiveEnvironment.problem == nil, "\(LiveEnvironment.problem ?? "")")
+        let sentinel = try LiveSentinel(["--rules", "Tests/sentinelTests/Fixtures/live/credentials.json"], command: ["-o", "json"])
+        let container = try TestContainer.run("sentinel-live-names", image: Self.debian, options: ["--user", "33:33"], "id; sleep 1")
+        defer { container.remove() }
+        let fields = try #require(sentinel.alert("Names at exec", container: container.id, within: 3), "\(sentinel.alerts)")
+        let said = try command(["docker", "logs", container.name]).stdout
+        #expect(said.hasPrefix("uid=33(www-data) gid=33(www-data)"), "\(said)")
+        #expect(fields["user.name"] as? String == "www-data" && fields["group.name"] as? String == "www-data", "\(fields)")
+        #expect(sentinel.stop() == 0, "\(sentinel.stderr)")
+    }
+
     /// A capset and a setuid change what the process holds from its next event on: the calls
     /// themselves show who made them.
     @Test func credentialsFollowCapsetAndSetuid() throws {

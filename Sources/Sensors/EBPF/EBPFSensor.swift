@@ -58,6 +58,7 @@ public final class EBPFSensor: Sensor {
     private let kernelJudge: KernelJudge?
     private let cgroups: CgroupVerdicts
     private var processes = ProcessAnnouncer()
+    private var accounts = AccountNames()
     private var announcedContainers: Set<String> = []
     private var deliver: ((Event) -> Void)?
 
@@ -150,14 +151,18 @@ public final class EBPFSensor: Sensor {
         case .unresolved: containerID = nil
         }
         let decoder = RecordDecoder(record: record, size: size, header: header, time: time, containerID: containerID)
-        let event = header.kind == SENTINEL_RECORD_BOSC_EPOCH.rawValue
+        var event = header.kind == SENTINEL_RECORD_BOSC_EPOCH.rawValue
             ? boscEpoch(record, size: size, header: header, time: time, containerID: containerID)
             : decoder.event()
-        guard let event else {
+        guard var event else {
             counters.withLock { $0.malformed += 1 }
             return
         }
         let pid = Int32(truncatingIfNeeded: event.pid)
+        if event.type.isExec, let containerID, let uid = event.process.uid, let gid = event.process.gid {
+            let names = accounts.names(uid: uid, gid: gid, containerID: containerID, pid: pid, now: clock.monotonicSeconds())
+            (event.process.userName, event.process.groupName) = (names.user, names.group)
+        }
         switch event.type {
         case .execve, .execveat, .clone:
             processes.announceAncestors(of: Int32(truncatingIfNeeded: event.ppid ?? 0), nameIfGone: decoder.parentName, deliverWithContainer)
