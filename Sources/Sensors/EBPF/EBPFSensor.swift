@@ -151,18 +151,14 @@ public final class EBPFSensor: Sensor {
         case .unresolved: containerID = nil
         }
         let decoder = RecordDecoder(record: record, size: size, header: header, time: time, containerID: containerID)
-        var event = header.kind == SENTINEL_RECORD_BOSC_EPOCH.rawValue
+        let event = header.kind == SENTINEL_RECORD_BOSC_EPOCH.rawValue
             ? boscEpoch(record, size: size, header: header, time: time, containerID: containerID)
             : decoder.event()
-        guard var event else {
+        guard let event else {
             counters.withLock { $0.malformed += 1 }
             return
         }
         let pid = Int32(truncatingIfNeeded: event.pid)
-        if event.type.isExec, let containerID, let uid = event.process.uid, let gid = event.process.gid {
-            let names = accounts.names(uid: uid, gid: gid, containerID: containerID, pid: pid, now: clock.monotonicSeconds())
-            (event.process.userName, event.process.groupName) = (names.user, names.group)
-        }
         switch event.type {
         case .execve, .execveat, .clone:
             processes.announceAncestors(of: Int32(truncatingIfNeeded: event.ppid ?? 0), nameIfGone: decoder.parentName, deliverWithContainer)
@@ -178,7 +174,15 @@ public final class EBPFSensor: Sensor {
 
     /// Delivers `event`, after its container's metadata the first time the container is met.
     private func deliverWithContainer(_ event: Event) {
-        if let containerID = event.containerID { announce(container: containerID) }
+        var event = event
+        if let containerID = event.containerID {
+            announce(container: containerID)
+            // A new image (an exec, or a process found in /proc): its user's and group's names.
+            if event.type.isExec || event.type == .procinfo, let uid = event.process.uid, let gid = event.process.gid {
+                let names = accounts.names(uid: uid, gid: gid, containerID: containerID, pid: Int32(truncatingIfNeeded: event.pid), now: clock.monotonicSeconds())
+                (event.process.userName, event.process.groupName) = (names.user, names.group)
+            }
+        }
         deliver?(event)
     }
 

@@ -24,16 +24,19 @@ struct AccountNames {
         var table = byContainer[containerID] ?? Table()
         let missing = table.users[uid] == nil || table.groups[gid] == nil
         if missing, table.readAt == 0 || now - table.readAt >= Self.rereadInterval {
-            let root = containerID == ContainerRecord.hostID ? "" : "/proc/\(pid)/root"
             // A process gone before its files could be read leaves what was read before.
-            if let passwd = readTextFile(root + "/etc/passwd") {
+            if let passwd = file("etc/passwd", of: containerID, pid: pid) {
                 table.users = Self.parse(passwd)
-                table.groups = Self.parse(readTextFile(root + "/etc/group") ?? "")
+                table.groups = Self.parse(file("etc/group", of: containerID, pid: pid) ?? "")
             }
             table.readAt = now
             byContainer[containerID] = table
         }
         return (table.users[uid], table.groups[gid])
+    }
+
+    private func file(_ path: String, of containerID: String, pid: Int32) -> String? {
+        containerID == ContainerRecord.hostID ? readTextFile("/" + path) : readContainerFile(pid: pid, path: path)
     }
 
     /// name:password:id:... lines (passwd and group alike) as id → name; the first name of an id wins.

@@ -78,6 +78,40 @@ enum ProcFS {
     }
 }
 
+/// A regular file of a container, `path` (relative, as "etc/passwd") taken from the root of its
+/// process `pid` one name at a time without following a symlink: a symlink there would resolve
+/// against the host's root, not the container's, and could name one of the host's files. A
+/// container controls its files, so a FIFO, a device or a file beyond `limit` bytes is refused
+/// too: none may stall or swamp the sensor. nil when it cannot be read so.
+func readContainerFile(pid: Int32, path: String, limit: Int = 1 << 20) -> String? {
+    var directory = open("/proc/\(pid)/root", openPathOnly | O_DIRECTORY | O_CLOEXEC)
+    guard directory >= 0 else { return nil }
+    let names = path.split(separator: "/").map(String.init)
+    for name in names.dropLast() {
+        let next = openat(directory, name, openPathOnly | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        close(directory)
+        guard next >= 0 else { return nil }
+        directory = next
+    }
+    let file = openat(directory, names.last ?? "", O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC)
+    close(directory)
+    guard file >= 0 else { return nil }
+    defer { close(file) }
+    var status = stat()
+    guard fstat(file, &status) == 0, status.st_mode & S_IFMT == S_IFREG, status.st_size <= limit else { return nil }
+    var bytes = [UInt8](repeating: 0, count: Int(status.st_size))
+    var filled = 0
+    while filled < bytes.count {
+        let count = bytes.withUnsafeMutableBytes { read(file, $0.baseAddress! + filled, $0.count - filled) }
+        guard count > 0 else { break }
+        filled += count
+    }
+    return String(decoding: bytes.prefix(filled), as: UTF8.self)
+}
+
+/// O_PATH, which Glibc's module does not export.
+private let openPathOnly: Int32 = 0o10000000
+
 func readTextFile(_ path: String) -> String? {
     readWholeFile(path).map { String(decoding: $0, as: UTF8.self) }
 }

@@ -34,4 +34,25 @@ import Testing
         // Another container is read for itself.
         #expect(accounts.names(uid: 0, gid: 0, containerID: "c0ffee000002", pid: -1, now: 112).user == nil)
     }
+
+    /// A container's files are its own to shape: a symlink (which would resolve against the
+    /// host's root), a FIFO (which would stall the read) or a huge file is refused.
+    @Test func aContainersFileIsReadOnlyAsARegularFileOfItsOwn() throws {
+        let directory = NSTemporaryDirectory() + "sentinel-accounts-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory + "/etc", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "root:x:0:0::/:/bin/sh\n".write(toFile: directory + "/etc/passwd", atomically: false, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: directory + "/etc/link", withDestinationPath: "/etc/passwd")
+        try FileManager.default.createSymbolicLink(atPath: directory + "/linked", withDestinationPath: directory + "/etc")
+        #expect(mkfifo(directory + "/etc/fifo", 0o600) == 0)
+        // This process's root is "/": the paths are relative to it.
+        let base = String(directory.dropFirst())
+        let pid = getpid()
+        #expect(readContainerFile(pid: pid, path: base + "/etc/passwd") == "root:x:0:0::/:/bin/sh\n")
+        #expect(readContainerFile(pid: pid, path: base + "/etc/link") == nil)
+        #expect(readContainerFile(pid: pid, path: base + "/linked/passwd") == nil)
+        #expect(readContainerFile(pid: pid, path: base + "/etc/fifo") == nil)
+        #expect(readContainerFile(pid: pid, path: base + "/etc/passwd", limit: 10) == nil)
+        #expect(readContainerFile(pid: -1, path: "etc/passwd") == nil)
+    }
 }
