@@ -112,7 +112,7 @@ static __always_inline void report_socket(struct pt_regs *regs, long nr, long re
 	read_endpoints(&record->ends, sk);
 	record->outbound = kind == SENTINEL_RECORD_CONNECT;
 	int tracked = record->ends.protocol == IPPROTO_TCP && kind != SENTINEL_RECORD_LISTEN && (result == 0 || result == -EINPROGRESS || kind == SENTINEL_RECORD_ACCEPT);
-	if (tracked) {
+	if (tracked && sentinel_config.track_connections) {
 		__u64 key = (__u64)sk;
 		bpf_map_update_elem(&tcp_connections, &key, record, BPF_ANY);
 	}

@@ -359,7 +359,7 @@ struct sentinel_config {
 	/* The calls whose exit syscall_results.bpf.c reads (opens, sockets, captured calls), as bits. */
 	__u64 exit_numbers[SENTINEL_CALL_NUMBERS / 64];
 	__u32 read_environment; /* 1: execs carry their environment (sentinel_exec_environment) */
-	__u32 reserved;
+	__u32 track_connections; /* 1: TCP closes are wanted: keep each connection for its close (tcp.bpf.c) */
 };
 
 #endif

@@ -26,7 +26,10 @@ struct ProbeFamily: Sendable {
         ProbeFamily(name: "syscall_results", eventTypes: EventType.opens.union([.connect, .accept, .listen]).union(EventType.capturedCalls),
                     configure: readExits, fill: writeCallSpecs),
         // A close's counters come from the connection syscall_results saw open.
-        ProbeFamily(name: "tcp", eventTypes: [.close], needs: ["syscall_results"]) { _, config in readExits(of: socketNumbers, into: &config) },
+        ProbeFamily(name: "tcp", eventTypes: [.close], needs: ["syscall_results"]) { _, config in
+            readExits(of: socketNumbers, into: &config)
+            config.track_connections = 1
+        },
         ProbeFamily(name: "syscalls", eventTypes: [.syscall, .boscepoch]),
         ProbeFamily(name: "segments", eventTypes: [.segment], attachesToCgroupRoot: true),
     ]
