@@ -198,7 +198,7 @@ enum RuleFileReader {
     }
 
     private static func operand(_ cursor: JSONCursor, for op: ComparisonOperator, _ diagnostics: Diagnostics) -> Operand? {
-        if op == .in {
+        if op.takesList {
             guard case .array = cursor.node.value else { return literal(cursor, diagnostics, mayNameList: true).map { .list([$0]) } }
             let items = cursor.array(diagnostics)?.compactMap { literal($0, diagnostics, mayNameList: true) } ?? []
             return .list(items)

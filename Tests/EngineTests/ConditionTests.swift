@@ -32,6 +32,23 @@ import SentinelJSON
         #expect(try harness.matches("proc.cwd exists") == false)
     }
 
+    /// Falco's other operators: paths below a list's, a field of several values against a list,
+    /// case-blind globs, bytes in hex.
+    @Test func falcosOtherOperators() throws {
+        let harness = shellInContainer()
+        #expect(try harness.matches("proc.exepath pmatch (/usr/sbin, /bin)"))
+        #expect(try harness.matches("proc.exepath pmatch (/bin/bash)"), "the path itself")
+        #expect(try !harness.matches("proc.exepath pmatch (/bi, /bin/ba)"), "only at a directory boundary")
+        #expect(try harness.matches("proc.exepath pmatch (/)") && harness.matches("proc.exepath pmatch (/bin/)"))
+        #expect(try harness.matches("proc.aname intersects (httpd, nginx)"))
+        #expect(try !harness.matches("proc.aname intersects (httpd, bash)"))
+        #expect(try harness.matches("user.uid intersects (0, 33)"))
+        #expect(try harness.matches("proc.exepath iglob '/BIN/*ASH'") && !harness.matches("proc.exepath glob '/BIN/*ASH'"))
+        #expect(try harness.matches("proc.name bcontains 6173") && !harness.matches("proc.name bcontains 7a"))
+        #expect(try harness.matches("proc.name bstartswith 6261") && !harness.matches("proc.name bstartswith 6173"))
+        #expect(try harness.matches("proc.name bstartswith 62617368"))
+    }
+
     @Test func numbersAndTypes() throws {
         let harness = shellInContainer()
         #expect(try harness.matches("proc.pid = 21 and proc.ppid = 20"))
@@ -156,7 +173,11 @@ import SentinelJSON
     @Test(arguments: [
         ("proc.pid = abc", "column 12: \"abc\" is not a number, and proc.pid is a number field"),
         ("proc.nmae = x", "column 1: unknown field \"proc.nmae\" (did you mean \"proc.name\"?)"),
-        ("proc.name contain x", "column 11: unknown operator 'contain' after 'proc.name' (expected one of: = != < <= > >= in contains icontains startswith endswith glob exists)"),
+        ("proc.name contain x", "column 11: unknown operator 'contain' after 'proc.name' (expected one of: = != < <= > >= in intersects pmatch contains icontains bcontains startswith bstartswith endswith glob iglob exists)"),
+        ("proc.name bcontains 7g", "column 21: \"7g\" is not bytes in hex (two digits a byte, as 7f454c46)"),
+        ("proc.name bstartswith abc", "column 23: \"abc\" is not bytes in hex (two digits a byte, as 7f454c46)"),
+        ("proc.name pmatch /etc", "column 18: expected '(' to open the list after 'pmatch'"),
+        ("proc.pid pmatch (/etc)", "column 10: operator 'pmatch' does not apply to proc.pid, a number field"),
         ("(proc.name = x", "column 1: unclosed '(': no matching ')'"),
         ("proc.name = x)", "column 14: unbalanced ')'"),
         ("", "column 1: the condition is empty"),

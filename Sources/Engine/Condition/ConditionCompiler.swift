@@ -250,9 +250,12 @@ public enum ConditionCompiler {
     private static func stringPredicate(_ op: ComparisonOperator, _ operand: Operand, field: FieldDefinition,
                                         at position: ConditionPosition) throws(ConditionError) -> (String) -> Bool {
         switch op {
-        case .in:
+        case .in, .intersects:
             let items = Set(try listItems(operand, at: position).map(\.text))
             return { items.contains($0) }
+        case .pmatch:
+            let paths = try listItems(operand, at: position).map { PathPrefix($0.text) }
+            return { value in paths.contains { $0.holds(value) } }
         case .equal:
             let expected = try singleValue(operand, op, at: position).text
             return { $0 == expected }
@@ -271,9 +274,15 @@ public enum ConditionCompiler {
         case .endswith:
             let suffix = Array(try singleValue(operand, op, at: position).text.utf8)
             return { $0.utf8.count >= suffix.count && $0.utf8.suffix(suffix.count).elementsEqual(suffix) }
-        case .glob:
-            let pattern = GlobPattern(try singleValue(operand, op, at: position).text)
+        case .glob, .iglob:
+            let pattern = GlobPattern(try singleValue(operand, op, at: position).text, caseInsensitive: op == .iglob)
             return { pattern.matches($0) }
+        case .bcontains:
+            let needle = ByteNeedle(bytes: try hexBytes(try singleValue(operand, op, at: position)))
+            return { needle.isFound(in: $0) }
+        case .bstartswith:
+            let prefix = try hexBytes(try singleValue(operand, op, at: position))
+            return { $0.utf8.starts(with: prefix) }
         case .less, .lessOrEqual, .greater, .greaterOrEqual:
             throw mismatch(op, field, at: position)
         case .exists:
@@ -288,7 +297,7 @@ public enum ConditionCompiler {
             throw ConditionError("\"\(literal.text)\" is not a number, and \(field.name) is a \(field.type.rawValue) field", at: literal.position)
         }
         switch op {
-        case .in:
+        case .in, .intersects:
             var items = Set<Int64>()
             for literal in try listItems(operand, at: position) { items.insert(try number(literal)) }
             return { [items] in items.contains($0) }
@@ -310,7 +319,7 @@ public enum ConditionCompiler {
         case .greaterOrEqual:
             let bound = try number(try singleValue(operand, op, at: position))
             return { $0 >= bound }
-        case .contains, .icontains, .startswith, .endswith, .glob:
+        case .contains, .icontains, .bcontains, .startswith, .bstartswith, .endswith, .glob, .iglob, .pmatch:
             throw mismatch(op, field, at: position)
         case .exists:
             return { _ in true }
@@ -340,7 +349,7 @@ public enum ConditionCompiler {
         case .notEqual:
             let expected = try network(try singleValue(operand, op, at: position))
             return { !expected.contains($0) }
-        case .in:
+        case .in, .intersects:
             var networks: [IPNetwork] = []
             for literal in try listItems(operand, at: position) { networks.append(try network(literal)) }
             return { [networks] address in networks.contains { $0.contains(address) } }
@@ -351,6 +360,30 @@ public enum ConditionCompiler {
 
     // MARK: - Operands
 
+    /// `bcontains` and `bstartswith` take bytes in hex, two digits each: 7f454c46.
+    private static func hexBytes(_ literal: Literal) throws(ConditionError) -> [UInt8] {
+        let digits = Array(literal.text.utf8)
+        var bytes: [UInt8] = []
+        var index = 0
+        while index + 1 < digits.count, let high = hexDigit(digits[index]), let low = hexDigit(digits[index + 1]) {
+            bytes.append(high << 4 | low)
+            index += 2
+        }
+        guard index == digits.count, !digits.isEmpty else {
+            throw ConditionError("\"\(literal.text)\" is not bytes in hex (two digits a byte, as 7f454c46)", at: literal.position)
+        }
+        return bytes
+    }
+
+    private static func hexDigit(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+
     private static func singleValue(_ operand: Operand, _ op: ComparisonOperator, at position: ConditionPosition) throws(ConditionError) -> Literal {
         guard case .value(let literal) = operand else {
             throw ConditionError("'\(op.rawValue)' takes one value, not a list", at: position)
@@ -359,7 +392,7 @@ public enum ConditionCompiler {
     }
 
     private static func listItems(_ operand: Operand, at position: ConditionPosition) throws(ConditionError) -> [Literal] {
-        guard case .list(let items) = operand else { throw ConditionError("'in' takes a list in parentheses", at: position) }
+        guard case .list(let items) = operand else { throw ConditionError("this operator takes a list in parentheses", at: position) }
         return items
     }
 

@@ -132,9 +132,9 @@ public struct ConditionParser {
         switch op {
         case .exists:
             return .none
-        case .in:
+        case .in, .intersects, .pmatch:
             skipSpaces()
-            guard peek(UInt8(ascii: "(")) else { throw error("expected '(' to open the list after 'in'") }
+            guard peek(UInt8(ascii: "(")) else { throw error("expected '(' to open the list after '\(op.rawValue)'") }
             let opening = position
             index += 1
             var items: [Literal] = []

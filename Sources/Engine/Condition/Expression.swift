@@ -90,12 +90,23 @@ public enum ComparisonOperator: String, CaseIterable, Sendable {
     case greater = ">"
     case greaterOrEqual = ">="
     case `in`
+    /// A field of several values (`proc.aname`) shares one with the list; for one value, `in`.
+    case intersects
+    /// A path that is one of the list's, or lies below one (`/etc` holds `/etc/x`, not `/etcx`).
+    case pmatch
     case contains
     case icontains
+    /// Bytes written in hex (`bcontains 7f454c46`).
+    case bcontains
     case startswith
+    case bstartswith
     case endswith
     case glob
+    case iglob
     case exists
+
+    /// The operators whose operand is a parenthesised list.
+    public var takesList: Bool { self == .in || self == .intersects || self == .pmatch }
 
     static let words: [String: ComparisonOperator] = Dictionary(
         uniqueKeysWithValues: allCases.filter { $0.rawValue.first!.isLetter }.map { ($0.rawValue, $0) }

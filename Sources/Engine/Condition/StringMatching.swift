@@ -5,8 +5,12 @@ struct ByteNeedle {
     private let caseInsensitive: Bool
 
     init(_ text: String, caseInsensitive: Bool) {
+        self.init(bytes: Array(text.utf8), caseInsensitive: caseInsensitive)
+    }
+
+    init(bytes: [UInt8], caseInsensitive: Bool = false) {
         self.caseInsensitive = caseInsensitive
-        needle = caseInsensitive ? text.utf8.map(foldASCII) : Array(text.utf8)
+        needle = caseInsensitive ? bytes.map(foldASCII) : bytes
     }
 
     func isFound(in haystack: String) -> Bool {
@@ -39,13 +43,32 @@ struct ByteNeedle {
     }
 }
 
+/// `pmatch`'s test: a path is the prefix's, or lies below it, a directory boundary apart.
+struct PathPrefix {
+    private let prefix: [UInt8]
+
+    init(_ path: String) {
+        var bytes = Array(path.utf8)
+        while bytes.count > 1, bytes.last == UInt8(ascii: "/") { bytes.removeLast() }
+        prefix = bytes
+    }
+
+    func holds(_ path: String) -> Bool {
+        let bytes = path.utf8
+        guard bytes.starts(with: prefix) else { return false }
+        if bytes.count == prefix.count || prefix == [UInt8(ascii: "/")] { return true }
+        return bytes[bytes.index(bytes.startIndex, offsetBy: prefix.count)] == UInt8(ascii: "/")
+    }
+}
+
 @inline(__always)
 private func foldASCII(_ byte: UInt8) -> UInt8 {
     byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
 }
 
 /// Shell-style wildcards over bytes: `*` any run (slashes included, as in Falco), `?` one byte,
-/// `[abc]`, `[a-z]` and `[!a]` one byte of a set; `\` escapes the next character.
+/// `[abc]`, `[a-z]` and `[!a]` one byte of a set; `\` escapes the next character. Case-insensitive
+/// (`iglob`) folds ASCII letters, on both sides.
 struct GlobPattern {
     private enum Token {
         case byte(UInt8)
@@ -55,9 +78,11 @@ struct GlobPattern {
     }
 
     private let tokens: [Token]
+    private let caseInsensitive: Bool
 
-    init(_ pattern: String) {
-        let bytes = Array(pattern.utf8)
+    init(_ pattern: String, caseInsensitive: Bool = false) {
+        self.caseInsensitive = caseInsensitive
+        let bytes = caseInsensitive ? pattern.utf8.map(foldASCII) : Array(pattern.utf8)
         var tokens: [Token] = []
         var index = 0
         while index < bytes.count {
@@ -100,7 +125,7 @@ struct GlobPattern {
     }
 
     func matches(_ text: String) -> Bool {
-        let bytes = Array(text.utf8)
+        let bytes = caseInsensitive ? text.utf8.map(foldASCII) : Array(text.utf8)
         // Iterative matching with one backtrack point for the latest `*`: linear in practice,
         // never exponential.
         var textIndex = 0, tokenIndex = 0
