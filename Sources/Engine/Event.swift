@@ -55,6 +55,11 @@ public struct EventType: Hashable, Sendable, CaseIterable, CustomStringConvertib
     /// The first captured call's type: the calls' types follow one another from it.
     static let firstCapturedCall = EventType(UInt8(ownNames.count))
     private static let byName = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, EventType(UInt8($0))) })
+        .merging(aliases.map { ($0.key, EventType(UInt8(names.firstIndex(of: $0.value)!))) }) { own, _ in own }
+
+    /// Falco's names for what one of sentinel's types covers: accept4 is an accept here (the
+    /// probe reads both calls), so `evt.type in (accept, accept4)` means what a Falco rule means.
+    private static let aliases = ["accept4": "accept"]
 
     public static let allCases: [EventType] = names.indices.map { EventType(UInt8($0)) }
 

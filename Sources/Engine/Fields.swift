@@ -22,6 +22,9 @@ public enum FieldAccessor {
     /// A field with many values (any ancestor's name): a comparison holds if it holds for one of them.
     case anyString((EventContext, (String) -> Bool) -> Bool, render: (EventContext) -> String?)
     case anyNumber((EventContext, (Int64) -> Bool) -> Bool, render: (EventContext) -> String?)
+    /// A socket's two ends, as Falco's fd.ip and fd.net compare them: `=` and `in` hold if either
+    /// end matches, `!=` if neither does.
+    case eitherEnd((EventContext) -> (local: IPAddress?, remote: IPAddress?))
 
     public func value(_ context: EventContext) -> FieldValue {
         switch self {
@@ -30,6 +33,10 @@ public enum FieldAccessor {
         case .bool(let read): return read(context).map(FieldValue.bool) ?? .missing
         case .ip(let read): return read(context).map { .string($0.description) } ?? .missing
         case .anyString(_, let render), .anyNumber(_, let render): return render(context).map(FieldValue.string) ?? .missing
+        case .eitherEnd(let ends):
+            let (local, remote) = ends(context)
+            let text = [local, remote].compactMap { $0?.description }.joined(separator: ",")
+            return text.isEmpty ? .missing : .string(text)
         }
     }
 }
@@ -398,6 +405,20 @@ public enum FieldRegistry {
         number("fd.lport", "The local port (for bind, the one bound).", sockets.union(described)) { context in (context.connection?.local ?? context.descriptor?.local).map { Int64($0.port) } },
         ip("fd.rip", "The remote address, the peer's.", sockets.union(described)) { $0.connection?.remote?.address ?? $0.descriptorPeer?.address },
         number("fd.rport", "The remote port.", sockets.union(described)) { context in (context.connection?.remote ?? context.descriptorPeer).map { Int64($0.port) } },
+        // Falco's names for the client's end, and its networks: an address field compares as a
+        // CIDR network too (fd.snet in (10.0.0.0/8)).
+        ip("fd.cip", "The client's address: the side that connected (Falco's fd.cip; the same as fd.sip here).", sockets) { $0.connection?.source?.address },
+        number("fd.cport", "The client's port.", sockets) { context in context.connection?.source.map { Int64($0.port) } },
+        ip("fd.cnet", "The client's address, for CIDR matches (fd.cnet = 10.0.0.0/8), as Falco's fd.cnet.", sockets) { $0.connection?.source?.address },
+        ip("fd.snet", "The server's address, for CIDR matches, as Falco's fd.snet (the same as fd.dip here).", sockets) { $0.connection?.destination.address },
+        ip("fd.lnet", "The local address, for CIDR matches, as Falco's fd.lnet.", sockets.union(described)) { $0.connection?.local?.address ?? $0.descriptor?.local?.address },
+        ip("fd.rnet", "The remote address, for CIDR matches, as Falco's fd.rnet.", sockets.union(described)) { $0.connection?.remote?.address ?? $0.descriptorPeer?.address },
+        field("fd.ip", .ip, "Either end's address, as Falco's fd.ip: = and in hold if either end matches, != if neither does.", sockets.union(described)) {
+            .eitherEnd(socketEnds)
+        },
+        field("fd.net", .ip, "Either end's address for CIDR matches, as Falco's fd.net: = and in hold if either end is in the network, != if neither is.", sockets.union(described)) {
+            .eitherEnd(socketEnds)
+        },
         number("fd.bytes_in", "Bytes received over the connection (at close); live, the kernel's count, in which a received FIN counts as one.", [.close]) { context in context.connection?.traffic.map { Int64($0.bytesIn) } },
         number("fd.bytes_out", "Bytes sent over the connection (at close).", [.close]) { context in context.connection?.traffic.map { Int64($0.bytesOut) } },
         number("fd.segs_in", "TCP segments received (at close).", [.close]) { context in context.connection?.traffic.map { Int64($0.segmentsIn) } },
@@ -499,6 +520,11 @@ public enum FieldRegistry {
     private static func bool(_ name: String, _ description: String, _ types: Set<EventType>,
                              _ read: @escaping @Sendable (EventContext) -> Bool?) -> FieldDefinition {
         field(name, .bool, description, types) { .bool(read) }
+    }
+
+    /// A connection's or a described socket's two ends.
+    private static let socketEnds: @Sendable (EventContext) -> (local: IPAddress?, remote: IPAddress?) = { context in
+        (context.connection?.local?.address ?? context.descriptor?.local?.address, context.connection?.remote?.address ?? context.descriptorPeer?.address)
     }
 
     private static func ip(_ name: String, _ description: String, _ types: Set<EventType>,

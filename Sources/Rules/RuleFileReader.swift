@@ -43,7 +43,13 @@ enum RuleFileReader {
             let position = ConditionPosition(origin: origin, offset: 0)
             switch element.node.value {
             case .string(let text):
-                items.append(Literal(text: text, quoted: false, position: position))
+                // An item is condition text, as in Falco: one written in quotes ('"10.0.0.0/8"',
+                // a value with spaces or commas) stands for what is inside them.
+                if text.count >= 2, let quote = text.first, quote == "\"" || quote == "'", text.last == quote {
+                    items.append(Literal(text: String(text.dropFirst().dropLast()), quoted: true, position: position))
+                } else {
+                    items.append(Literal(text: text, quoted: false, position: position))
+                }
             case .integer(let number):
                 items.append(Literal(text: String(number), quoted: true, position: position))
             default:

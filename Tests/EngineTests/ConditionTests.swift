@@ -128,6 +128,17 @@ import SentinelJSON
         #expect(try harness.matches("fd.lip = 10.1.2.3 and fd.rip = 93.184.216.34 and fd.rport = 443 and fd.lport = 40000"))
         #expect(try harness.matches("fd.name = \"10.1.2.3:40000->93.184.216.34:443\" and fd.direction = outbound and fd.l4proto = tcp"))
         #expect(try !harness.matches("fd.dip = ::1"))
+        // Falco's names: the client's end, the server's network, either end.
+        #expect(try harness.matches("fd.cip = 10.1.2.3 and fd.cport = 40000 and fd.cnet = 10.0.0.0/8 and fd.snet = 93.184.0.0/16"))
+        #expect(try harness.matches("fd.lnet = 10.0.0.0/8 and fd.rnet = 93.184.216.0/24"))
+        #expect(try harness.matches("fd.ip = 93.184.216.34 and fd.ip = 10.1.2.3 and fd.net in (10.0.0.0/8)"))
+        #expect(try harness.matches("fd.ip != 0.0.0.0 and fd.net != 127.0.0.0/8 and not fd.snet in (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)"),
+                "Falco's outbound macro, on a connection out to a public address")
+        #expect(try !harness.matches("fd.net != 10.0.0.0/8"), "!= holds only if neither end is in the network")
+        #expect(try harness.matches("fd.ip exists"))
+        #expect(try harness.matches("evt.type in (accept4, connect)") && !harness.matches("evt.type = accept4"), "accept4 is Falco's name for an accept")
+        harness.feed(exec(6, ppid: 1, "/bin/true", ["true"]))
+        #expect(try !harness.matches("fd.ip != 1.2.3.4") && !harness.matches("fd.ip exists"), "no socket: false either way")
         harness.feed(Event(type: .accept, time: 3, pid: 5,
                            payload: .socket(Connection(direction: .inbound, source: Endpoint(address: IPAddress("2001:db8::9")!, port: 5555),
                                                        destination: Endpoint(address: IPAddress("2001:db8::1")!, port: 22)))))

@@ -21,6 +21,21 @@ import SentinelJSON
         #expect(firedRules(ruleSet, [Self.zsh, Self.bash, Self.fish]) == ["Shell", "Shell"])
     }
 
+    /// A list item is condition text, as in Falco's files: one written in quotes stands for what
+    /// is inside them (Falco's own lists write networks as '"10.0.0.0/8"').
+    @Test func aQuotedListItemIsItsText() throws {
+        let ruleSet = try loadRules([("nets.json", #"""
+            {"lists": [{"list": "private_networks", "items": ["\"10.0.0.0/8\"", "'192.168.0.0/16'"]},
+                       {"list": "odd_names", "items": ["\"a b\"", "\""]}],
+             "rules": [{"rule": "Private", "condition": "evt.type = connect and fd.snet in (private_networks)", "output": "%fd.name", "priority": "NOTICE"},
+                       {"rule": "Odd", "condition": "evt.type = execve and proc.name in (odd_names)", "output": "%proc.name", "priority": "NOTICE"}]}
+            """#)])
+        let connect = #"{"evt.type": "connect", "evt.time": 1, "proc.pid": 5, "fd.sip": "10.0.0.5", "fd.sport": 40000, "fd.dip": "192.168.1.1", "fd.dport": 80}"#
+        let spaced = #"{"evt.type": "execve", "evt.time": 2, "proc.pid": 6, "proc.exepath": "/x/a b", "proc.args": ["a b"]}"#
+        let quote = #"{"evt.type": "execve", "evt.time": 3, "proc.pid": 7, "proc.exepath": "/x/q", "proc.args": ["q"], "proc.name": "\""}"#
+        #expect(firedRules(ruleSet, [connect, spaced, quote]) == ["Private", "Odd", "Odd"])
+    }
+
     @Test func aLaterFileAppendsToAList() throws {
         let ruleSet = try loadRules([("base.json", Self.base), ("local.json", #"{"lists": [{"list": "shells", "items": ["fish"], "append": true}]}"#)])
         #expect(firedRules(ruleSet, [Self.fish]) == ["Shell"])

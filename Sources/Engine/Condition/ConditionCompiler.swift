@@ -213,6 +213,15 @@ public enum ConditionCompiler {
         case .ip(let read):
             let predicate = try addressPredicate(op, comparison.operand, field: field, at: operatorPosition)
             return { context in read(context).map(predicate) ?? false }
+        case .eitherEnd(let ends):
+            let negated = op == .notEqual
+            let predicate = try addressPredicate(negated ? .equal : op, comparison.operand, field: field, at: operatorPosition)
+            return { context in
+                let (local, remote) = ends(context)
+                guard local != nil || remote != nil else { return false }
+                let either = local.map(predicate) == true || remote.map(predicate) == true
+                return either != negated
+            }
         }
     }
 
@@ -242,6 +251,7 @@ public enum ConditionCompiler {
         case .ip(let read): return { read($0) != nil }
         case .anyString(let any, _): return { any($0) { _ in true } }
         case .anyNumber(let any, _): return { any($0) { _ in true } }
+        case .eitherEnd(let ends): return { ends($0).local != nil || ends($0).remote != nil }
         }
     }
 
