@@ -48,6 +48,10 @@ public struct FieldDefinition: Sendable {
         case none
         /// `[N]` with N ≥ 1 may follow; without it the field means "any of them".
         case optionalIndex
+        /// `[KEY]` must follow, shown as `[placeholder]` (`container.label[KEY]`).
+        case key(placeholder: String)
+        /// `[KEY]` may follow: without it, the whole (`proc.env`, `proc.env[NAME]`).
+        case optionalKey(placeholder: String)
     }
 
     public let name: String
@@ -59,11 +63,23 @@ public struct FieldDefinition: Sendable {
     /// field needs them to flow even when no rule judges them (`proc.is_exe_written`: opens).
     public private(set) var learnedFrom: Set<EventType> = []
     let makeAccessor: @Sendable (Int?) -> FieldAccessor
+    /// For a field with a `[KEY]`: its accessor for one key.
+    private var makeKeyedAccessor: (@Sendable (String) -> FieldAccessor)?
 
     public init(name: String, type: FieldType, description: String, argument: Argument, eventTypes: Set<EventType>,
                 makeAccessor: @escaping @Sendable (Int?) -> FieldAccessor) {
         (self.name, self.type, self.description, self.argument, self.eventTypes) = (name, type, description, argument, eventTypes)
         self.makeAccessor = makeAccessor
+    }
+
+    /// A field read by key (`container.label[app]`); with `whole`, also without one.
+    init(name: String, keyed placeholder: String, description: String, eventTypes: Set<EventType>,
+         whole: (@Sendable (EventContext) -> String?)? = nil, read: @escaping @Sendable (String) -> (EventContext) -> String?) {
+        let argument: Argument = whole == nil ? .key(placeholder: placeholder) : .optionalKey(placeholder: placeholder)
+        self.init(name: name, type: .string, description: description, argument: argument, eventTypes: eventTypes) { _ in
+            .string(whole ?? { _ in nil })
+        }
+        makeKeyedAccessor = { key in .string(read(key)) }
     }
 
     func learned(from types: Set<EventType>) -> FieldDefinition {
@@ -72,9 +88,20 @@ public struct FieldDefinition: Sendable {
         return field
     }
 
-    public var displayName: String { argument == .none ? name : "\(name)[N]" }
+    public var displayName: String {
+        switch argument {
+        case .none: name
+        case .optionalIndex: "\(name)[N]"
+        case .key(let placeholder): "\(name)[\(placeholder)]"
+        case .optionalKey(let placeholder): "\(name)[\(placeholder)]"
+        }
+    }
 
     public func accessor(index: Int?) -> FieldAccessor { makeAccessor(index) }
+
+    public func accessor(key: String) -> FieldAccessor? { makeKeyedAccessor?(key) }
+
+    public var takesKey: Bool { makeKeyedAccessor != nil }
 }
 
 extension FieldDefinition.Argument: Equatable {}
@@ -201,8 +228,13 @@ public enum FieldRegistry {
             guard let process = context.process, let changed = process.exeChangeTime else { return nil }
             return Int64(bitPattern: process.startTime &- changed)
         },
-        string("proc.env", "The environment at exec, NAME=VALUE pairs joined by spaces (up to 1024 bytes of it). Read from the kernel only when a rule names this field: environments often hold secrets, and a rule that prints it sends them wherever alerts go.", processTypes) { context in
+        FieldDefinition(name: "proc.env", keyed: "NAME", description: "The environment at exec, NAME=VALUE pairs joined by spaces (up to 1024 bytes of it); proc.env[NAME] is one variable's value. Read from the kernel only when a rule names this field: environments often hold secrets, and a rule that prints it sends them wherever alerts go.", eventTypes: processTypes, whole: { context in
             context.process.flatMap { $0.environment.isEmpty ? nil : $0.environment.joined(separator: " ") }
+        }) { name in
+            let prefix = name + "="
+            return { context in
+                context.process?.environment.first { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
+            }
         },
         string("proc.exe", "argv[0], as the process was started.", processTypes) { $0.process?.args.first },
         string("proc.args", "The arguments after argv[0], joined by spaces.", processTypes) { $0.process?.arguments },
@@ -307,6 +339,9 @@ public enum FieldRegistry {
         string("container.full_id", "The container's full 64-digit id, or host.", everyType) { $0.container.fullID },
         string("container.name", "The container's name, from the container runtime; host on the host.", everyType) { nonEmpty($0.container.name) },
         string("container.image", "The container's image as it was started (repository:tag).", everyType) { nonEmpty($0.container.image) },
+        FieldDefinition(name: "container.label", keyed: "KEY", description: "The value of one of the container's labels (container.label[app]).", eventTypes: everyType) { key in
+            { context in context.container.labels[key] }
+        },
         string("container.image.repository", "The image without its tag.", everyType) { context in
             nonEmpty(splitImage(context.container.image).repository)
         },

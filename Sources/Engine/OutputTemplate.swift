@@ -11,10 +11,10 @@ public struct OutputTemplate {
 
     let segments: [Segment]
 
-    /// The fields it prints.
+    /// The fields it prints, by their names without an argument (`proc.env` for `proc.env[HOME]`).
     public var fieldNames: Set<String> {
         Set(segments.compactMap { segment in
-            if case .field(let name, _, _) = segment { return name }
+            if case .field(let name, _, _) = segment { return String(name.prefix { $0 != "[" }) }
             return nil
         })
     }
@@ -47,12 +47,18 @@ public struct OutputTemplate {
             // A sentence may end right after a field: "...by %proc.name." keeps its full stop.
             while index > nameStart + 1, bytes[index - 1] == UInt8(ascii: ".") { index -= 1 }
             let name = String(decoding: bytes[nameStart..<index], as: UTF8.self)
-            var argument: Int?
+            let field = FieldRegistry.field(named: name)
+            var argument: Int?, key: String?
             if index < bytes.count, bytes[index] == UInt8(ascii: "["),
-               let close = bytes[index...].firstIndex(of: UInt8(ascii: "]")),
-               let value = Int(String(decoding: bytes[(index + 1)..<close], as: UTF8.self)) {
-                argument = value
-                index = close + 1
+               let close = bytes[index...].firstIndex(of: UInt8(ascii: "]")), close > index + 1 {
+                let text = String(decoding: bytes[(index + 1)..<close], as: UTF8.self)
+                if let value = Int(text) {
+                    argument = value
+                    index = close + 1
+                } else if let field, field.takesKey {
+                    key = text
+                    index = close + 1
+                }
             }
             if !literal.isEmpty {
                 segments.append(.text(String(decoding: literal, as: UTF8.self)))
@@ -61,7 +67,11 @@ public struct OutputTemplate {
             let position = ConditionPosition(origin: origin, offset: start)
             if findingFields.contains(name) {
                 segments.append(.finding(name: name))
-            } else if let field = FieldRegistry.field(named: name), argument == nil || field.argument != .none {
+            } else if let field, let key {
+                segments.append(.field(name: "\(name)[\(key)]", accessor: field.accessor(key: key)!, type: field.type))
+            } else if let field, case .key(let placeholder) = field.argument {
+                diagnostics.add(position.diagnostic("field \"%\(name)\" needs a [\(placeholder)] in the output"))
+            } else if let field, argument == nil || field.argument != .none {
                 let display = argument.map { "\(name)[\($0)]" } ?? name
                 segments.append(.field(name: display, accessor: field.accessor(index: argument), type: field.type))
             } else {

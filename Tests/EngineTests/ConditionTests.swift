@@ -97,6 +97,30 @@ import SentinelJSON
         #expect(try harness.matches("proc.is_vpgid_leader = false"))
     }
 
+    /// `[KEY]` arguments: one variable of the environment, one of the container's labels.
+    @Test func fieldsByKey() throws {
+        let harness = Harness()
+        harness.feed(Event(type: .container, time: 1, pid: 0, containerID: "c0ffee000001",
+                           payload: .container(ContainerFacts(name: "web", image: "shop/web:1", labels: ["app": "shop", "tier": "front end"]))))
+        var facts = ProcessFacts(exePath: "/bin/sh", args: ["sh"])
+        facts.environment = ["HOME=/root", "LD_PRELOAD=/tmp/x.so", "EMPTY="]
+        harness.feed(Event(type: .execve, time: 2, pid: 9, ppid: 1, containerID: "c0ffee000001", process: facts))
+        #expect(try harness.matches("proc.env[LD_PRELOAD] = /tmp/x.so and proc.env[HOME] startswith /root"))
+        #expect(try harness.matches("proc.env[EMPTY] = \"\"") && !harness.matches("proc.env[PATH] exists"))
+        #expect(try harness.matches("proc.env contains LD_PRELOAD="), "without a key, the whole environment")
+        #expect(try harness.matches("container.label[app] = shop and container.label[tier] = \"front end\""))
+        #expect(try !harness.matches("container.label[missing] exists"))
+        #expect(compileError("container.label = shop") == "column 1: field \"container.label\" needs a [KEY]")
+        #expect(compileError("proc.name[app] = x") == "column 1: field \"proc.name\" takes no [argument], not a key")
+        #expect(compileError("proc.aname[app] = x") == "column 1: field \"proc.aname\" takes a number in [ ], not a key")
+        #expect(compileError("proc.env[3] = x") == "column 1: field \"proc.env\" takes a [NAME], not a number")
+        #expect(compileError("proc.env[] = x") == "column 9: expected an index or a key and ']' after '['")
+        let diagnostics = Diagnostics()
+        let template = OutputTemplate.compile(ConditionOrigin(text: "%container.label[app] %proc.env[HOME] %container.label"), diagnostics: diagnostics)
+        #expect(diagnostics.all.map(\.message) == ["column 39: field \"%container.label\" needs a [KEY] in the output"])
+        #expect(template.fieldNames == ["container.label", "proc.env"])
+    }
+
     @Test func containerFields() throws {
         let harness = shellInContainer()
         #expect(try harness.matches("container.id = abcdef012345"), "the short id, as docker ps shows")

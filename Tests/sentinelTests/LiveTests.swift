@@ -518,6 +518,7 @@ struct LiveTests {
         let fields = try #require(sentinel.alert("Probe in the environment", container: container.id, within: 3), "\(sentinel.alerts)")
         let environment = (fields["proc.env"] as? String ?? "").split(separator: " ")
         #expect(environment.contains("SENTINEL_PROBE=secret-42") && environment.contains { $0.hasPrefix("PATH=") }, "\(fields)")
+        #expect(fields["proc.env[SENTINEL_PROBE]"] as? String == "secret-42", "\(fields)")
         // Only the one exec had it.
         #expect(sentinel.alerts.filter { $0["rule"] as? String == "Probe in the environment" }.count == 1, "\(sentinel.alerts)")
         #expect(sentinel.stop() == 0, "\(sentinel.stderr)")

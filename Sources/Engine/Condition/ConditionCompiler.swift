@@ -181,10 +181,21 @@ public enum ConditionCompiler {
             }
             throw ConditionError(message, at: reference.position)
         }
-        if reference.index != nil, field.argument == .none {
+        let accessor: FieldAccessor
+        switch (field.argument, reference.key) {
+        case (.key(let placeholder), nil):
+            throw ConditionError("field \"\(field.name)\" needs a [\(placeholder)]", at: reference.position)
+        case (.key, let key?), (.optionalKey, let key?):
+            accessor = field.accessor(key: key)!
+        case (_, _?):
+            throw ConditionError("field \"\(field.name)\" takes \(field.argument == .none ? "no [argument]" : "a number in [ ]"), not a key", at: reference.position)
+        case (.none, nil) where reference.index != nil:
             throw ConditionError("field \"\(field.name)\" takes no [index]", at: reference.position)
+        case (.optionalKey(let placeholder), nil) where reference.index != nil:
+            throw ConditionError("field \"\(field.name)\" takes a [\(placeholder)], not a number", at: reference.position)
+        default:
+            accessor = field.accessor(index: reference.index)
         }
-        let accessor = field.accessor(index: reference.index)
         let op = comparison.op
         let operatorPosition = comparison.operatorPosition
 

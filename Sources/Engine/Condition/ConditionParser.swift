@@ -111,17 +111,17 @@ public struct ConditionParser {
         if ["and", "or"].contains(name) {
             throw ConditionError("expected a field, a macro or '(' before '\(name)'", at: start)
         }
-        var fieldIndex: Int?
+        var fieldIndex: Int?, fieldKey: String?
         if peek(UInt8(ascii: "[")) {
-            fieldIndex = try scanIndex()
+            (fieldIndex, fieldKey) = try scanArgument()
         }
-        let field = FieldReference(name: name, index: fieldIndex, position: start)
+        let field = FieldReference(name: name, index: fieldIndex, key: fieldKey, position: start)
         skipSpaces()
         let operatorPosition = position
         if let op = scanOperator() {
             return .comparison(Comparison(field: field, op: op, operatorPosition: operatorPosition, operand: try parseOperand(for: op)))
         }
-        if fieldIndex != nil || isWordStart() && name.contains(".") && !nextWordIsConnective() {
+        if fieldIndex != nil || fieldKey != nil || isWordStart() && name.contains(".") && !nextWordIsConnective() {
             if index == bytes.count { throw error("expected an operator after '\(field.text)'") }
             throw error("unknown operator \(describeNext()) after '\(field.text)' (expected one of: \(ComparisonOperator.allCases.map(\.rawValue).joined(separator: " ")))")
         }
@@ -177,18 +177,20 @@ public struct ConditionParser {
         return String(decoding: bytes[start..<index], as: UTF8.self)
     }
 
-    private mutating func scanIndex() throws(ConditionError) -> Int {
+    /// `[N]`, an index, or `[KEY]`, any text up to the `]` (an environment variable's name, a label).
+    private mutating func scanArgument() throws(ConditionError) -> (index: Int?, key: String?) {
         let opening = position
         index += 1
         let start = index
-        while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") { index += 1 }
+        while index < bytes.count, bytes[index] != UInt8(ascii: "]"), bytes[index] != UInt8(ascii: "[") { index += 1 }
         guard index > start, peek(UInt8(ascii: "]")) else {
-            throw ConditionError("expected a number and ']' after '['", at: opening)
+            throw ConditionError("expected an index or a key and ']' after '['", at: opening)
         }
-        let value = Int(String(decoding: bytes[start..<index], as: UTF8.self)) ?? 0
+        let text = String(decoding: bytes[start..<index], as: UTF8.self)
         index += 1
-        guard value >= 1, value <= 1000 else { throw ConditionError("the index must be between 1 and 1000", at: opening) }
-        return value
+        guard text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return (nil, text) }
+        guard let value = Int(text), value >= 1, value <= 1000 else { throw ConditionError("the index must be between 1 and 1000", at: opening) }
+        return (value, nil)
     }
 
     private mutating func scanOperator() -> ComparisonOperator? {

@@ -71,15 +71,22 @@ public struct FieldReference: Sendable {
     public let name: String
     /// The `[N]` argument, if one was written.
     public let index: Int?
+    /// The `[KEY]` argument, if one was written (`proc.env[HOME]`, `container.label[app]`).
+    public let key: String?
     public let position: ConditionPosition
 
-    public init(name: String, index: Int?, position: ConditionPosition) {
+    public init(name: String, index: Int?, key: String? = nil, position: ConditionPosition) {
         self.name = name
         self.index = index
+        self.key = key
         self.position = position
     }
 
-    public var text: String { index.map { "\(name)[\($0)]" } ?? name }
+    public var text: String {
+        if let index { return "\(name)[\(index)]" }
+        if let key { return "\(name)[\(key)]" }
+        return name
+    }
 }
 
 public enum ComparisonOperator: String, CaseIterable, Sendable {
