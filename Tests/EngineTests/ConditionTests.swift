@@ -121,6 +121,31 @@ import SentinelJSON
         #expect(template.fieldNames == ["container.label", "proc.env"])
     }
 
+    /// Falco's transformers, nested, and where they do not apply.
+    @Test func transformers() throws {
+        let harness = shellInContainer()
+        #expect(try harness.matches("toupper(proc.name) = BASH and tolower(toupper(proc.name)) = bash"))
+        #expect(try harness.matches("basename(proc.exepath) = bash and len(proc.exepath) = 9 and len(proc.name) > 3"))
+        #expect(try harness.matches("toupper(basename(proc.exepath)) in (BASH, SH)"))
+        #expect(try harness.matches("tolower(proc.cmdline) contains \"| sh\""))
+        #expect(try harness.matches("b64(container.label[payload]) exists") == false, "no such label")
+        #expect(compileError("len(proc.pid) = 1") == "column 5: len() applies to text of one value, and proc.pid is a number")
+        #expect(compileError("toupper(len(proc.name)) = 1") == "column 13: toupper() applies to text of one value, and len(proc.name) is a number")
+        #expect(compileError("tolower(proc.aname) = x") == "column 9: tolower() applies to text of one value, and proc.aname is a field of several values")
+        #expect(compileError("len(proc.name) = abc") == "column 18: \"abc\" is not a number, and len(proc.name) is a number field")
+        #expect(compileError("tolower(proc.name = x") == "column 19: expected ')' to close 'tolower(', found '='")
+        #expect(compileError("tolower() = x") == "column 9: expected a field inside 'tolower(', found ')'")
+    }
+
+    @Test func base64Decodes() throws {
+        let harness = Harness()
+        harness.feed(Event(type: .container, time: 1, pid: 0, containerID: "c0ffee000002",
+                           payload: .container(ContainerFacts(name: "web", image: "x", labels: ["a": "Y3VybCB8IHNo", "b": "YQ", "bad": "a*b"]))))
+        harness.feed(exec(9, ppid: 1, "/bin/sh", ["sh"], container: "c0ffee000002"))
+        #expect(try harness.matches("b64(container.label[a]) = \"curl | sh\" and b64(container.label[b]) = a"))
+        #expect(try !harness.matches("b64(container.label[bad]) exists"), "not base64: no value")
+    }
+
     @Test func containerFields() throws {
         let harness = shellInContainer()
         #expect(try harness.matches("container.id = abcdef012345"), "the short id, as docker ps shows")

@@ -84,6 +84,8 @@ public struct CallFilter: Sendable, Equatable {
         case (.in, .list(let items)): literals = items
         default: return Requirements()
         }
+        // A transformed value (len(evt.arg.path) = 3) says nothing of the value itself.
+        guard comparison.field.transformers.isEmpty else { return Requirements() }
         let name = comparison.field.name
         if name == "evt.type" {
             return literals.contains { EventType(name: $0.text) == call.eventType } ? Requirements() : nil

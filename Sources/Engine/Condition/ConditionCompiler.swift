@@ -174,30 +174,33 @@ public enum ConditionCompiler {
 
     private static func compileComparison(_ comparison: Comparison) throws(ConditionError) -> Matcher {
         let reference = comparison.field
-        guard let field = FieldRegistry.field(named: reference.name) else {
+        guard let registered = FieldRegistry.field(named: reference.name) else {
             var message = "unknown field \"\(reference.name)\""
             if let suggestion = closestMatch(to: reference.name, among: FieldRegistry.names) {
                 message += " (did you mean \"\(suggestion)\"?)"
             }
             throw ConditionError(message, at: reference.position)
         }
-        let accessor: FieldAccessor
-        switch (field.argument, reference.key) {
+        let argued: FieldAccessor
+        switch (registered.argument, reference.key) {
         case (.key(let placeholder), nil):
-            throw ConditionError("field \"\(field.name)\" needs a [\(placeholder)]", at: reference.position)
+            throw ConditionError("field \"\(registered.name)\" needs a [\(placeholder)]", at: reference.position)
         case (.key, let key?), (.optionalKey, let key?):
-            accessor = field.accessor(key: key)!
+            argued = registered.accessor(key: key)!
         case (_, _?):
-            throw ConditionError("field \"\(field.name)\" takes \(field.argument == .none ? "no [argument]" : "a number in [ ]"), not a key", at: reference.position)
+            throw ConditionError("field \"\(registered.name)\" takes \(registered.argument == .none ? "no [argument]" : "a number in [ ]"), not a key", at: reference.position)
         case (.none, nil) where reference.index != nil:
-            throw ConditionError("field \"\(field.name)\" takes no [index]", at: reference.position)
+            throw ConditionError("field \"\(registered.name)\" takes no [index]", at: reference.position)
         case (.optionalKey(let placeholder), nil) where reference.index != nil:
-            throw ConditionError("field \"\(field.name)\" takes a [\(placeholder)], not a number", at: reference.position)
+            throw ConditionError("field \"\(registered.name)\" takes a [\(placeholder)], not a number", at: reference.position)
         default:
-            accessor = field.accessor(index: reference.index)
+            argued = registered.accessor(index: reference.index)
         }
         let op = comparison.op
         let operatorPosition = comparison.operatorPosition
+        let transformed = try transform(argued, of: registered, by: reference)
+        let accessor = transformed.accessor
+        let field = transformed.field
 
         if op == .exists {
             return existenceMatcher(accessor)
@@ -234,6 +237,27 @@ public enum ConditionCompiler {
                 return either != negated
             }
         }
+    }
+
+    /// The accessor with the reference's transformers applied, and the field as the comparison
+    /// sees it (its name written with them, its type what they give).
+    private static func transform(_ accessor: FieldAccessor, of field: FieldDefinition,
+                                  by reference: FieldReference) throws(ConditionError) -> (accessor: FieldAccessor, field: FieldDefinition) {
+        guard !reference.transformers.isEmpty else { return (accessor, field) }
+        var accessor = accessor, type = field.type
+        var subject = FieldReference(name: reference.name, index: reference.index, key: reference.key, position: reference.position).text
+        for transformer in reference.transformers {
+            guard let next = transformer.apply(to: accessor, of: type) else {
+                let what = type == .string ? "a field of several values" : type == .ip ? "an ip" : "a \(type.rawValue)"
+                throw ConditionError("\(transformer.rawValue)() applies to text of one value, and \(subject) is \(what)", at: reference.position)
+            }
+            (accessor, type) = next
+            subject = "\(transformer.rawValue)(\(subject))"
+        }
+        // For the predicates' messages, which name the field and its type; never read.
+        let seen = FieldDefinition(name: reference.text, type: type, description: field.description, argument: .none,
+                                   eventTypes: field.eventTypes) { _ in .string { _ in nil } }
+        return (accessor, seen)
     }
 
     /// `evt.type` compares the enum, not its name: the most common check of all stays an integer test.

@@ -111,17 +111,20 @@ public struct ConditionParser {
         if ["and", "or"].contains(name) {
             throw ConditionError("expected a field, a macro or '(' before '\(name)'", at: start)
         }
-        var fieldIndex: Int?, fieldKey: String?
-        if peek(UInt8(ascii: "[")) {
-            (fieldIndex, fieldKey) = try scanArgument()
+        let field: FieldReference
+        if let transformer = Transformer(rawValue: name), peek(UInt8(ascii: "(")) {
+            field = try parseTransformed(transformer, at: start)
+        } else {
+            field = try parseFieldArgument(name: name, at: start)
         }
-        let field = FieldReference(name: name, index: fieldIndex, key: fieldKey, position: start)
+        // An argument or a transformer makes it a field, whatever follows: a macro has neither.
+        let surelyAField = field.index != nil || field.key != nil || !field.transformers.isEmpty
         skipSpaces()
         let operatorPosition = position
         if let op = scanOperator() {
             return .comparison(Comparison(field: field, op: op, operatorPosition: operatorPosition, operand: try parseOperand(for: op)))
         }
-        if fieldIndex != nil || fieldKey != nil || isWordStart() && name.contains(".") && !nextWordIsConnective() {
+        if surelyAField || isWordStart() && name.contains(".") && !nextWordIsConnective() {
             if index == bytes.count { throw error("expected an operator after '\(field.text)'") }
             throw error("unknown operator \(describeNext()) after '\(field.text)' (expected one of: \(ComparisonOperator.allCases.map(\.rawValue).joined(separator: " ")))")
         }
@@ -175,6 +178,34 @@ public struct ConditionParser {
         while index < bytes.count, isNameByte(bytes[index]) { index += 1 }
         guard index > start else { return nil }
         return String(decoding: bytes[start..<index], as: UTF8.self)
+    }
+
+    /// A field and its `[argument]`, once its name is read.
+    private mutating func parseFieldArgument(name: String, at start: ConditionPosition) throws(ConditionError) -> FieldReference {
+        guard peek(UInt8(ascii: "[")) else { return FieldReference(name: name, index: nil, position: start) }
+        let (fieldIndex, fieldKey) = try scanArgument()
+        return FieldReference(name: name, index: fieldIndex, key: fieldKey, position: start)
+    }
+
+    /// `transformer(field)`, nested as deep as the nesting bound allows, its `(` next.
+    private mutating func parseTransformed(_ transformer: Transformer, at start: ConditionPosition) throws(ConditionError) -> FieldReference {
+        let opening = position
+        index += 1
+        try enterNesting()
+        defer { depth -= 1 }
+        skipSpaces()
+        let innerStart = position
+        guard let name = scanName() else { throw error("expected a field inside '\(transformer.rawValue)(', found \(describeNext())") }
+        let inner = Transformer(rawValue: name) != nil && peek(UInt8(ascii: "("))
+            ? try parseTransformed(Transformer(rawValue: name)!, at: innerStart)
+            : try parseFieldArgument(name: name, at: innerStart)
+        skipSpaces()
+        guard peek(UInt8(ascii: ")")) else {
+            if index == bytes.count { throw ConditionError("unclosed '(': '\(transformer.rawValue)(' has no ')'", at: opening) }
+            throw error("expected ')' to close '\(transformer.rawValue)(', found \(describeNext())")
+        }
+        index += 1
+        return inner.transformed(by: transformer)
     }
 
     /// `[N]`, an index, or `[KEY]`, any text up to the `]` (an environment variable's name, a label).

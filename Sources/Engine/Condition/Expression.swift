@@ -67,12 +67,27 @@ public indirect enum Expression: Sendable {
     case constant(Bool)
 }
 
+/// A function applied to a field's value before it is compared, as Falco's transformers:
+/// `tolower(proc.name) = bash`. Text in, text out, but `len`.
+public enum Transformer: String, CaseIterable, Sendable {
+    /// ASCII letters only, as Falco folds them.
+    case tolower, toupper
+    /// What follows the last `/`.
+    case basename
+    /// Base64 decoded; not base64: no value.
+    case b64
+    /// The length in bytes, a number.
+    case len
+}
+
 public struct FieldReference: Sendable {
     public let name: String
     /// The `[N]` argument, if one was written.
     public let index: Int?
     /// The `[KEY]` argument, if one was written (`proc.env[HOME]`, `container.label[app]`).
     public let key: String?
+    /// Applied in order, innermost first: `toupper(basename(fd.name))` is [basename, toupper].
+    public private(set) var transformers: [Transformer] = []
     public let position: ConditionPosition
 
     public init(name: String, index: Int?, key: String? = nil, position: ConditionPosition) {
@@ -82,10 +97,19 @@ public struct FieldReference: Sendable {
         self.position = position
     }
 
+    /// This reference inside `transformer(...)`, written at `position`.
+    func transformed(by transformer: Transformer) -> FieldReference {
+        var outer = self
+        outer.transformers.append(transformer)
+        return outer
+    }
+
     public var text: String {
-        if let index { return "\(name)[\(index)]" }
-        if let key { return "\(name)[\(key)]" }
-        return name
+        var text = name
+        if let index { text += "[\(index)]" }
+        if let key { text += "[\(key)]" }
+        for transformer in transformers { text = "\(transformer.rawValue)(\(text))" }
+        return text
     }
 }
 
