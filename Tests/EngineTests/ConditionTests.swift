@@ -137,6 +137,20 @@ import SentinelJSON
         #expect(compileError("tolower() = x") == "column 9: expected a field inside 'tolower(', found ')'")
     }
 
+    /// `val(field)`: a field against another of the same event.
+    @Test func aFieldComparedWithAnother() throws {
+        let harness = shellInContainer()
+        #expect(try harness.matches("proc.pname = val(proc.aname[1]) and proc.name != val(proc.pname)"))
+        #expect(try harness.matches("proc.cmdline startswith val(proc.name) and proc.cmdline contains val(proc.name)"))
+        #expect(try harness.matches("proc.ppid < val(proc.pid) and proc.pid >= val(proc.pid)"))
+        #expect(try harness.matches("tolower(proc.cmdline) endswith val(tolower(proc.args))") == true)
+        #expect(try !harness.matches("proc.name = val(proc.cwd)"), "a side with no value: false")
+        #expect(compileError("proc.name = val(proc.pid)") == "column 11: '= val(...)' does not compare proc.name, a string field, with proc.pid, a number field")
+        #expect(compileError("proc.pid glob val(proc.ppid)") == "column 10: 'glob val(...)' does not compare proc.pid, a number field, with proc.ppid, a number field")
+        #expect(compileError("proc.name = val(proc.nmae)") == "column 17: unknown field \"proc.nmae\" (did you mean \"proc.name\"?)")
+        #expect(compileError("proc.name = val(proc.pname") == "column 16: unclosed '(': 'val(' has no ')'")
+    }
+
     @Test func base64Decodes() throws {
         let harness = Harness()
         harness.feed(Event(type: .container, time: 1, pid: 0, containerID: "c0ffee000002",

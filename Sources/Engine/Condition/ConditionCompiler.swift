@@ -56,7 +56,9 @@ public enum ConditionCompiler {
         case .and(let left, let right), .or(let left, let right): return fieldNames(of: left).union(fieldNames(of: right))
         case .not(let inner): return fieldNames(of: inner)
         case .reference, .constant: return []
-        case .comparison(let comparison): return [comparison.field.name]
+        case .comparison(let comparison):
+            if case .field(let other) = comparison.operand { return [comparison.field.name, other.name] }
+            return [comparison.field.name]
         }
     }
 
@@ -136,7 +138,7 @@ public enum ConditionCompiler {
         switch comparison.operand {
         case .value(let literal): return EventType(name: literal.text).map { [$0] }
         case .list(let items): return Set(items.compactMap { EventType(name: $0.text) })
-        case .none: return nil
+        case .none, .field: return nil
         }
     }
 
@@ -173,37 +175,16 @@ public enum ConditionCompiler {
     }
 
     private static func compileComparison(_ comparison: Comparison) throws(ConditionError) -> Matcher {
-        let reference = comparison.field
-        guard let registered = FieldRegistry.field(named: reference.name) else {
-            var message = "unknown field \"\(reference.name)\""
-            if let suggestion = closestMatch(to: reference.name, among: FieldRegistry.names) {
-                message += " (did you mean \"\(suggestion)\"?)"
-            }
-            throw ConditionError(message, at: reference.position)
-        }
-        let argued: FieldAccessor
-        switch (registered.argument, reference.key) {
-        case (.key(let placeholder), nil):
-            throw ConditionError("field \"\(registered.name)\" needs a [\(placeholder)]", at: reference.position)
-        case (.key, let key?), (.optionalKey, let key?):
-            argued = registered.accessor(key: key)!
-        case (_, _?):
-            throw ConditionError("field \"\(registered.name)\" takes \(registered.argument == .none ? "no [argument]" : "a number in [ ]"), not a key", at: reference.position)
-        case (.none, nil) where reference.index != nil:
-            throw ConditionError("field \"\(registered.name)\" takes no [index]", at: reference.position)
-        case (.optionalKey(let placeholder), nil) where reference.index != nil:
-            throw ConditionError("field \"\(registered.name)\" takes a [\(placeholder)], not a number", at: reference.position)
-        default:
-            argued = registered.accessor(index: reference.index)
-        }
+        let (accessor, field) = try resolve(comparison.field)
         let op = comparison.op
         let operatorPosition = comparison.operatorPosition
-        let transformed = try transform(argued, of: registered, by: reference)
-        let accessor = transformed.accessor
-        let field = transformed.field
 
         if op == .exists {
             return existenceMatcher(accessor)
+        }
+        if case .field(let other) = comparison.operand {
+            let (otherAccessor, otherField) = try resolve(other)
+            return try fieldMatcher(op, accessor, field, otherAccessor, otherField, at: operatorPosition)
         }
         if field.name == "evt.type" {
             return try eventTypeMatcher(op, comparison.operand, at: operatorPosition)
@@ -237,6 +218,80 @@ public enum ConditionCompiler {
                 return either != negated
             }
         }
+    }
+
+    /// A field compared with another of the same event (`val(...)`): both read per event.
+    private static func fieldMatcher(_ op: ComparisonOperator, _ left: FieldAccessor, _ leftField: FieldDefinition,
+                                     _ right: FieldAccessor, _ rightField: FieldDefinition, at position: ConditionPosition) throws(ConditionError) -> Matcher {
+        func refuse() -> ConditionError {
+            ConditionError("'\(op.rawValue) val(...)' does not compare \(leftField.name), a \(leftField.type.rawValue) field, with \(rightField.name), a \(rightField.type.rawValue) field",
+                           at: position)
+        }
+        switch (left, right) {
+        case (.string(let read), .string(let other)):
+            let test: (String, String) -> Bool
+            switch op {
+            case .equal: test = { $0 == $1 }
+            case .notEqual: test = { $0 != $1 }
+            case .contains: test = { ByteNeedle($1, caseInsensitive: false).isFound(in: $0) }
+            case .startswith: test = { $0.utf8.starts(with: $1.utf8) }
+            case .endswith: test = { $0.utf8.count >= $1.utf8.count && $0.utf8.suffix($1.utf8.count).elementsEqual($1.utf8) }
+            default: throw refuse()
+            }
+            return { context in
+                guard let value = read(context), let expected = other(context) else { return false }
+                return test(value, expected)
+            }
+        case (.number(let read), .number(let other)):
+            let test: (Int64, Int64) -> Bool
+            switch op {
+            case .equal: test = (==)
+            case .notEqual: test = (!=)
+            case .less: test = (<)
+            case .lessOrEqual: test = (<=)
+            case .greater: test = (>)
+            case .greaterOrEqual: test = (>=)
+            default: throw refuse()
+            }
+            return { context in
+                guard let value = read(context), let expected = other(context) else { return false }
+                return test(value, expected)
+            }
+        case (.ip(let read), .ip(let other)) where op == .equal || op == .notEqual:
+            let equal = op == .equal
+            return { context in
+                guard let value = read(context), let expected = other(context) else { return false }
+                return (value == expected) == equal
+            }
+        default:
+            throw refuse()
+        }
+    }
+
+    private static func resolve(_ reference: FieldReference) throws(ConditionError) -> (accessor: FieldAccessor, field: FieldDefinition) {
+        guard let registered = FieldRegistry.field(named: reference.name) else {
+            var message = "unknown field \"\(reference.name)\""
+            if let suggestion = closestMatch(to: reference.name, among: FieldRegistry.names) {
+                message += " (did you mean \"\(suggestion)\"?)"
+            }
+            throw ConditionError(message, at: reference.position)
+        }
+        let argued: FieldAccessor
+        switch (registered.argument, reference.key) {
+        case (.key(let placeholder), nil):
+            throw ConditionError("field \"\(registered.name)\" needs a [\(placeholder)]", at: reference.position)
+        case (.key, let key?), (.optionalKey, let key?):
+            argued = registered.accessor(key: key)!
+        case (_, _?):
+            throw ConditionError("field \"\(registered.name)\" takes \(registered.argument == .none ? "no [argument]" : "a number in [ ]"), not a key", at: reference.position)
+        case (.none, nil) where reference.index != nil:
+            throw ConditionError("field \"\(registered.name)\" takes no [index]", at: reference.position)
+        case (.optionalKey(let placeholder), nil) where reference.index != nil:
+            throw ConditionError("field \"\(registered.name)\" takes a [\(placeholder)], not a number", at: reference.position)
+        default:
+            argued = registered.accessor(index: reference.index)
+        }
+        return try transform(argued, of: registered, by: reference)
     }
 
     /// The accessor with the reference's transformers applied, and the field as the comparison
@@ -446,7 +501,7 @@ public enum ConditionCompiler {
         switch operand {
         case .value(let literal): literals = [literal]
         case .list(let items): literals = items
-        case .none: literals = []
+        case .none, .field: literals = []
         }
         for literal in literals where EventType(name: literal.text) == nil {
             var message = "unknown event type \"\(literal.text)\""

@@ -165,6 +165,10 @@ public struct ConditionParser {
         default:
             skipSpaces()
             guard index < bytes.count, !peek(UInt8(ascii: ")")) else { throw error("expected a value after '\(op.rawValue)'") }
+            if matches("val("), case let start = position {
+                index += 3
+                return .field(try parseTransformed(nil, at: start))
+            }
             return .value(try scanValue(inList: false))
         }
     }
@@ -187,25 +191,27 @@ public struct ConditionParser {
         return FieldReference(name: name, index: fieldIndex, key: fieldKey, position: start)
     }
 
-    /// `transformer(field)`, nested as deep as the nesting bound allows, its `(` next.
-    private mutating func parseTransformed(_ transformer: Transformer, at start: ConditionPosition) throws(ConditionError) -> FieldReference {
+    /// `transformer(field)`, nested as deep as the nesting bound allows, its `(` next; with no
+    /// transformer, `val(field)`.
+    private mutating func parseTransformed(_ transformer: Transformer?, at start: ConditionPosition) throws(ConditionError) -> FieldReference {
         let opening = position
         index += 1
         try enterNesting()
         defer { depth -= 1 }
         skipSpaces()
         let innerStart = position
-        guard let name = scanName() else { throw error("expected a field inside '\(transformer.rawValue)(', found \(describeNext())") }
+        let written = transformer?.rawValue ?? "val"
+        guard let name = scanName() else { throw error("expected a field inside '\(written)(', found \(describeNext())") }
         let inner = Transformer(rawValue: name) != nil && peek(UInt8(ascii: "("))
             ? try parseTransformed(Transformer(rawValue: name)!, at: innerStart)
             : try parseFieldArgument(name: name, at: innerStart)
         skipSpaces()
         guard peek(UInt8(ascii: ")")) else {
-            if index == bytes.count { throw ConditionError("unclosed '(': '\(transformer.rawValue)(' has no ')'", at: opening) }
-            throw error("expected ')' to close '\(transformer.rawValue)(', found \(describeNext())")
+            if index == bytes.count { throw ConditionError("unclosed '(': '\(written)(' has no ')'", at: opening) }
+            throw error("expected ')' to close '\(written)(', found \(describeNext())")
         }
         index += 1
-        return inner.transformed(by: transformer)
+        return transformer.map { inner.transformed(by: $0) } ?? inner
     }
 
     /// `[N]`, an index, or `[KEY]`, any text up to the `]` (an environment variable's name, a label).

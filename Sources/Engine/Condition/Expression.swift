@@ -163,6 +163,8 @@ public enum Operand: Sendable {
     case value(Literal)
     /// The items of `in (...)`; an unquoted item may name a list, which expansion replaces.
     case list([Literal])
+    /// `val(field)`: another field's value in the same event (`proc.pname = val(proc.name)`).
+    case field(FieldReference)
 }
 
 public struct Comparison: Sendable {
