@@ -69,4 +69,7 @@ struct RuleFileContents {
     var lists: [ListEntry] = []
     var macros: [MacroEntry] = []
     var rules: [RuleEntry] = []
+    /// Macros named but dropped for an error reported where they are: a use of one is not
+    /// reported again as an unknown macro.
+    var brokenMacros: Set<String> = []
 }

@@ -22,7 +22,11 @@ enum RuleFileReader {
             if let list = readList(entry, diagnostics) { contents.lists.append(list) }
         }
         for entry in file.optional("macros")?.array(diagnostics) ?? [] {
-            if let macro = readMacro(entry, diagnostics) { contents.macros.append(macro) }
+            if let macro = readMacro(entry, diagnostics) {
+                contents.macros.append(macro)
+            } else if case .string(let name)? = entry.node["macro"]?.value {
+                contents.brokenMacros.insert(name)
+            }
         }
         for entry in file.optional("rules")?.array(diagnostics) ?? [] {
             if let rule = readRule(entry, diagnostics) { contents.rules.append(rule) }

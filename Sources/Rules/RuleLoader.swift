@@ -51,7 +51,12 @@ public enum RuleLoader {
         for source in sources {
             merger.merge(RuleFileReader.read(source, diagnostics: diagnostics))
         }
-        let expander = MacroExpander(lists: merger.lists, macros: merger.macros, diagnostics: diagnostics)
+        let expander = MacroExpander(lists: merger.lists, macros: merger.macros, brokenMacros: merger.brokenMacros, diagnostics: diagnostics)
+        // Every macro is checked where it is, whether a rule uses it or not; what a rule meets again
+        // through it is the same diagnostic, kept once.
+        for name in merger.macros.keys.sorted() {
+            if let expanded = expander.expand(merger.macros[name]!.condition) { _ = ConditionCompiler.compile(expanded, diagnostics: diagnostics) }
+        }
         var compiled: [CompiledRule] = []
         var summaries: [RuleSet.Summary] = []
         for name in merger.ruleOrder {

@@ -23,6 +23,8 @@ struct RuleMerger {
     let diagnostics: Diagnostics
     private(set) var lists: [String: ListDefinition] = [:]
     private(set) var macros: [String: MacroDefinition] = [:]
+    /// Named in a file but dropped for an error already reported there.
+    private(set) var brokenMacros: Set<String> = []
     private(set) var rules: [String: MergedRule] = [:]
     private(set) var ruleOrder: [String] = []
 
@@ -31,6 +33,7 @@ struct RuleMerger {
     }
 
     mutating func merge(_ contents: RuleFileContents) {
+        brokenMacros.formUnion(contents.brokenMacros)
         for entry in contents.lists { mergeList(entry) }
         for entry in contents.macros { mergeMacro(entry) }
         for entry in contents.rules { mergeRule(entry) }
@@ -141,7 +144,18 @@ struct RuleMerger {
 struct MacroExpander {
     let lists: [String: ListDefinition]
     let macros: [String: MacroDefinition]
+    let brokenMacros: Set<String>
     let diagnostics: Diagnostics
+    /// Each cycle once, by its macros, from whichever of them it was first met.
+    private let reportedCycles = ReportedCycles()
+
+    private final class ReportedCycles {
+        var macros: Set<[String]> = []
+    }
+
+    init(lists: [String: ListDefinition], macros: [String: MacroDefinition], brokenMacros: Set<String>, diagnostics: Diagnostics) {
+        (self.lists, self.macros, self.brokenMacros, self.diagnostics) = (lists, macros, brokenMacros, diagnostics)
+    }
 
     func expand(_ expression: Expression) -> Expression? {
         var failed = false
@@ -165,6 +179,10 @@ struct MacroExpander {
         case .reference(let name, let position):
             guard let macro = macros[name] else {
                 failed = true
+                // A broken macro's error was reported where it is.
+                if brokenMacros.contains(name) {
+                    return .constant(false)
+                }
                 if FieldRegistry.field(named: name) != nil {
                     diagnostics.add(position.diagnostic("field \"\(name)\" needs an operator and a value (such as \(name) = ...)"))
                 } else {
@@ -178,8 +196,10 @@ struct MacroExpander {
             }
             if stack.contains(name) {
                 failed = true
-                let cycle = (stack.drop(while: { $0 != name }) + [name]).joined(separator: " -> ")
-                diagnostics.add(position.diagnostic("macro cycle: \(cycle)"))
+                let members = Array(stack.drop(while: { $0 != name }))
+                if reportedCycles.macros.insert(members.sorted()).inserted {
+                    diagnostics.add(position.diagnostic("macro cycle: \((members + [name]).joined(separator: " -> "))"))
+                }
                 return .constant(false)
             }
             return expand(macro.condition, stack: stack + [name], failed: &failed)

@@ -53,7 +53,14 @@ public final class Diagnostics {
     public var warnings: [Diagnostic] { all.filter { $0.severity == .warning } }
     public var hasErrors: Bool { all.contains { $0.severity == .error } }
 
-    public func add(_ diagnostic: Diagnostic) { all.append(diagnostic) }
+    /// The same message at the same place is kept once: a macro's error, met again by every rule
+    /// that uses it, is reported where the macro is, once.
+    public func add(_ diagnostic: Diagnostic) {
+        guard seen.insert(diagnostic.description).inserted else { return }
+        all.append(diagnostic)
+    }
+
+    private var seen: Set<String> = []
 
     /// The success value, or nil with the failure recorded: `guard let root = diagnostics.take(source.parse())`.
     public func take<Value>(_ result: Result<Value, Diagnostic>) -> Value? {
@@ -64,7 +71,7 @@ public final class Diagnostics {
             return nil
         }
     }
-    public func add(contentsOf diagnostics: [Diagnostic]) { all.append(contentsOf: diagnostics) }
+    public func add(contentsOf diagnostics: [Diagnostic]) { diagnostics.forEach(add) }
 }
 
 /// A list of diagnostics thrown as one error.

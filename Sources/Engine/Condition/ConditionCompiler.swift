@@ -168,7 +168,7 @@ public enum ConditionCompiler {
             do {
                 return try compileComparison(comparison)
             } catch {
-                errors.append(error.diagnostic)
+                errors.append(contentsOf: error.diagnostics)
                 return nil
             }
         }
@@ -503,13 +503,16 @@ public enum ConditionCompiler {
         case .list(let items): literals = items
         case .none, .field: literals = []
         }
-        for literal in literals where EventType(name: literal.text) == nil {
+        let unknown = literals.filter { EventType(name: $0.text) == nil }.map { literal in
             var message = "unknown event type \"\(literal.text)\""
             if let suggestion = closestMatch(to: literal.text, among: EventType.allCases.map(\.name)) {
                 message += " (did you mean \"\(suggestion)\"?)"
             }
-            throw ConditionError(message, at: literal.position)
+            return ConditionError(message, at: literal.position)
         }
+        guard var first = unknown.first else { return }
+        first.others = Array(unknown.dropFirst())
+        throw first
     }
 
     private static func mismatch(_ op: ComparisonOperator, _ field: FieldDefinition, at position: ConditionPosition) -> ConditionError {

@@ -45,6 +45,8 @@ public struct ConditionPosition: Sendable {
 public struct ConditionError: Error, Sendable {
     public let position: ConditionPosition
     public let message: String
+    /// Errors of the same kind found beside this one (every unknown name of a list, not the first).
+    public var others: [ConditionError] = []
 
     public init(_ message: String, at position: ConditionPosition) {
         self.message = message
@@ -52,6 +54,8 @@ public struct ConditionError: Error, Sendable {
     }
 
     public var diagnostic: Diagnostic { position.diagnostic(message) }
+
+    public var diagnostics: [Diagnostic] { [diagnostic] + others.map(\.diagnostic) }
 }
 
 /// A parsed condition. Macro names stay `reference`s and list names stay words inside `in (...)`
