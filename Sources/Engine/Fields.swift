@@ -25,6 +25,8 @@ public enum FieldAccessor {
     /// A socket's two ends, as Falco's fd.ip and fd.net compare them: `=` and `in` hold if either
     /// end matches, `!=` if neither does.
     case eitherEnd((EventContext) -> (local: IPAddress?, remote: IPAddress?))
+    /// The two ends' ports, as Falco's fd.port compares them (any end; `!=`: neither).
+    case eitherPort((EventContext) -> (local: Int64?, remote: Int64?))
 
     public func value(_ context: EventContext) -> FieldValue {
         switch self {
@@ -36,6 +38,10 @@ public enum FieldAccessor {
         case .eitherEnd(let ends):
             let (local, remote) = ends(context)
             let text = [local, remote].compactMap { $0?.description }.joined(separator: ",")
+            return text.isEmpty ? .missing : .string(text)
+        case .eitherPort(let ends):
+            let (local, remote) = ends(context)
+            let text = [local, remote].compactMap { $0.map(String.init) }.joined(separator: ",")
             return text.isEmpty ? .missing : .string(text)
         }
     }
@@ -450,6 +456,12 @@ public enum FieldRegistry {
         ip("fd.rnet", "The remote address, for CIDR matches, as Falco's fd.rnet.", sockets.union(described)) { $0.connection?.remote?.address ?? $0.descriptorPeer?.address },
         field("fd.ip", .ip, "Either end's address, as Falco's fd.ip: = and in hold if either end matches, != if neither does.", sockets.union(described)) {
             .eitherEnd(socketEnds)
+        },
+        field("fd.port", .number, "Either end's port, as Falco's fd.port: a comparison holds if it holds for either end, != if neither end has the port.", sockets.union(described)) {
+            .eitherPort { context in
+                ((context.connection?.local ?? context.descriptor?.local).map { Int64($0.port) },
+                 (context.connection?.remote ?? context.descriptorPeer).map { Int64($0.port) })
+            }
         },
         field("fd.net", .ip, "Either end's address for CIDR matches, as Falco's fd.net: = and in hold if either end is in the network, != if neither is.", sockets.union(described)) {
             .eitherEnd(socketEnds)

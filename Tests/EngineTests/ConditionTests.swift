@@ -199,6 +199,8 @@ import SentinelJSON
                 "Falco's outbound macro, on a connection out to a public address")
         #expect(try !harness.matches("fd.net != 10.0.0.0/8"), "!= holds only if neither end is in the network")
         #expect(try harness.matches("fd.ip exists"))
+        #expect(try harness.matches("fd.port = 443 and fd.port = 40000 and fd.port in (22, 443) and fd.port > 1024"))
+        #expect(try !harness.matches("fd.port != 443") && harness.matches("fd.port != 22"), "!= holds only if neither end has the port")
         #expect(try harness.matches("evt.type in (accept4, connect)") && !harness.matches("evt.type = accept4"), "accept4 is Falco's name for an accept")
         harness.feed(exec(6, ppid: 1, "/bin/true", ["true"]))
         #expect(try !harness.matches("fd.ip != 1.2.3.4") && !harness.matches("fd.ip exists"), "no socket: false either way")

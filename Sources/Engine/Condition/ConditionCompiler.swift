@@ -209,14 +209,22 @@ public enum ConditionCompiler {
             let predicate = try addressPredicate(op, comparison.operand, field: field, at: operatorPosition)
             return { context in read(context).map(predicate) ?? false }
         case .eitherEnd(let ends):
-            let negated = op == .notEqual
-            let predicate = try addressPredicate(negated ? .equal : op, comparison.operand, field: field, at: operatorPosition)
-            return { context in
-                let (local, remote) = ends(context)
-                guard local != nil || remote != nil else { return false }
-                let either = local.map(predicate) == true || remote.map(predicate) == true
-                return either != negated
-            }
+            let predicate = try addressPredicate(op == .notEqual ? .equal : op, comparison.operand, field: field, at: operatorPosition)
+            return eitherMatcher(ends, negated: op == .notEqual, predicate)
+        case .eitherPort(let ends):
+            let predicate = try numberPredicate(op == .notEqual ? .equal : op, comparison.operand, field: field, at: operatorPosition)
+            return eitherMatcher(ends, negated: op == .notEqual, predicate)
+        }
+    }
+
+    /// Either end holds; negated (for `!=`), neither does. False without a socket at all.
+    private static func eitherMatcher<Value>(_ ends: @escaping (EventContext) -> (local: Value?, remote: Value?), negated: Bool,
+                                             _ predicate: @escaping (Value) -> Bool) -> Matcher {
+        { context in
+            let (local, remote) = ends(context)
+            guard local != nil || remote != nil else { return false }
+            let either = local.map(predicate) == true || remote.map(predicate) == true
+            return either != negated
         }
     }
 
@@ -342,6 +350,7 @@ public enum ConditionCompiler {
         case .anyString(let any, _): return { any($0) { _ in true } }
         case .anyNumber(let any, _): return { any($0) { _ in true } }
         case .eitherEnd(let ends): return { ends($0).local != nil || ends($0).remote != nil }
+        case .eitherPort(let ends): return { ends($0).local != nil || ends($0).remote != nil }
         }
     }
 
