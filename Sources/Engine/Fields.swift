@@ -360,6 +360,11 @@ public enum FieldRegistry {
         field("container.start_ts", .time, "When the container started, in nanoseconds since the epoch (ISO 8601 in alerts).", everyType) {
             .number { $0.container.startTime.map { Int64(bitPattern: $0) } }
         },
+        mountField("container.mount.dest", "destination") { $0.destination },
+        mountField("container.mount.source", "source (the host's path)") { $0.source },
+        mountField("container.mount.mode", "mode (ro, z...)") { $0.mode },
+        mountField("container.mount.rdwr", "writability (true, false)") { String($0.isWritable) },
+        mountField("container.mount.propagation", "propagation") { $0.propagation },
         string("container.mounts", "The container's mounts, Falco's way: source:dest:mode:rdwr:propagation, comma-separated.", everyType) { context in
             context.container.isHost ? nil : context.container.mounts.map(\.text).joined(separator: ",")
         },
@@ -567,6 +572,20 @@ public enum FieldRegistry {
     private static func bool(_ name: String, _ description: String, _ types: Set<EventType>,
                              _ read: @escaping @Sendable (EventContext) -> Bool?) -> FieldDefinition {
         field(name, .bool, description, types) { .bool(read) }
+    }
+
+    /// One part of the container's mount whose destination matches a glob, as Falco's
+    /// `container.mount.dest[/proc*]`: "N/A" in a container with no such mount, as Falco gives it
+    /// (its rules test `not container.mount.dest[/proc*] in ("<NA>", "N/A")`).
+    private static func mountField(_ name: String, _ part: String, _ value: @escaping @Sendable (ContainerFacts.Mount) -> String) -> FieldDefinition {
+        FieldDefinition(name: name, keyed: "DEST", description: "The \(part) of the container's mount whose destination matches the glob DEST (\(name)[/proc*]); N/A, as in Falco, when none does.",
+                        eventTypes: everyType) { pattern in
+            let destination = GlobPattern(pattern)
+            return { context in
+                guard !context.container.isHost else { return nil }
+                return context.container.mounts.first { destination.matches($0.destination) }.map(value) ?? "N/A"
+            }
+        }
     }
 
     /// A connection's or a described socket's two ends.

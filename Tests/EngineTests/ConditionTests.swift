@@ -122,6 +122,20 @@ import SentinelJSON
     }
 
     /// Falco's transformers, nested, and where they do not apply.
+    /// Falco's mount fields, by a glob of the destination; N/A where no mount matches.
+    @Test func mountsByDestination() throws {
+        let harness = Harness()
+        let mounts = [ContainerFacts.Mount(source: "/var/run/docker.sock", destination: "/var/run/docker.sock", mode: "", isWritable: true, propagation: "rprivate"),
+                      ContainerFacts.Mount(source: "/srv/data", destination: "/data", mode: "ro", isWritable: false)]
+        harness.feed(Event(type: .container, time: 1, pid: 0, containerID: "c0ffee000003",
+                           payload: .container(ContainerFacts(name: "ci", image: "x", mounts: mounts))))
+        harness.feed(exec(9, ppid: 1, "/bin/sh", ["sh"], container: "c0ffee000003"))
+        #expect(try harness.matches("container.mount.dest[/var/run/docker.sock] = /var/run/docker.sock and container.mount.source[/d*] = /srv/data"))
+        #expect(try harness.matches("container.mount.mode[/data] = ro and container.mount.rdwr[/data] = false and container.mount.propagation[/var/*] = rprivate"))
+        #expect(try harness.matches("container.mount.dest[/proc*] in (\"<NA>\", \"N/A\")"), "no such mount: N/A, as Falco says")
+        #expect(try !harness.matches("not container.mount.dest[/proc*] in (\"<NA>\", N/A)"))
+    }
+
     @Test func transformers() throws {
         let harness = shellInContainer()
         #expect(try harness.matches("toupper(proc.name) = BASH and tolower(toupper(proc.name)) = bash"))
