@@ -218,11 +218,10 @@ public struct ProcessFacts: Sendable {
         }
     }
 
-    /// Facts that only an exec carries (or, `comm` and the credentials after, a captured call), kept in a box of their own:
-    /// every event holds a ProcessFacts, most have none of these, and the engine moves events
-    /// by value.
-    private final class ExecDetails: @unchecked Sendable {
-        // Copied on write (`set(_:_:)`), so never shared while mutable.
+    /// Facts that only an exec carries (or, `comm` and the credentials after, a captured call),
+    /// kept in a box of their own: every event holds a ProcessFacts, most have none of these, and
+    /// the engine moves events by value.
+    private struct ExecDetails {
         var exeFromMemfd: Bool?
         var exeUpperLayer: Bool?
         var exeInode: Int64?
@@ -237,57 +236,54 @@ public struct ProcessFacts: Sendable {
         var credentialsAfter: Credentials?
         var environment: [String]?
         var groupName: String?
-
-        func copy() -> ExecDetails {
-            let copy = ExecDetails()
-            (copy.exeFromMemfd, copy.loginUID, copy.capEffective, copy.capPermitted) = (exeFromMemfd, loginUID, capEffective, capPermitted)
-            (copy.sid, copy.vpgid, copy.comm, copy.credentialsAfter) = (sid, vpgid, comm, credentialsAfter)
-            (copy.environment, copy.groupName) = (environment, groupName)
-            (copy.exeUpperLayer, copy.exeInode, copy.exeChangeTime, copy.exeModifyTime) = (exeUpperLayer, exeInode, exeChangeTime, exeModifyTime)
-            return copy
-        }
     }
 
-    private var box: ExecDetails?
+    /// Copied on write (`set(_:_:)`), so never shared while mutable.
+    private final class Box: @unchecked Sendable {
+        var details: ExecDetails
+        init(_ details: ExecDetails) { self.details = details }
+    }
+
+    private var box: Box?
 
     /// Writes one detail, copying a shared box first; an unknown detail makes no box.
-    private mutating func set<Value>(_ detail: ReferenceWritableKeyPath<ExecDetails, Value?>, _ value: Value?) {
+    private mutating func set<Value>(_ detail: WritableKeyPath<ExecDetails, Value?>, _ value: Value?) {
         if box == nil {
             guard value != nil else { return }
-            box = ExecDetails()
+            box = Box(ExecDetails())
         } else if !isKnownUniquelyReferenced(&box!) {
-            box = box!.copy()
+            box = Box(box!.details)
         }
-        box![keyPath: detail] = value
+        box!.details[keyPath: detail] = value
     }
 
     /// Whether the executable is a memfd: code that never was a file (`proc.is_exe_from_memfd`).
-    public var exeFromMemfd: Bool? { get { box?.exeFromMemfd } set { set(\.exeFromMemfd, newValue) } }
+    public var exeFromMemfd: Bool? { get { box?.details.exeFromMemfd } set { set(\.exeFromMemfd, newValue) } }
     /// Whether the executable lies in the container's writable (overlay upper) layer.
-    public var exeUpperLayer: Bool? { get { box?.exeUpperLayer } set { set(\.exeUpperLayer, newValue) } }
+    public var exeUpperLayer: Bool? { get { box?.details.exeUpperLayer } set { set(\.exeUpperLayer, newValue) } }
     /// The executable's inode number.
-    public var exeInode: Int64? { get { box?.exeInode } set { set(\.exeInode, newValue) } }
+    public var exeInode: Int64? { get { box?.details.exeInode } set { set(\.exeInode, newValue) } }
     /// The executable's inode's last change of status (ctime) and of content (mtime), in
     /// nanoseconds since the epoch.
-    public var exeChangeTime: UInt64? { get { box?.exeChangeTime } set { set(\.exeChangeTime, newValue) } }
-    public var exeModifyTime: UInt64? { get { box?.exeModifyTime } set { set(\.exeModifyTime, newValue) } }
+    public var exeChangeTime: UInt64? { get { box?.details.exeChangeTime } set { set(\.exeChangeTime, newValue) } }
+    public var exeModifyTime: UInt64? { get { box?.details.exeModifyTime } set { set(\.exeModifyTime, newValue) } }
     /// The audit login uid: who logged in, whatever uid followed (-1: unset, as for services).
-    public var loginUID: Int64? { get { box?.loginUID } set { set(\.loginUID, newValue) } }
+    public var loginUID: Int64? { get { box?.details.loginUID } set { set(\.loginUID, newValue) } }
     /// The capabilities, a bit per CAP_ number.
-    public var capEffective: UInt64? { get { box?.capEffective } set { set(\.capEffective, newValue) } }
-    public var capPermitted: UInt64? { get { box?.capPermitted } set { set(\.capPermitted, newValue) } }
+    public var capEffective: UInt64? { get { box?.details.capEffective } set { set(\.capEffective, newValue) } }
+    public var capPermitted: UInt64? { get { box?.details.capPermitted } set { set(\.capPermitted, newValue) } }
     /// The session and the process group, numbered in the process's own pid namespace.
-    public var sid: Int64? { get { box?.sid } set { set(\.sid, newValue) } }
-    public var vpgid: Int64? { get { box?.vpgid } set { set(\.vpgid, newValue) } }
+    public var sid: Int64? { get { box?.details.sid } set { set(\.sid, newValue) } }
+    public var vpgid: Int64? { get { box?.details.vpgid } set { set(\.vpgid, newValue) } }
     /// The kernel's name for the process at this event: names a process only while the table has
     /// none for it (one whose exec was not seen), never replacing the name its exec gave.
-    public var comm: String? { get { box?.comm } set { set(\.comm, newValue) } }
+    public var comm: String? { get { box?.details.comm } set { set(\.comm, newValue) } }
     /// The group's name, where the source knows it (the container's /etc/group).
-    public var groupName: String? { get { box?.groupName } set { set(\.groupName, newValue) } }
+    public var groupName: String? { get { box?.details.groupName } set { set(\.groupName, newValue) } }
     /// The environment at exec, NAME=VALUE each, when a rule reads it.
-    public var environment: [String]? { get { box?.environment } set { set(\.environment, newValue) } }
+    public var environment: [String]? { get { box?.details.environment } set { set(\.environment, newValue) } }
     /// What the call left the process's credentials at, applied once the event is judged.
-    public var credentialsAfter: Credentials? { get { box?.credentialsAfter } set { set(\.credentialsAfter, newValue) } }
+    public var credentialsAfter: Credentials? { get { box?.details.credentialsAfter } set { set(\.credentialsAfter, newValue) } }
 
     public init(name: String? = nil, exePath: String? = nil, args: [String]? = nil, cwd: String? = nil,
                 uid: Int64? = nil, gid: Int64? = nil, euid: Int64? = nil, userName: String? = nil, tty: Int64? = nil,
