@@ -105,11 +105,16 @@ public struct CallFilter: Sendable, Equatable {
     /// argument is not one of its value (flags, paths).
     private static func value(of text: String, as kind: CapturedCall.Kind) -> Int64? {
         switch kind {
-        case .int, .fd, .descriptor: return Int64(text).flatMap { Int32(exactly: $0) }.map(Int64.init)
-        case .id: return Int64(text).flatMap { UInt32(exactly: $0) }.map(Int64.init)
-        case .number: return Int64(text)
-        case .choice(let names): return names.value(of: text).map { Int64(Int32(truncatingIfNeeded: $0)) }
         case .flags, .path, .relativePath, .text, .address, .messageHeader: return nil
+        case .choice(let names): return names.value(of: text).map { Int64(Int32(truncatingIfNeeded: $0)) }
+        case .int, .fd, .descriptor, .id, .number:
+            // A literal the argument cannot hold at its width narrows nothing: the engine judges it.
+            guard let value = Int64(text) else { return nil }
+            switch kind.width {
+            case .int: return Int32(exactly: value).map(Int64.init)
+            case .unsignedInt: return UInt32(exactly: value).map(Int64.init)
+            case .long: return value
+            }
         }
     }
 }
