@@ -42,7 +42,7 @@ public final class Engine {
     public var fieldNames: Set<String> {
         rules.reduce(into: []) { names, rule in
             names.formUnion(rule.output.fieldNames)
-            if let expression = rule.condition.expression { names.formUnion(ConditionCompiler.fieldNames(of: expression)) }
+            names.formUnion(rule.condition.fieldNames)
         }
     }
 

@@ -123,6 +123,11 @@ public enum FieldRegistry {
 
     public static var names: [String] { all.map(\.name) }
 
+    /// The events the engine learns these fields' values from (`FieldDefinition.learnedFrom`).
+    static func learnedFrom(_ names: Set<String>) -> Set<EventType> {
+        names.reduce(into: []) { $0.formUnion(field(named: $1)?.learnedFrom ?? []) }
+    }
+
     // MARK: - The fields, by class
 
     private static let everyType = Set(EventType.allCases)
@@ -447,26 +452,23 @@ public enum FieldRegistry {
         number("fd.sport", "The source port: the client's.", sockets) { context in context.connection?.source.map { Int64($0.port) } },
         ip("fd.dip", "The destination address: the server's; for listen, the listening address.", sockets) { $0.connection?.destination.address },
         number("fd.dport", "The destination port: the server's; for listen, the listening port.", sockets) { context in context.connection.map { Int64($0.destination.port) } },
-        ip("fd.lip", "The local address, on this process's side.", sockets.union(described)) { $0.connection?.local?.address ?? $0.descriptor?.local?.address },
-        number("fd.lport", "The local port (for bind, the one bound).", sockets.union(described)) { context in (context.connection?.local ?? context.descriptor?.local).map { Int64($0.port) } },
-        ip("fd.rip", "The remote address, the peer's.", sockets.union(described)) { $0.connection?.remote?.address ?? $0.descriptorPeer?.address },
-        number("fd.rport", "The remote port.", sockets.union(described)) { context in (context.connection?.remote ?? context.descriptorPeer).map { Int64($0.port) } },
+        ip("fd.lip", "The local address, on this process's side.", sockets.union(described)) { localEnd($0)?.address },
+        number("fd.lport", "The local port (for bind, the one bound).", sockets.union(described)) { localEnd($0).map { Int64($0.port) } },
+        ip("fd.rip", "The remote address, the peer's.", sockets.union(described)) { remoteEnd($0)?.address },
+        number("fd.rport", "The remote port.", sockets.union(described)) { remoteEnd($0).map { Int64($0.port) } },
         // Falco's names for the client's end, and its networks: an address field compares as a
         // CIDR network too (fd.snet in (10.0.0.0/8)).
         ip("fd.cip", "The client's address: the side that connected (Falco's fd.cip; the same as fd.sip here).", sockets) { $0.connection?.source?.address },
         number("fd.cport", "The client's port.", sockets) { context in context.connection?.source.map { Int64($0.port) } },
         ip("fd.cnet", "The client's address, for CIDR matches (fd.cnet = 10.0.0.0/8), as Falco's fd.cnet.", sockets) { $0.connection?.source?.address },
         ip("fd.snet", "The server's address, for CIDR matches, as Falco's fd.snet (the same as fd.dip here).", sockets) { $0.connection?.destination.address },
-        ip("fd.lnet", "The local address, for CIDR matches, as Falco's fd.lnet.", sockets.union(described)) { $0.connection?.local?.address ?? $0.descriptor?.local?.address },
-        ip("fd.rnet", "The remote address, for CIDR matches, as Falco's fd.rnet.", sockets.union(described)) { $0.connection?.remote?.address ?? $0.descriptorPeer?.address },
+        ip("fd.lnet", "The local address, for CIDR matches, as Falco's fd.lnet.", sockets.union(described)) { localEnd($0)?.address },
+        ip("fd.rnet", "The remote address, for CIDR matches, as Falco's fd.rnet.", sockets.union(described)) { remoteEnd($0)?.address },
         field("fd.ip", .ip, "Either end's address, as Falco's fd.ip: = and in hold if either end matches, != if neither does.", sockets.union(described)) {
             .eitherEnd(socketEnds)
         },
         field("fd.port", .number, "Either end's port, as Falco's fd.port: a comparison holds if it holds for either end, != if neither end has the port.", sockets.union(described)) {
-            .eitherPort { context in
-                ((context.connection?.local ?? context.descriptor?.local).map { Int64($0.port) },
-                 (context.connection?.remote ?? context.descriptorPeer).map { Int64($0.port) })
-            }
+            .eitherPort { context in (localEnd(context).map { Int64($0.port) }, remoteEnd(context).map { Int64($0.port) }) }
         },
         field("fd.net", .ip, "Either end's address for CIDR matches, as Falco's fd.net: = and in hold if either end is in the network, != if neither is.", sockets.union(described)) {
             .eitherEnd(socketEnds)
@@ -589,8 +591,12 @@ public enum FieldRegistry {
     }
 
     /// A connection's or a described socket's two ends.
+    /// A connection's or a described socket's ends: this process's, and its peer's.
+    private static func localEnd(_ context: EventContext) -> Endpoint? { context.connection?.local ?? context.descriptor?.local }
+    private static func remoteEnd(_ context: EventContext) -> Endpoint? { context.connection?.remote ?? context.descriptorPeer }
+
     private static let socketEnds: @Sendable (EventContext) -> (local: IPAddress?, remote: IPAddress?) = { context in
-        (context.connection?.local?.address ?? context.descriptor?.local?.address, context.connection?.remote?.address ?? context.descriptorPeer?.address)
+        (localEnd(context)?.address, remoteEnd(context)?.address)
     }
 
     private static func ip(_ name: String, _ description: String, _ types: Set<EventType>,

@@ -20,9 +20,7 @@ public struct OutputTemplate {
     }
 
     /// Events the engine must see to know the values of the fields it prints (`learnedFrom`).
-    public var learnsFrom: Set<EventType> {
-        fieldNames.reduce(into: []) { $0.formUnion(FieldRegistry.field(named: $1)?.learnedFrom ?? []) }
-    }
+    public var learnsFrom: Set<EventType> { FieldRegistry.learnedFrom(fieldNames) }
 
     /// Compiles `text`; `findingFields` are the extra names a built-in rule provides. Unknown field
     /// names are reported at their column.

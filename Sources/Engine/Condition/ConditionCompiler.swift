@@ -8,10 +8,13 @@ public struct CompiledCondition {
     /// The system-call numbers of the `syscall` events it can match: a sensor passes over the
     /// other calls without making events of them.
     public let systemCalls: SystemCallNumbers
-    /// Events the engine must see to know the values of the fields it reads (`learnedFrom`).
-    public var learnsFrom: Set<EventType> = []
     /// The expanded expression, for what the sensors gather and narrow by it (`CallFilter`).
     public internal(set) var expression: Expression?
+
+    /// The fields it reads, on either side of its comparisons.
+    public var fieldNames: Set<String> { expression.map(ConditionCompiler.fieldNames(of:)) ?? [] }
+    /// Events the engine must see to know the values of the fields it reads (`learnedFrom`).
+    public var learnsFrom: Set<EventType> { FieldRegistry.learnedFrom(fieldNames) }
     /// Applied to types of a built-in rule's choosing (`observing`), which the expression need not
     /// name: a call it is false of still reaches the rule, so nothing is narrowed by it.
     public private(set) var observesItsOwnTypes = false
@@ -21,7 +24,6 @@ public struct CompiledCondition {
     /// containers' calls by asking the sensor for them (see `KernelRequests`), not by number.
     public func observing(_ types: Set<EventType>) -> CompiledCondition {
         var condition = CompiledCondition(matches: matches, eventTypes: types, systemCalls: .none)
-        condition.learnsFrom = learnsFrom
         condition.expression = expression
         condition.observesItsOwnTypes = true
         return condition
@@ -41,13 +43,8 @@ public enum ConditionCompiler {
         diagnostics.add(contentsOf: errors)
         guard errors.isEmpty, let matcher else { return nil }
         var condition = CompiledCondition(matches: matcher, eventTypes: eventTypes(of: expression), systemCalls: systemCalls(of: expression))
-        condition.learnsFrom = learnedFrom(expression)
         condition.expression = expression
         return condition
-    }
-
-    private static func learnedFrom(_ expression: Expression) -> Set<EventType> {
-        fieldNames(of: expression).reduce(into: []) { $0.formUnion(FieldRegistry.field(named: $1)?.learnedFrom ?? []) }
     }
 
     /// The fields an expression reads.
