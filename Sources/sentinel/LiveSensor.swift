@@ -32,16 +32,15 @@ struct LiveOptions: ParsableArguments {
         guard statisticsInterval > 0 else { throw ValidationError("--stats-interval must be more than 0 seconds") }
     }
 
-    /// Loads and attaches the probes that events of `types` need; of the system calls, the kernel
-    /// sends `systemCalls`, and what `bosc` rules ask through `kernelRequests`. Application messages
+    /// Loads and attaches the probes that gather what `wanted` says (its event types, system calls,
+    /// narrowed calls), and what `bosc` rules ask through `kernelRequests`; the host is watched as
+    /// the command line says. Application messages
     /// add the pcap sensor, set up by `pcap`. Statistics go to stderr; a rise in dropped events
     /// also goes to `onDrop` (the outputs, as a `sentinel` alert), so that a SIEM sees the gap.
-    func makeSensor(needing types: Set<EventType>, systemCalls: SystemCallNumbers, callFilters: [EventType: CallFilter] = [:], readsEnvironment: Bool = false,
-                    kernelRequests: KernelRequests? = nil,
+    func makeSensor(gathering wanted: ProbeSelection, kernelRequests: KernelRequests? = nil,
                     pcap: PcapSensor.Options = PcapSensor.Options(), onDrop: @escaping (Alert) -> Void) throws -> Sensor {
-        let probes = try makeEBPFSensor(needing: types, systemCalls: systemCalls, callFilters: callFilters, readsEnvironment: readsEnvironment,
-                                        kernelRequests: kernelRequests, onDrop: onDrop)
-        guard !types.isDisjoint(with: EventType.messages) else { return probes }
+        let probes = try makeEBPFSensor(gathering: wanted, kernelRequests: kernelRequests, onDrop: onDrop)
+        guard !wanted.eventTypes.isDisjoint(with: EventType.messages) else { return probes }
         var options = pcap
         options.dockerSocket = dockerSocket.isEmpty ? nil : dockerSocket
         options.statisticsInterval = statisticsInterval
@@ -50,12 +49,10 @@ struct LiveOptions: ParsableArguments {
         return SensorGroup([probes, capture])
     }
 
-    private func makeEBPFSensor(needing types: Set<EventType>, systemCalls: SystemCallNumbers, callFilters: [EventType: CallFilter], readsEnvironment: Bool,
-                                kernelRequests: KernelRequests?, onDrop: @escaping (Alert) -> Void) throws -> EBPFSensor {
-        var probes = ProbeSelection(eventTypes: types, streamedSystemCalls: systemCalls, streamUndecided: kernelRequests != nil,
-                                    includeHost: includeHost)
-        probes.callFilters = callFilters
-        probes.readEnvironment = readsEnvironment
+    private func makeEBPFSensor(gathering wanted: ProbeSelection, kernelRequests: KernelRequests?, onDrop: @escaping (Alert) -> Void) throws -> EBPFSensor {
+        var probes = wanted
+        probes.streamUndecided = kernelRequests != nil
+        probes.includeHost = includeHost
         let options = EBPFSensor.Options(
             probes: probes,
             dockerSocket: dockerSocket.isEmpty ? nil : dockerSocket,

@@ -44,7 +44,7 @@ struct Record: ParsableCommand {
         var types = EventType.withProcess
         if !syscalls { types.remove(.syscall) }
         if messages { types.formUnion(EventType.messages) }
-        let sensor = try live.makeSensor(needing: types, systemCalls: .all, onDrop: { alert in printError("sentinel: \(alert.output)") })
+        let sensor = try live.makeSensor(gathering: ProbeSelection(eventTypes: types, includeHost: false), onDrop: { alert in printError("sentinel: \(alert.output)") })
         let signals = handleSignals(stopping: sensor, onHangup: {})
         if let seconds {
             DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [sensor = UncheckedSensor(sensor)] in sensor.value.stop() }

@@ -62,9 +62,7 @@ struct Run: ParsableCommand {
         let dispatcher = startOutputs(settings)
         let engine = Engine(rules: try appendingOutput(to: ruleSet.rules))
         let persistentRules = try openState(of: engine.rules)
-        let sensor = try makeSensor(needing: engine.neededEventTypes, systemCalls: engine.neededSystemCalls, callFilters: engine.callFilters,
-                                    readsEnvironment: engine.fieldNames.contains("proc.env"),
-                                    kernelRequests: kernelRequests(for: engine.rules), pcap: settings.pcap, dispatcher: dispatcher)
+        let sensor = try makeSensor(gathering: ProbeSelection(for: engine), kernelRequests: kernelRequests(for: engine.rules), pcap: settings.pcap, dispatcher: dispatcher)
         let signals = handleSignals(stopping: sensor, onHangup: dispatcher.reopenAll)
         var sensorError: Error?
         do {
@@ -160,13 +158,10 @@ struct Run: ParsableCommand {
         return requests
     }
 
-    private func makeSensor(needing types: Set<EventType>, systemCalls: SystemCallNumbers, callFilters: [EventType: CallFilter], readsEnvironment: Bool,
-                            kernelRequests: KernelRequests?,
+    private func makeSensor(gathering wanted: ProbeSelection, kernelRequests: KernelRequests?,
                             pcap: PcapSensor.Options, dispatcher: AlertDispatcher) throws -> Sensor {
         guard let replay else {
-            return try live.makeSensor(needing: types, systemCalls: systemCalls, callFilters: callFilters, readsEnvironment: readsEnvironment,
-                                       kernelRequests: kernelRequests,
-                                       pcap: pcap, onDrop: dispatcher.dispatch)
+            return try live.makeSensor(gathering: wanted, kernelRequests: kernelRequests, pcap: pcap, onDrop: dispatcher.dispatch)
         }
         return ReplaySensor(path: replay) { diagnostic in printError(diagnostic.description) }
     }
