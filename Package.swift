@@ -11,6 +11,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // Reads Falco's YAML rule files for `sentinel rules import` (keeps each node's line and column).
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // A JSON reader that keeps the line and column of every value, so that errors can say where.
@@ -29,10 +31,12 @@ let package = Package(
         .plugin(name: "BPFCompiler", capability: .buildTool(), dependencies: ["bpf-embed"]),
         .executableTarget(name: "bpf-embed"),
         .target(name: "Outputs", dependencies: ["Engine", "SentinelJSON"]),
+        // `sentinel rules import`: Falco's YAML rule files, with Falco's semantics, into sentinel's JSON.
+        .target(name: "FalcoImport", dependencies: ["Rules", "SentinelJSON", .product(name: "Yams", package: "Yams")]),
         .executableTarget(
             name: "sentinel",
             dependencies: [
-                "Engine", "Rules", "Sensors", "Outputs", "BoSC",
+                "Engine", "Rules", "Sensors", "Outputs", "BoSC", "FalcoImport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -54,6 +58,7 @@ let package = Package(
         .testTarget(name: "SensorsTests", dependencies: ["Sensors", "Engine", "SentinelJSON", "CLibbpf", "BoSC", "Packets"]),
         .testTarget(name: "BoSCTests", dependencies: ["BoSC", "Engine", "SentinelJSON"], exclude: ["Fixtures"]),
         .testTarget(name: "PacketsTests", dependencies: ["Packets", "Engine"]),
+        .testTarget(name: "FalcoImportTests", dependencies: ["FalcoImport", "Rules", "SentinelJSON"], exclude: ["Fixtures"]),
         .testTarget(name: "OutputsTests", dependencies: ["Outputs", "Engine", "SentinelJSON"]),
         // Runs the built `sentinel` binary as a user would; the dependency makes sure it is built.
         .testTarget(name: "sentinelTests", dependencies: ["sentinel", "packets-fuzz"], exclude: ["Fixtures"]),

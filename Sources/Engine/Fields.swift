@@ -141,6 +141,9 @@ public enum FieldRegistry {
         field("evt.time", .time, "The event's kernel timestamp: nanoseconds since the epoch, written as ISO 8601 in alerts.", everyType) { .number { Int64(bitPattern: $0.event.time) } },
         number("evt.rawtime", "The event's timestamp in nanoseconds since the epoch.", everyType) { Int64(bitPattern: $0.event.time) },
         number("evt.num", "The event's number in this run, from 1.", everyType) { Int64(bitPattern: $0.number) },
+        // Falco has an event at a call's entry (>) and one at its exit (<); sentinel reports each
+        // call once, when it returns, so its older rules' `evt.dir=<` holds and `evt.dir=>` never does.
+        string("evt.dir", "Always < (the call's return): sentinel reports a call once, when it returns, with its arguments and result.", everyType) { _ in "<" },
         string("evt.hostname", "The name of the host sentinel runs on.", everyType) { _ in hostName },
         number("evt.rawres", "The system call's return value: a file descriptor or a negative errno.", resultTypes) { context in
             context.openedFile?.result ?? context.call?.arguments.result ?? context.connection?.result

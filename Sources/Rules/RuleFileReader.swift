@@ -3,7 +3,8 @@ import SentinelJSON
 
 /// Reads one rule file into its entries, parsing every condition, and records every problem.
 enum RuleFileReader {
-    static let topLevelKeys = ["$schema", "lists", "macros", "rules"]
+    /// `imported` is what `sentinel rules import` notes about the file's origin; it is not read.
+    static let topLevelKeys = ["$schema", "imported", "lists", "macros", "rules"]
     static let listKeys = ["list", "items", "override", "append"]
     static let macroKeys = ["macro", "condition", "override", "append"]
     static let ruleKeys = ["rule", "desc", "condition", "output", "priority", "tags", "enabled", "exceptions", "type", "params", "override", "append"]

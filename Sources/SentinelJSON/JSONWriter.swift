@@ -1,10 +1,15 @@
 /// Builds JSON text directly into a byte buffer: alerts and recorded events are written this way,
-/// one object per line, without an intermediate tree.
+/// one object per line, without an intermediate tree; files meant for people to read and edit
+/// (imported rules) are indented.
 public struct JSONWriter {
     public private(set) var bytes: [UInt8] = []
     private var needsComma: [Bool] = []
+    /// Spaces per level; 0 writes everything on one line.
+    private let indent: Int
 
-    public init() {}
+    public init(indent: Int = 0) {
+        self.indent = indent
+    }
 
     public var text: String { String(decoding: bytes, as: UTF8.self) }
 
@@ -15,7 +20,7 @@ public struct JSONWriter {
     }
 
     public mutating func endObject() {
-        needsComma.removeLast()
+        closeLevel()
         bytes.append(UInt8(ascii: "}"))
     }
 
@@ -26,7 +31,7 @@ public struct JSONWriter {
     }
 
     public mutating func endArray() {
-        needsComma.removeLast()
+        closeLevel()
         bytes.append(UInt8(ascii: "]"))
     }
 
@@ -35,7 +40,9 @@ public struct JSONWriter {
         separate()
         appendQuoted(name)
         bytes.append(UInt8(ascii: ":"))
+        if indent > 0 { bytes.append(UInt8(ascii: " ")) }
         needsComma[needsComma.count - 1] = false
+        afterKey = true
     }
 
     public mutating func string(_ value: String) {
@@ -63,10 +70,29 @@ public struct JSONWriter {
         bytes.append(contentsOf: "null".utf8)
     }
 
+    /// Set between a key and its value, which goes on the key's line.
+    private var afterKey = false
+
     private mutating func separate() {
         guard let last = needsComma.last else { return }
-        if last { bytes.append(UInt8(ascii: ",")) }
+        if afterKey {
+            afterKey = false
+        } else {
+            if last { bytes.append(UInt8(ascii: ",")) }
+            newLine(depth: needsComma.count)
+        }
         needsComma[needsComma.count - 1] = true
+    }
+
+    private mutating func closeLevel() {
+        // An empty object or array stays `{}` or `[]`.
+        if needsComma.removeLast() { newLine(depth: needsComma.count) }
+    }
+
+    private mutating func newLine(depth: Int) {
+        guard indent > 0 else { return }
+        bytes.append(0x0A)
+        bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: depth * indent))
     }
 
     private mutating func appendQuoted(_ value: String) {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Engine
+import FalcoImport
 import Rules
 import SentinelJSON
 
@@ -7,7 +8,7 @@ struct RulesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rules",
         abstract: "Check, list and test rule sets.",
-        subcommands: [Validate.self, List.self, Test.self]
+        subcommands: [Validate.self, List.self, Test.self, Import.self]
     )
 }
 
@@ -89,6 +90,71 @@ extension RulesCommand {
             }
             printLine("\(cases.count - failed) passed, \(failed) failed")
             if failed > 0 { throw ExitStatus.failure }
+        }
+    }
+
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Convert Falco's YAML rule files into sentinel's JSON rule files.",
+            discussion: """
+            The files are read in order with Falco's semantics (a later definition replaces an \
+            earlier one; append and override change it; exceptions). DIR gets one NAME.json per \
+            NAME.yaml, which load together (sentinel --rules DIR). What sentinel cannot load is left \
+            out, with everything that uses it, and listed with its YAML line and why. Exit 0 when \
+            the files were written (or, with --check, when everything would be carried), 1 when \
+            --check finds something that would be left out, 2 on bad input (nothing written).
+            """
+        )
+
+        @Argument(help: ArgumentHelp("Falco rule files, in the order Falco would load them.", valueName: "file.yaml"))
+        var files: [String]
+
+        @Option(name: .customLong("out"), help: ArgumentHelp("The directory to write into (created if missing).", valueName: "dir"))
+        var outputDirectory: String?
+
+        @Flag(help: "Report what would be carried and what not; write nothing.")
+        var check = false
+
+        func validate() throws {
+            if outputDirectory == nil, !check { throw ValidationError("give --out DIR, or --check") }
+        }
+
+        func run() throws {
+            var inputs: [FalcoImporter.Input] = []
+            var unreadable: [Diagnostic] = []
+            for file in files {
+                switch JSONSource.load(path: file) {
+                case .success(let source): inputs.append(FalcoImporter.Input(name: file, text: String(decoding: source.bytes, as: UTF8.self)))
+                case .failure(let problem): unreadable.append(problem)
+                }
+            }
+            if !unreadable.isEmpty {
+                printDiagnostics(unreadable)
+                throw ExitStatus.badInput
+            }
+            let directory = outputDirectory ?? "."
+            let result = FalcoImporter.convert(inputs, outputDirectory: directory)
+            printDiagnostics(result.diagnostics)
+            if result.hasErrors {
+                printError("sentinel: \(result.diagnostics.filter { $0.severity == .error }.count) error(s); nothing written")
+                throw ExitStatus.badInput
+            }
+            for (input, counts) in zip(inputs, result.counts) { printLine(counts.line(for: input.name)) }
+            if check {
+                if !result.counts.allSatisfy(\.isComplete) { throw ExitStatus.failure }
+                return
+            }
+            if let error = createDirectories(directory, mode: 0o755) {
+                printError("sentinel: \(error)")
+                throw ExitStatus.badInput
+            }
+            for output in result.outputs {
+                if let error = replaceFileAtomically(output.path, with: output.bytes) {
+                    printError("sentinel: \(error)")
+                    throw ExitStatus.failure
+                }
+                printLine("wrote \(output.path)")
+            }
         }
     }
 }

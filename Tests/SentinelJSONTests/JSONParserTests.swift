@@ -72,6 +72,28 @@ import Testing
         if case .string(let value) = reparsed["k\"ey"]?.value { #expect(value == "line\nbreak\u{1}tab\t\\") } else { Issue.record("round trip failed") }
     }
 
+    @Test func anIndentedWriterPutsEachValueOnItsLineAndKeepsEmptyOnesShort() throws {
+        var writer = JSONWriter(indent: 2)
+        writer.beginObject()
+        writer.key("items"); writer.beginArray(); writer.string("a"); writer.integer(1); writer.endArray()
+        writer.key("empty"); writer.beginArray(); writer.endArray()
+        writer.key("inner"); writer.beginObject(); writer.key("k"); writer.bool(false); writer.endObject()
+        writer.endObject()
+        #expect(writer.text == """
+        {
+          "items": [
+            "a",
+            1
+          ],
+          "empty": [],
+          "inner": {
+            "k": false
+          }
+        }
+        """)
+        _ = try JSONParser.parse(writer.text)
+    }
+
     @Test func suggestsCloseNames() {
         #expect(closestMatch(to: "proc.nmae", among: ["proc.name", "proc.pid"]) == "proc.name")
         #expect(closestMatch(to: "zzzzzz", among: ["proc.name", "proc.pid"]) == nil)

@@ -148,6 +148,33 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(bad.stderr.contains("no rule \"Crypto minor started\" in the rule set (did you mean \"Crypto miner started\"?)"))
     }
 
+    @Test func falcoRulesImportThenLoadListAndFire() throws {
+        let fixtures = "Tests/FalcoImportTests/Fixtures/"
+        let out = NSTemporaryDirectory() + "sentinel-import-" + UUID().uuidString
+        let imported = try sentinel(["rules", "import", fixtures + "semantics/1-base.yaml", fixtures + "semantics/2-local.yaml", "--out", out])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        #expect(imported.stdoutLines == [fixtures + "semantics/1-base.yaml: 2 of 3 rules, 2 of 2 macros, 2 of 2 lists carried",
+                                         fixtures + "semantics/2-local.yaml: 1 of 1 rules, 0 of 0 macros, 0 of 0 lists carried",
+                                         "wrote \(out)/1-base.json", "wrote \(out)/2-local.json"])
+        #expect(imported.stderr.contains("1-base.yaml:49:3: warning: rule \"K8s audit rule\": not carried: source \"k8s_audit\""))
+        let listed = try sentinel(["rules", "list", out])
+        #expect(listed.status == 0, "\(listed.stderr)")
+        #expect(listed.stdoutLines.contains { $0.hasPrefix("WARNING       enabled  Shell in container  [execve,execveat] tags=container,shell,mitre_execution,local") })
+        #expect(listed.stdoutLines.contains { $0.hasPrefix("CRITICAL      disabled Read sensitive file") })
+        // The imported rule judges the demo's shell in a container as the stock rule does.
+        let replay = try sentinel(["--rules", out, "--replay", "demo/attack.jsonl", "-o", "json"])
+        #expect(replay.status == 0, "\(replay.stderr)")
+        #expect(replay.stdoutLines.contains { $0.contains("\"rule\":\"Shell in container\"") && $0.contains("container=shop-web") })
+
+        let check = try sentinel(["rules", "import", "--check", fixtures + "not-carried/1-rules.yaml"])
+        #expect(check.status == 1)
+        #expect(check.stdout.contains("1 of 4 rules, 1 of 3 macros, 1 of 1 lists carried"))
+        let broken = try sentinel(["rules", "import", fixtures + "load-errors/1-rules.yaml", "--out", out + "-broken"])
+        #expect(broken.status == 2)
+        #expect(broken.stderr.contains("sentinel: 7 error(s); nothing written"))
+        #expect(!FileManager.default.fileExists(atPath: out + "-broken"))
+    }
+
     @Test func fieldsAreListed() throws {
         let result = try sentinel(["fields"])
         #expect(result.status == 0)
