@@ -61,10 +61,10 @@ public enum EventCodec {
         ("fd.rport", "calls on a socket descriptor: the peer's port"),
         ("fd.l4proto", "sockets, calls on a socket descriptor: tcp (default for sockets) or udp"),
         ("fd.direction", "close: outbound or inbound (connect, accept and listen imply it); segment: outbound when sent"),
-        ("fd.sip", "sockets: the client's address"),
-        ("fd.sport", "sockets: the client's port"),
-        ("fd.dip", "sockets: the server's address; listen: the listening address"),
-        ("fd.dport", "sockets: the server's port; listen: the listening port"),
+        ("fd.cip", "sockets: the client's address; segments: the sender's"),
+        ("fd.cport", "sockets: the client's port; segments: the sender's"),
+        ("fd.sip", "sockets: the server's address; listen: the listening address; segments: the receiver's"),
+        ("fd.sport", "sockets: the server's port; listen: the listening port; segments: the receiver's"),
         ("fd.bytes_in", "close: bytes received"),
         ("fd.bytes_out", "close: bytes sent"),
         ("fd.segs_in", "close: segments received"),
@@ -131,6 +131,10 @@ public enum EventCodec {
             let message: String
             if derivedKeys.contains(member.key) {
                 message = "\"\(member.key)\" is derived by the engine from its tables and is not recorded"
+            } else if member.key == "fd.dip" || member.key == "fd.dport" {
+                // Before sentinel took Falco's meanings, fd.sip was the client: refuse rather than swap the ends.
+                message = "recorded with the old names, in which fd.sip was the client: rename fd.sip to fd.cip, fd.sport to fd.cport, "
+                    + "then fd.dip to fd.sip and fd.dport to fd.sport (README, \"Recorded events\")"
             } else if let suggestion = closestMatch(to: member.key, among: allowedKeys) {
                 message = "unknown key \"\(member.key)\" (did you mean \"\(suggestion)\"?)"
             } else {
@@ -459,8 +463,8 @@ public enum EventCodec {
                 diagnostics.add(object.optional("fd.l4proto")!.diagnostic("expected tcp or udp, found \"\(l4proto)\""))
                 return nil
             }
-            let source = endpoint(address: "fd.sip", port: "fd.sport", required: type != .listen)
-            guard let destination = endpoint(address: "fd.dip", port: "fd.dport", required: true) else { return nil }
+            let source = endpoint(address: "fd.cip", port: "fd.cport", required: type != .listen)
+            guard let destination = endpoint(address: "fd.sip", port: "fd.sport", required: true) else { return nil }
             var traffic: Traffic?
             let counters = ["fd.bytes_in", "fd.bytes_out", "fd.segs_in", "fd.segs_out"].map { key in integer(key).map { UInt64(max($0, 0)) } }
             if counters.contains(where: { $0 != nil }) {
@@ -627,11 +631,11 @@ public enum EventCodec {
         writer.key("fd.l4proto"); writer.string(connection.l4proto)
         writer.key("fd.direction"); writer.string(connection.direction.rawValue)
         if let source = connection.source {
-            writer.key("fd.sip"); writer.string(source.address.description)
-            writer.key("fd.sport"); writer.integer(source.port)
+            writer.key("fd.cip"); writer.string(source.address.description)
+            writer.key("fd.cport"); writer.integer(source.port)
         }
-        writer.key("fd.dip"); writer.string(connection.destination.address.description)
-        writer.key("fd.dport"); writer.integer(connection.destination.port)
+        writer.key("fd.sip"); writer.string(connection.destination.address.description)
+        writer.key("fd.sport"); writer.integer(connection.destination.port)
         writer.key("evt.rawres"); writer.integer(connection.result)
         if let peer = connection.peerContainerID { writer.key("peer.container.id"); writer.string(peer) }
         if let traffic = connection.traffic {

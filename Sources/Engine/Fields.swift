@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SentinelJSON
 
 /// The type of a field, which decides the operators and literals a condition may use with it.
 public enum FieldType: String, Sendable {
@@ -120,6 +121,21 @@ public enum FieldRegistry {
     private static let byName: [String: FieldDefinition] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
 
     public static func field(named name: String) -> FieldDefinition? { byName[name] }
+
+    /// Names sentinel used before it took Falco's meanings; a rule that names one is told what
+    /// it became, since the same rule's fd.sip changed meaning with it.
+    static let renamed = [
+        "fd.dip": "fd.dip is now fd.sip (the server, as in Falco); fd.sip, which was the client, is now fd.cip",
+        "fd.dport": "fd.dport is now fd.sport (the server's port, as in Falco); fd.sport, which was the client's, is now fd.cport",
+    ]
+
+    /// What follows "unknown field NAME" in a message: what the name became, or the closest name
+    /// (among the fields and `others`, written with `prefix` as the user wrote them).
+    public static func hint(forUnknown name: String, among others: [String] = [], prefix: String = "") -> String {
+        if let note = renamed[name] { return " (\(note))" }
+        guard let suggestion = closestMatch(to: name, among: names + others) else { return "" }
+        return " (did you mean \"\(prefix)\(suggestion)\"?)"
+    }
 
     public static var names: [String] { all.map(\.name) }
 
@@ -451,20 +467,19 @@ public enum FieldRegistry {
     private static let networkFields: [FieldDefinition] = [
         string("fd.l4proto", "The transport protocol: tcp or udp.", sockets.union(described)) { $0.connection?.l4proto ?? $0.descriptor?.l4proto },
         string("fd.direction", "outbound when this process initiated the connection (connect), inbound when it accepted or listens; for a segment, outbound when the container sent it.", sockets) { $0.connection?.direction.rawValue },
-        ip("fd.sip", "The source address: the client's, the side that initiated the connection (Falco's fd.sip is the server's: see fd.rip); for a segment, its sender's.", sockets) { $0.connection?.source?.address },
-        number("fd.sport", "The source port: the client's.", sockets) { context in context.connection?.source.map { Int64($0.port) } },
-        ip("fd.dip", "The destination address: the server's; for listen, the listening address.", sockets) { $0.connection?.destination.address },
-        number("fd.dport", "The destination port: the server's; for listen, the listening port.", sockets) { context in context.connection.map { Int64($0.destination.port) } },
+        // Falco's meanings: s for the server (the side that accepted or listens), c for the
+        // client (the side that connected), l and r for this process's end and its peer's. An
+        // address field compares as a CIDR network too (fd.snet in (10.0.0.0/8)).
+        ip("fd.sip", "The server's address: the side that accepted (for listen, the listening address); for a captured segment, its receiver's.", sockets) { $0.connection?.destination.address },
+        number("fd.sport", "The server's port (for listen, the listening port); for a segment, its receiver's.", sockets) { context in context.connection.map { Int64($0.destination.port) } },
+        ip("fd.cip", "The client's address: the side that connected; for a captured segment, its sender's.", sockets) { $0.connection?.source?.address },
+        number("fd.cport", "The client's port; for a segment, its sender's.", sockets) { context in context.connection?.source.map { Int64($0.port) } },
         ip("fd.lip", "The local address, on this process's side.", sockets.union(described)) { localEnd($0)?.address },
         number("fd.lport", "The local port (for bind, the one bound).", sockets.union(described)) { localEnd($0).map { Int64($0.port) } },
         ip("fd.rip", "The remote address, the peer's.", sockets.union(described)) { remoteEnd($0)?.address },
         number("fd.rport", "The remote port.", sockets.union(described)) { remoteEnd($0).map { Int64($0.port) } },
-        // Falco's names for the client's end, and its networks: an address field compares as a
-        // CIDR network too (fd.snet in (10.0.0.0/8)).
-        ip("fd.cip", "The client's address: the side that connected (Falco's fd.cip; the same as fd.sip here).", sockets) { $0.connection?.source?.address },
-        number("fd.cport", "The client's port.", sockets) { context in context.connection?.source.map { Int64($0.port) } },
-        ip("fd.cnet", "The client's address, for CIDR matches (fd.cnet = 10.0.0.0/8), as Falco's fd.cnet.", sockets) { $0.connection?.source?.address },
-        ip("fd.snet", "The server's address, for CIDR matches, as Falco's fd.snet (the same as fd.dip here).", sockets) { $0.connection?.destination.address },
+        ip("fd.cnet", "The client's address, for CIDR matches (fd.cnet = 10.0.0.0/8).", sockets) { $0.connection?.source?.address },
+        ip("fd.snet", "The server's address, for CIDR matches.", sockets) { $0.connection?.destination.address },
         ip("fd.lnet", "The local address, for CIDR matches, as Falco's fd.lnet.", sockets.union(described)) { localEnd($0)?.address },
         ip("fd.rnet", "The remote address, for CIDR matches, as Falco's fd.rnet.", sockets.union(described)) { remoteEnd($0)?.address },
         field("fd.ip", .ip, "Either end's address, as Falco's fd.ip: = and in hold if either end matches, != if neither does.", sockets.union(described)) {

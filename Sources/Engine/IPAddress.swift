@@ -89,7 +89,7 @@ public struct IPNetwork: Sendable, Hashable {
     }
 
     /// Whether `candidate` is in the network; an IPv4 network holds the IPv4-mapped forms of its
-    /// addresses too, so that `fd.dip in (10.0.0.0/8)` means the same whatever socket connected.
+    /// addresses too, so that `fd.sip in (10.0.0.0/8)` means the same whatever socket connected.
     public func contains(_ candidate: IPAddress) -> Bool {
         if address.isIPv4, let mapped = candidate.mappedIPv4 { return contains(mapped) }
         guard candidate.isIPv4 == address.isIPv4 else { return false }

@@ -73,11 +73,7 @@ public struct OutputTemplate {
                 let display = argument.map { "\(name)[\($0)]" } ?? name
                 segments.append(.field(name: display, accessor: field.accessor(index: argument), type: field.type))
             } else {
-                var message = "unknown field \"%\(name)\" in the output"
-                if let suggestion = closestMatch(to: name, among: FieldRegistry.names + findingFields) {
-                    message += " (did you mean \"%\(suggestion)\"?)"
-                }
-                diagnostics.add(position.diagnostic(message))
+                diagnostics.add(position.diagnostic("unknown field \"%\(name)\" in the output" + FieldRegistry.hint(forUnknown: name, among: findingFields, prefix: "%")))
             }
         }
         if !literal.isEmpty { segments.append(.text(String(decoding: literal, as: UTF8.self))) }

@@ -89,9 +89,7 @@ public final class ThresholdRule: BuiltinRule, RuleType {
     private static func field(_ cursor: JSONCursor, for parameter: String, _ diagnostics: Diagnostics) -> FieldAccessor? {
         guard let name = cursor.string(diagnostics) else { return nil }
         if let field = FieldRegistry.field(named: name), field.argument == .none { return field.accessor(index: nil) }
-        var message = "unknown field \"\(name)\" for \(parameter)"
-        if let suggestion = closestMatch(to: name, among: FieldRegistry.names) { message += " (did you mean \"\(suggestion)\"?)" }
-        diagnostics.add(cursor.diagnostic(message))
+        diagnostics.add(cursor.diagnostic("unknown field \"\(name)\" for \(parameter)" + FieldRegistry.hint(forUnknown: name)))
         return nil
     }
 

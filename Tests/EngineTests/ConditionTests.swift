@@ -49,6 +49,32 @@ import SentinelJSON
         #expect(try harness.matches("proc.name bstartswith 62617368"))
     }
 
+    /// Falco's regex: RE2's syntax, and the whole value must match.
+    @Test func regexMatchesTheWholeValue() throws {
+        let harness = shellInContainer()
+        #expect(try harness.matches("proc.exepath regex '/bin/(ba|z)sh'"))
+        #expect(try !harness.matches("proc.exepath regex 'bin/bash'"), "anchored at both ends, as RE2's full match")
+        #expect(try harness.matches("proc.exepath regex '.*bin/bash'"))
+        // In a quoted value \\ is a backslash, as in Falco: a regex's \w is written \\w.
+        #expect(try harness.matches(#"proc.cmdline regex '(?i).*CURL -S HTTP://\\w+.*'"#))
+        #expect(try harness.matches(#"proc.exepath regex '(?:/[a-z]+){2}' and proc.exepath regex "/\\w+/[a-z]{2,4}""#))
+        #expect(try harness.matches(#"proc.exepath regex '/b.+?h' and proc.cmdline regex '\x62ash.*'"#))
+    }
+
+    /// `startswith oneof (...)` and its kin: the operator applied to each value.
+    @Test func listModifiers() throws {
+        let harness = shellInContainer()
+        #expect(try harness.matches("proc.exepath startswith anyof (/usr, /bin)"))
+        #expect(try !harness.matches("proc.exepath startswith allof (/usr, /bin)"))
+        #expect(try harness.matches("proc.exepath startswith allof (/b, /bin)"))
+        #expect(try harness.matches("proc.exepath startswith oneof (/usr, /bin)"))
+        #expect(try !harness.matches("proc.exepath startswith oneof (/b, /bin)"), "two of them hold")
+        #expect(try harness.matches("proc.name != allof (sh, zsh) and proc.name = anyof (sh, bash)"))
+        #expect(try !harness.matches("proc.name = anyof ()"), "an empty list holds nothing")
+        #expect(try !harness.matches("proc.name = oneof"), "with no list after it, oneof is the value")
+        #expect(try harness.matches("user.uid = anyof (0, 33)"))
+    }
+
     @Test func numbersAndTypes() throws {
         let harness = shellInContainer()
         #expect(try harness.matches("proc.pid = 21 and proc.ppid = 20"))
@@ -200,11 +226,13 @@ import SentinelJSON
         _ = destination
         harness.feed(Event(type: .connect, time: 2, pid: 5,
                            payload: .socket(Connection(direction: .outbound, source: source, destination: Endpoint(address: IPAddress("93.184.216.34")!, port: 443)))))
-        #expect(try harness.matches("fd.sip = 10.1.2.3 and fd.sip = 10.0.0.0/8 and fd.sport = 40000"))
-        #expect(try harness.matches("fd.dip in (192.168.0.0/16, 93.184.0.0/16) and fd.dport = 443"))
+        // Falco's meanings: s is the server, c the client, whichever side this process is.
+        #expect(try harness.matches("fd.cip = 10.1.2.3 and fd.cip = 10.0.0.0/8 and fd.cport = 40000"))
+        #expect(try harness.matches("fd.sip = 93.184.216.34 and fd.sip in (192.168.0.0/16, 93.184.0.0/16) and fd.sport = 443"))
+        #expect(try !harness.matches("fd.sip = 10.1.2.3 or fd.sport = 40000 or fd.cport = 443"))
         #expect(try harness.matches("fd.lip = 10.1.2.3 and fd.rip = 93.184.216.34 and fd.rport = 443 and fd.lport = 40000"))
         #expect(try harness.matches("fd.name = \"10.1.2.3:40000->93.184.216.34:443\" and fd.direction = outbound and fd.l4proto = tcp"))
-        #expect(try !harness.matches("fd.dip = ::1"))
+        #expect(try !harness.matches("fd.sip = ::1"))
         // Falco's names: the client's end, the server's network, either end.
         #expect(try harness.matches("fd.cip = 10.1.2.3 and fd.cport = 40000 and fd.cnet = 10.0.0.0/8 and fd.snet = 93.184.0.0/16"))
         #expect(try harness.matches("fd.lnet = 10.0.0.0/8 and fd.rnet = 93.184.216.0/24"))
@@ -221,7 +249,7 @@ import SentinelJSON
         harness.feed(Event(type: .accept, time: 3, pid: 5,
                            payload: .socket(Connection(direction: .inbound, source: Endpoint(address: IPAddress("2001:db8::9")!, port: 5555),
                                                        destination: Endpoint(address: IPAddress("2001:db8::1")!, port: 22)))))
-        #expect(try harness.matches("fd.rip = 2001:db8::/32 and fd.lport = 22 and fd.sport = 5555"))
+        #expect(try harness.matches("fd.rip = 2001:db8::/32 and fd.lport = 22 and fd.cport = 5555"))
         #expect(try harness.matches("fd.name = \"[2001:db8::9]:5555->[2001:db8::1]:22\""))
     }
 
@@ -236,7 +264,7 @@ import SentinelJSON
     @Test func eventTypesAreInferredForTheIndex() throws {
         #expect(try compile("evt.type = execve and proc.name = sh").eventTypes == [.execve])
         #expect(try compile("evt.type in (open, openat) or evt.type = connect").eventTypes == [.open, .openat, .connect])
-        #expect(try compile("fd.dport = 443").eventTypes == [.connect, .accept, .listen, .close])
+        #expect(try compile("fd.sport = 443").eventTypes == [.connect, .accept, .listen, .close])
         #expect(try compile("evt.type != execve").eventTypes == ConditionCompiler.defaultEventTypes.subtracting([.execve]))
         #expect(try !compile("proc.name = sh").eventTypes.contains(.syscall), "system calls only when named")
         #expect(try compile("evt.type = syscall and syscall.nr = 59").eventTypes == [.syscall])
@@ -253,7 +281,7 @@ import SentinelJSON
         #expect(try compile("syscall.nr > 300").systemCalls == .all)
         #expect(try compile("evt.type = syscall and not syscall.nr = 0").systemCalls == .all)
         #expect(try compile("proc.name = sh").systemCalls.isEmpty, "system calls only when named")
-        #expect(try compile("evt.type = syscall and fd.dport = 443").systemCalls.isEmpty, "a field system calls never carry")
+        #expect(try compile("evt.type = syscall and fd.sport = 443").systemCalls.isEmpty, "a field system calls never carry")
         let some = SystemCallNumbers([0, 63, 64, 1023, 5000, -1])
         #expect(some.contains(0) && some.contains(63) && some.contains(64) && some.contains(1023))
         #expect(!some.contains(1) && !some.contains(5000) && !some.contains(-1))
@@ -263,7 +291,7 @@ import SentinelJSON
     @Test(arguments: [
         ("proc.pid = abc", "column 12: \"abc\" is not a number, and proc.pid is a number field"),
         ("proc.nmae = x", "column 1: unknown field \"proc.nmae\" (did you mean \"proc.name\"?)"),
-        ("proc.name contain x", "column 11: unknown operator 'contain' after 'proc.name' (expected one of: = != < <= > >= in intersects pmatch contains icontains bcontains startswith bstartswith endswith glob iglob exists)"),
+        ("proc.name contain x", "column 11: unknown operator 'contain' after 'proc.name' (expected one of: = != < <= > >= in intersects pmatch contains icontains bcontains startswith bstartswith endswith glob iglob regex exists)"),
         ("proc.name bcontains 7g", "column 21: \"7g\" is not bytes in hex (two digits a byte, as 7f454c46)"),
         ("proc.name bstartswith abc", "column 23: \"abc\" is not bytes in hex (two digits a byte, as 7f454c46)"),
         ("proc.name pmatch /etc", "column 18: expected '(' to open the list after 'pmatch'"),
@@ -272,11 +300,18 @@ import SentinelJSON
         ("proc.name = x)", "column 14: unbalanced ')'"),
         ("", "column 1: the condition is empty"),
         ("proc.pid startswith 1", "column 10: operator 'startswith' does not apply to proc.pid, a number field"),
-        ("fd.sip = 1.2.3", "column 10: \"1.2.3\" is not an IP address or CIDR network, and fd.sip is an ip field"),
+        ("fd.cip = 1.2.3", "column 10: \"1.2.3\" is not an IP address or CIDR network, and fd.cip is an ip field"),
         ("proc.name in (a, b", "column 14: unclosed '(': the list has no ')'"),
         ("evt.type = exceve", "column 12: unknown event type \"exceve\" (did you mean \"execve\"?)"),
         ("proc.aname[0] = x", "column 11: the index must be between 1 and 1000"),
         ("some_macro", "column 1: unknown macro \"some_macro\""),
+        (#"proc.name regex '(a)\\1'"#, "column 17: backreferences (\\1) are not supported, as in RE2"),
+        (#"proc.name = 'a\qb'"#, "column 15: unsupported escape '\\q' in a quoted value (write \\\\ for a backslash, as in Falco)"),
+        ("proc.name regex 'a{1,1000}'", "column 17: a count in {n,m} may be at most 100"),
+        ("proc.name regex '[a-'", "column 17: unclosed '[' in the regex"),
+        ("proc.name regex '(?s)a'", "column 17: '(?' flags other than a leading (?i) are not supported"),
+        ("proc.pid regex '1'", "column 10: operator 'regex' does not apply to proc.pid, a number field"),
+        ("fd.dip = 10.0.0.1", "column 1: unknown field \"fd.dip\" (fd.dip is now fd.sip (the server, as in Falco); fd.sip, which was the client, is now fd.cip)"),
     ])
     func errorsNameTheColumn(condition: String, message: String) {
         #expect(compileError(condition) == message)

@@ -30,7 +30,7 @@ import SentinelJSON
              "rules": [{"rule": "Private", "condition": "evt.type = connect and fd.snet in (private_networks)", "output": "%fd.name", "priority": "NOTICE"},
                        {"rule": "Odd", "condition": "evt.type = execve and proc.name in (odd_names)", "output": "%proc.name", "priority": "NOTICE"}]}
             """#)])
-        let connect = #"{"evt.type": "connect", "evt.time": 1, "proc.pid": 5, "fd.sip": "10.0.0.5", "fd.sport": 40000, "fd.dip": "192.168.1.1", "fd.dport": 80}"#
+        let connect = #"{"evt.type": "connect", "evt.time": 1, "proc.pid": 5, "fd.cip": "10.0.0.5", "fd.cport": 40000, "fd.sip": "192.168.1.1", "fd.sport": 80}"#
         let spaced = #"{"evt.type": "execve", "evt.time": 2, "proc.pid": 6, "proc.exepath": "/x/a b", "proc.args": ["a b"]}"#
         let quote = #"{"evt.type": "execve", "evt.time": 3, "proc.pid": 7, "proc.exepath": "/x/q", "proc.args": ["q"], "proc.name": "\""}"#
         #expect(firedRules(ruleSet, [connect, spaced, quote]) == ["Private", "Odd", "Odd"])
@@ -146,7 +146,7 @@ import SentinelJSON
 
     private func connect(_ name: String, pid: Int, seconds: Int) -> [String] {
         [#"{"evt.type": "execve", "evt.time": \#(seconds)000000000, "proc.pid": \#(pid), "proc.exepath": "/bin/\#(name)", "proc.args": ["\#(name)"]}"#,
-         #"{"evt.type": "connect", "evt.time": \#(seconds)000000001, "proc.pid": \#(pid), "fd.sip": "10.0.0.1", "fd.sport": 1000, "fd.dip": "10.0.0.2", "fd.dport": 80}"#]
+         #"{"evt.type": "connect", "evt.time": \#(seconds)000000001, "proc.pid": \#(pid), "fd.cip": "10.0.0.1", "fd.cport": 1000, "fd.sip": "10.0.0.2", "fd.sport": 80}"#]
     }
 
     @Test func firesOnTheCountWithinTheWindowAndStartsAgain() throws {
@@ -166,11 +166,11 @@ import SentinelJSON
     /// A scan touches many destinations; a busy client makes as many connections to one.
     @Test func distinctCountsDifferentValuesOnly() throws {
         let ruleSet = try loadRules([("t.json", """
-            {"rules": [{"rule": "Scan", "type": "threshold", "params": {"count": 3, "seconds": 10, "distinct": ["fd.dip", "fd.dport"]},
+            {"rules": [{"rule": "Scan", "type": "threshold", "params": {"count": 3, "seconds": 10, "distinct": ["fd.sip", "fd.sport"]},
                         "condition": "evt.type = connect", "priority": "WARNING"}]}
             """)])
         func connect(to port: Int, at seconds: Int) -> String {
-            #"{"evt.type": "connect", "evt.time": \#(seconds)000000000, "proc.pid": 7, "fd.sip": "10.0.0.1", "fd.sport": \#(40000 + seconds), "fd.dip": "10.0.0.2", "fd.dport": \#(port)}"#
+            #"{"evt.type": "connect", "evt.time": \#(seconds)000000000, "proc.pid": 7, "fd.cip": "10.0.0.1", "fd.cport": \#(40000 + seconds), "fd.sip": "10.0.0.2", "fd.sport": \#(port)}"#
         }
         #expect(firedRules(ruleSet, (1...9).map { connect(to: 80, at: $0) }) == [], "nine connections to one server")
         #expect(firedRules(ruleSet, [connect(to: 80, at: 1), connect(to: 80, at: 2), connect(to: 81, at: 3), connect(to: 82, at: 4)]) == ["Scan"])
@@ -179,11 +179,11 @@ import SentinelJSON
     }
 
     @Test func distinctNamesKnownFields() {
-        let rules = #"{"rules": [{"rule": "Scan", "type": "threshold", "params": {"count": 3, "seconds": 10, "distinct": ["fd.dip", "fd.dprot"]}, "condition": "evt.type = connect", "priority": "WARNING"}]}"#
+        let rules = #"{"rules": [{"rule": "Scan", "type": "threshold", "params": {"count": 3, "seconds": 10, "distinct": ["fd.sip", "fd.sprot"]}, "condition": "evt.type = connect", "priority": "WARNING"}]}"#
         #expect {
             try loadRules([("t.json", rules)])
         } throws: { error in
-            "\(error)".contains("unknown field \"fd.dprot\" for distinct (did you mean \"fd.dport\"?)")
+            "\(error)".contains("unknown field \"fd.sprot\" for distinct (did you mean \"fd.sport\"?)")
         }
     }
 

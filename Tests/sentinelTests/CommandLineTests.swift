@@ -181,7 +181,7 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(result.stdoutLines.contains { $0.hasPrefix("proc.aname[N]") && $0.contains("string") })
         let json = try sentinel(["fields", "--json"])
         let fields = try #require(JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
-        #expect(fields.contains { $0["name"] as? String == "fd.dport" && $0["type"] as? String == "number" })
+        #expect(fields.contains { $0["name"] as? String == "fd.sport" && $0["type"] as? String == "number" })
     }
 
     @Test func aConfigFileChoosesOutputsAndFlagsOverrideIt() throws {

@@ -139,7 +139,7 @@ extension LiveTests {
             }
 
             let shell = try #require(sentinel.alert("Shell command in an HTTP request", container: container.id, within: 5), "\(sentinel.alerts)\n\(sentinel.stderr)")
-            #expect((shell["http.uri"] as? String)?.contains("wget") == true && shell["fd.sip"] as? String == Self.hostAddress)
+            #expect((shell["http.uri"] as? String)?.contains("wget") == true && shell["fd.cip"] as? String == Self.hostAddress)
             // DNS over UDP has no connection whose owner the probes name: no process.
             let pool = try #require(sentinel.alert("DNS lookup of a mining pool", container: container.id, within: 5), "\(sentinel.stderr)")
             #expect(pool["dns.qname"] as? String == "xmr-eu1.nanopool.org")
@@ -168,7 +168,7 @@ extension LiveTests {
             #expect(fields["proc.name"] as? String == "wget", "\(fields)")
             #expect(fields["peer.container.name"] as? String == "sentinel-live-victim", "\(fields)")
             #expect(fields["peer.proc.name"] as? String == "httpd", "\(fields)")
-            #expect(fields["fd.sip"] as? String == "169.254.76.3")
+            #expect(fields["fd.cip"] as? String == "169.254.76.3")
             // A second sighting would come within the 50 ms the messages wait; give it far more.
             usleep(1_000_000)
             let alerts = sentinel.alerts.filter { $0["rule"] as? String == rule }

@@ -623,10 +623,10 @@ struct LiveTests {
         // The client's side of the loopback connection, closed: "hi\n" out, the kernel's counters.
         let events = try String(contentsOfFile: recording, encoding: .utf8).split(separator: "\n")
             .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-        let clientClose = try #require(events.first { $0["evt.type"] as? String == "close" && $0["fd.direction"] as? String == "outbound" && $0["fd.dport"] as? Int == 4444 })
+        let clientClose = try #require(events.first { $0["evt.type"] as? String == "close" && $0["fd.direction"] as? String == "outbound" && $0["fd.sport"] as? Int == 4444 })
         #expect(clientClose["fd.bytes_out"] as? Int == 3)
-        #expect(clientClose["fd.sip"] as? String == "127.0.0.1")
-        #expect((clientClose["fd.sport"] as? Int ?? 0) > 0)
+        #expect(clientClose["fd.cip"] as? String == "127.0.0.1")
+        #expect((clientClose["fd.cport"] as? Int ?? 0) > 0)
         #expect((clientClose["fd.segs_out"] as? Int ?? 0) >= 2, "SYN and data at least")
     }
 

@@ -37,14 +37,49 @@ public enum ConditionCompiler {
     /// segments are left out: there are far too many, and only a rule that names them gets them.
     public static let defaultEventTypes = Set(EventType.allCases).subtracting(EventType.optIn)
 
-    public static func compile(_ expression: Expression, diagnostics: Diagnostics) -> CompiledCondition? {
+    public static func compile(_ written: Expression, diagnostics: Diagnostics) -> CompiledCondition? {
         var errors: [Diagnostic] = []
+        let expression = withoutModifiers(written, &errors)
         let matcher = build(expression, &errors)
         diagnostics.add(contentsOf: errors)
         guard errors.isEmpty, let matcher else { return nil }
         var condition = CompiledCondition(matches: matcher, eventTypes: eventTypes(of: expression), systemCalls: systemCalls(of: expression))
         condition.expression = expression
         return condition
+    }
+
+    /// The most values `oneof` takes: "exactly one holds" is a comparison per pair of values.
+    static let maximumOneOfValues = 64
+
+    /// `f op anyof (a, b)` as `f op a or f op b`, `allof` with `and`, `oneof` as "one holds and no
+    /// other does", so that every later step sees plain comparisons. An empty list holds nothing.
+    static func withoutModifiers(_ expression: Expression, _ errors: inout [Diagnostic]) -> Expression {
+        switch expression {
+        case .and(let left, let right): return .and(withoutModifiers(left, &errors), withoutModifiers(right, &errors))
+        case .or(let left, let right): return .or(withoutModifiers(left, &errors), withoutModifiers(right, &errors))
+        case .not(let inner): return .not(withoutModifiers(inner, &errors))
+        case .reference, .constant: return expression
+        case .comparison(let comparison):
+            guard let modifier = comparison.modifier, case .list(let items) = comparison.operand else { return expression }
+            let each = items.map { Expression.comparison(Comparison(field: comparison.field, op: comparison.op, operatorPosition: comparison.operatorPosition,
+                                                                    operand: .value($0))) }
+            func chain(_ parts: [Expression], _ join: (Expression, Expression) -> Expression) -> Expression {
+                parts.dropFirst().reduce(parts.first ?? .constant(false), join)
+            }
+            switch modifier {
+            case .anyof: return chain(each, Expression.or)
+            case .allof: return chain(each, Expression.and)
+            case .oneof:
+                guard items.count <= maximumOneOfValues else {
+                    errors.append(ConditionError("oneof takes at most \(maximumOneOfValues) values; this list has \(items.count)", at: comparison.operatorPosition).diagnostic)
+                    return .constant(false)
+                }
+                return chain(each.indices.map { index in
+                    let others = each.indices.filter { $0 != index }.map { each[$0] }
+                    return others.isEmpty ? each[index] : .and(each[index], .not(chain(others, Expression.or)))
+                }, Expression.or)
+            }
+        }
     }
 
     /// The fields an expression reads.
@@ -275,11 +310,7 @@ public enum ConditionCompiler {
 
     private static func resolve(_ reference: FieldReference) throws(ConditionError) -> (accessor: FieldAccessor, field: FieldDefinition) {
         guard let registered = FieldRegistry.field(named: reference.name) else {
-            var message = "unknown field \"\(reference.name)\""
-            if let suggestion = closestMatch(to: reference.name, among: FieldRegistry.names) {
-                message += " (did you mean \"\(suggestion)\"?)"
-            }
-            throw ConditionError(message, at: reference.position)
+            throw ConditionError("unknown field \"\(reference.name)\"" + FieldRegistry.hint(forUnknown: reference.name), at: reference.position)
         }
         let argued: FieldAccessor
         switch (registered.argument, reference.key) {
@@ -383,6 +414,14 @@ public enum ConditionCompiler {
         case .glob, .iglob:
             let pattern = GlobPattern(try singleValue(operand, op, at: position).text, caseInsensitive: op == .iglob)
             return { pattern.matches($0) }
+        case .regex:
+            let literal = try singleValue(operand, op, at: position)
+            do {
+                let pattern = try RegexPattern(literal.text)
+                return { pattern.matches($0) }
+            } catch {
+                throw ConditionError(error.message, at: literal.position)
+            }
         case .bcontains:
             let needle = ByteNeedle(bytes: try hexBytes(try singleValue(operand, op, at: position)))
             return { needle.isFound(in: $0) }
@@ -425,7 +464,7 @@ public enum ConditionCompiler {
         case .greaterOrEqual:
             let bound = try number(try singleValue(operand, op, at: position))
             return { $0 >= bound }
-        case .contains, .icontains, .bcontains, .startswith, .bstartswith, .endswith, .glob, .iglob, .pmatch:
+        case .contains, .icontains, .bcontains, .startswith, .bstartswith, .endswith, .glob, .iglob, .regex, .pmatch:
             throw mismatch(op, field, at: position)
         case .exists:
             return { _ in true }

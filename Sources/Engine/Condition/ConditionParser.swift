@@ -122,6 +122,10 @@ public struct ConditionParser {
         skipSpaces()
         let operatorPosition = position
         if let op = scanOperator() {
+            if let modifier = scanModifier(after: op) {
+                return .comparison(Comparison(field: field, op: op, operatorPosition: operatorPosition,
+                                              operand: try parseList(after: "\(op.rawValue) \(modifier.rawValue)", namedListAllowed: true), modifier: modifier))
+            }
             return .comparison(Comparison(field: field, op: op, operatorPosition: operatorPosition, operand: try parseOperand(for: op)))
         }
         if surelyAField || isWordStart() && name.contains(".") && !nextWordIsConnective() {
@@ -136,32 +140,7 @@ public struct ConditionParser {
         case .exists:
             return .none
         case .in, .intersects, .pmatch:
-            skipSpaces()
-            guard peek(UInt8(ascii: "(")) else { throw error("expected '(' to open the list after '\(op.rawValue)'") }
-            let opening = position
-            index += 1
-            var items: [Literal] = []
-            skipSpaces()
-            if peek(UInt8(ascii: ")")) {
-                index += 1
-                return .list(items)
-            }
-            while true {
-                skipSpaces()
-                guard index < bytes.count else { throw ConditionError("unclosed '(': the list has no ')'", at: opening) }
-                items.append(try scanValue(inList: true))
-                skipSpaces()
-                if peek(UInt8(ascii: ",")) {
-                    index += 1
-                    continue
-                }
-                if peek(UInt8(ascii: ")")) {
-                    index += 1
-                    return .list(items)
-                }
-                if index == bytes.count { throw ConditionError("unclosed '(': the list has no ')'", at: opening) }
-                throw error("expected ',' or ')' in the list, found \(describeNext())")
-            }
+            return try parseList(after: op.rawValue, namedListAllowed: false)
         default:
             skipSpaces()
             guard index < bytes.count, !peek(UInt8(ascii: ")")) else { throw error("expected a value after '\(op.rawValue)'") }
@@ -170,6 +149,55 @@ public struct ConditionParser {
                 return .field(try parseTransformed(nil, at: start))
             }
             return .value(try scanValue(inList: false))
+        }
+    }
+
+    /// `oneof`, `anyof` or `allof` after a string operator, when a list follows it (Falco's rule:
+    /// otherwise the word is the value, as in `proc.name = oneof`).
+    private mutating func scanModifier(after op: ComparisonOperator) -> ListModifier? {
+        guard !op.takesList, ![.exists, .less, .lessOrEqual, .greater, .greaterOrEqual].contains(op) else { return nil }
+        let start = index
+        skipSpaces()
+        if let word = scanName(), let modifier = ListModifier(rawValue: word), isBoundary() {
+            skipSpaces()
+            if peek(UInt8(ascii: "(")) || (isWordStart() && !nextWordIsConnective()) { return modifier }
+        }
+        index = start
+        return nil
+    }
+
+    /// `(a, b, ...)`; after a modifier, a list's name may stand for it, as in Falco.
+    private mutating func parseList(after written: String, namedListAllowed: Bool) throws(ConditionError) -> Operand {
+        skipSpaces()
+        if namedListAllowed, !peek(UInt8(ascii: "(")) {
+            let start = position
+            guard let name = scanName() else { throw error("expected a list after '\(written)'") }
+            return .list([Literal(text: name, quoted: false, position: start)])
+        }
+        guard peek(UInt8(ascii: "(")) else { throw error("expected '(' to open the list after '\(written)'") }
+        let opening = position
+        index += 1
+        var items: [Literal] = []
+        skipSpaces()
+        if peek(UInt8(ascii: ")")) {
+            index += 1
+            return .list(items)
+        }
+        while true {
+            skipSpaces()
+            guard index < bytes.count else { throw ConditionError("unclosed '(': the list has no ')'", at: opening) }
+            items.append(try scanValue(inList: true))
+            skipSpaces()
+            if peek(UInt8(ascii: ",")) {
+                index += 1
+                continue
+            }
+            if peek(UInt8(ascii: ")")) {
+                index += 1
+                return .list(items)
+            }
+            if index == bytes.count { throw ConditionError("unclosed '(': the list has no ')'", at: opening) }
+            throw error("expected ',' or ')' in the list, found \(describeNext())")
         }
     }
 
@@ -246,6 +274,37 @@ public struct ConditionParser {
         return nil
     }
 
+    /// Falco's escapes in a quoted value, the `\\` at `index`: `\\` for a backslash (so a regex
+    /// writes `\\d`), the quote itself, \b \f \n \r \t \/ and \xHH; `\ ` gives a backslash, as
+    /// Falco's reader does. Anything else is an error there, and here.
+    private mutating func unescape(quote: UInt8) throws(ConditionError) -> [UInt8] {
+        let start = position
+        let escaped = bytes[index + 1]
+        index += 2
+        switch escaped {
+        case UInt8(ascii: "b"): return [0x08]
+        case UInt8(ascii: "f"): return [0x0C]
+        case UInt8(ascii: "n"): return [0x0A]
+        case UInt8(ascii: "r"): return [0x0D]
+        case UInt8(ascii: "t"): return [0x09]
+        case UInt8(ascii: " "), UInt8(ascii: "\\"): return [UInt8(ascii: "\\")]
+        case UInt8(ascii: "/"): return [escaped]
+        case UInt8(ascii: "\""), UInt8(ascii: "'"):
+            guard escaped == quote else {
+                throw ConditionError("'\\\(Character(UnicodeScalar(escaped)))' inside a \(Character(UnicodeScalar(quote)))-quoted value: write the quote as it is", at: start)
+            }
+            return [escaped]
+        case UInt8(ascii: "x"):
+            guard index + 2 <= bytes.count, let byte = UInt8(String(decoding: bytes[index..<index + 2], as: UTF8.self), radix: 16) else {
+                throw ConditionError("'\\x' must be followed by two hex digits", at: start)
+            }
+            index += 2
+            return [byte]
+        default:
+            throw ConditionError("unsupported escape '\\\(Character(UnicodeScalar(escaped)))' in a quoted value (write \\\\ for a backslash, as in Falco)", at: start)
+        }
+    }
+
     private mutating func scanValue(inList: Bool) throws(ConditionError) -> Literal {
         let start = position
         if peek(UInt8(ascii: "\"")) || peek(UInt8(ascii: "'")) {
@@ -254,7 +313,8 @@ public struct ConditionParser {
             var value: [UInt8] = []
             while index < bytes.count, bytes[index] != quote {
                 if bytes[index] == UInt8(ascii: "\\"), index + 1 < bytes.count {
-                    index += 1
+                    value += try unescape(quote: quote)
+                    continue
                 }
                 value.append(bytes[index])
                 index += 1

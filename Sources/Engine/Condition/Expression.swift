@@ -138,6 +138,8 @@ public enum ComparisonOperator: String, CaseIterable, Sendable {
     case endswith
     case glob
     case iglob
+    /// RE2's syntax, matching the whole value, as Falco's.
+    case regex
     case exists
 
     /// The operators whose operand is a parenthesised list.
@@ -171,17 +173,30 @@ public enum Operand: Sendable {
     case field(FieldReference)
 }
 
+/// Falco's `proc.name startswith oneof (a, b)`: the operator applied to each value of a list.
+public enum ListModifier: String, CaseIterable, Sendable {
+    /// Exactly one of the values holds.
+    case oneof
+    /// At least one holds.
+    case anyof
+    /// Every one holds.
+    case allof
+}
+
 public struct Comparison: Sendable {
     public let field: FieldReference
     public let op: ComparisonOperator
     public let operatorPosition: ConditionPosition
     public var operand: Operand
+    /// With a modifier the operand is a list, each item compared with `op`.
+    public let modifier: ListModifier?
 
-    public init(field: FieldReference, op: ComparisonOperator, operatorPosition: ConditionPosition, operand: Operand) {
+    public init(field: FieldReference, op: ComparisonOperator, operatorPosition: ConditionPosition, operand: Operand, modifier: ListModifier? = nil) {
         self.field = field
         self.op = op
         self.operatorPosition = operatorPosition
         self.operand = operand
+        self.modifier = modifier
     }
 }
 
