@@ -14,6 +14,8 @@ public final class Engine {
     public private(set) var statistics = Statistics()
     private var writtenFiles = WrittenFiles()
     private var socketOwners = SocketOwners()
+    private var socketPeers = SocketPeers()
+    private let judgesPeerChanges: Bool
     private let rulesByType: [[CompiledRule]]
     /// Whether some rule judges captured messages: only then is it worth learning who holds each
     /// connection (a busy host makes hundreds of thousands a second).
@@ -26,6 +28,7 @@ public final class Engine {
         let rulesByType = EventType.allCases.map { type in rules.filter { $0.condition.eventTypes.contains(type) } }
         self.rulesByType = rulesByType
         judgesMessages = EventType.messages.contains { !rulesByType[Int($0.rawValue)].isEmpty }
+        judgesPeerChanges = rules.contains { $0.condition.fieldNames.contains("fd.name_changed") || $0.output.fieldNames.contains("fd.name_changed") }
     }
 
     /// The event types some rule needs: sensors attach only the probes these require.
@@ -43,6 +46,14 @@ public final class Engine {
         rules.reduce(into: []) { names, rule in
             names.formUnion(rule.output.fieldNames)
             names.formUnion(rule.condition.fieldNames)
+        }
+    }
+
+    /// The names the rules compare fd.sip.name and its kin with: what a resolver must look up.
+    public var namesToResolve: Set<String> {
+        rules.reduce(into: []) { names, rule in
+            guard let expression = rule.condition.expression else { return }
+            names.formUnion(ConditionCompiler.literals(comparedWith: ResolvedNames.fieldNames, in: expression))
         }
     }
 
@@ -67,7 +78,7 @@ public final class Engine {
         statistics.events += 1
         statistics.eventsByType[Int(event.type.rawValue)] += 1
 
-        let context: EventContext
+        var context: EventContext
         if case .message(let connection, _) = event.payload {
             let owner = event.pid != 0 ? event.pid : socketOwners.owner(of: connection)
             let peer = connection.peerContainerID.map { containers.record(for: $0) }
@@ -90,6 +101,10 @@ public final class Engine {
                 socketOwners.update(with: event)
             }
             context = EventContext(event: consume event, process: process, container: process.container, number: statistics.events)
+            if judgesPeerChanges, let descriptor = context.descriptor, descriptor.kind?.isSocket == true, !descriptor.isConnected,
+               case .call(let arguments) = context.event.payload, let peer = arguments.address {
+                context.nameChanged = socketPeers.changes(socket: descriptor.inode, to: peer)
+            }
         }
 
         for rule in rulesByType[Int(context.event.type.rawValue)] {

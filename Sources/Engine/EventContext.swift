@@ -11,6 +11,9 @@ public struct EventContext {
     public let peerProcess: ProcessRecord?
     /// The event's number in the engine's stream, from 1 (`evt.num`).
     public let number: UInt64
+    /// Whether the call gave its unconnected socket a peer other than the one it last had
+    /// (fd.name_changed); the engine sets it when a rule reads it.
+    var nameChanged = false
 
     public init(event: Event, process: ProcessRecord?, container: ContainerRecord,
                 peerContainer: ContainerRecord? = nil, peerProcess: ProcessRecord? = nil, number: UInt64 = 0) {

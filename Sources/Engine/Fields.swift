@@ -446,6 +446,8 @@ public enum FieldRegistry {
             default: nil
             }
         },
+        bool("fd.name_changed", "Whether the call gave an unconnected socket a peer other than the one it last sent to or received from (a UDP socket's first datagram to or from each peer), as Falco's.",
+             Set(CapturedCall.all.filter { $0.addressIndex != nil }.map(\.eventType))) { context in context.descriptor.map { _ in context.nameChanged } },
         bool("fd.connected", "Whether a described IP socket has a peer (for connections: a connect that succeeded).", sockets.union(described)) { context in
             if let descriptor = context.descriptor { return descriptor.kind.map { $0 == .ipv4 || $0 == .ipv6 } == true && descriptor.isConnected }
             return context.connection.map { $0.result == 0 && $0.source != nil }
@@ -478,6 +480,18 @@ public enum FieldRegistry {
         number("fd.lport", "The local port (for bind, the one bound).", sockets.union(described)) { localEnd($0).map { Int64($0.port) } },
         ip("fd.rip", "The remote address, the peer's.", sockets.union(described)) { remoteEnd($0)?.address },
         number("fd.rport", "The remote port.", sockets.union(described)) { remoteEnd($0).map { Int64($0.port) } },
+        string("fd.sip.name", "The name the server's address resolved from: one of the names rules compare these fields with, which sentinel looks up every minute, as Falco does; empty for an address no such name gives.", sockets) { context in
+            context.connection.map { ResolvedNames.shared.name(of: $0.destination.address) ?? "" }
+        },
+        string("fd.cip.name", "The name the client's address resolved from (see fd.sip.name).", sockets) { context in
+            context.connection?.source.map { ResolvedNames.shared.name(of: $0.address) ?? "" }
+        },
+        string("fd.lip.name", "The name the local address resolved from (see fd.sip.name).", sockets.union(described)) { context in
+            localEnd(context).map { ResolvedNames.shared.name(of: $0.address) ?? "" }
+        },
+        string("fd.rip.name", "The name the remote address resolved from (see fd.sip.name).", sockets.union(described)) { context in
+            remoteEnd(context).map { ResolvedNames.shared.name(of: $0.address) ?? "" }
+        },
         ip("fd.cnet", "The client's address, for CIDR matches (fd.cnet = 10.0.0.0/8).", sockets) { $0.connection?.source?.address },
         ip("fd.snet", "The server's address, for CIDR matches.", sockets) { $0.connection?.destination.address },
         ip("fd.lnet", "The local address, for CIDR matches, as Falco's fd.lnet.", sockets.union(described)) { localEnd($0)?.address },

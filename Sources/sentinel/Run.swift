@@ -63,6 +63,10 @@ struct Run: ParsableCommand {
         let engine = Engine(rules: try appendingOutput(to: ruleSet.rules))
         let persistentRules = try openState(of: engine.rules)
         let sensor = try makeSensor(gathering: ProbeSelection(for: engine), kernelRequests: kernelRequests(for: engine.rules), pcap: settings.pcap, dispatcher: dispatcher)
+        // Live only: a replay's addresses were resolved, or not, when it was recorded.
+        let resolver = NameResolver(names: replay == nil ? engine.namesToResolve : [])
+        resolver.start()
+        defer { resolver.stop() }
         let signals = handleSignals(stopping: sensor, onHangup: dispatcher.reopenAll)
         var sensorError: Error?
         do {

@@ -60,6 +60,23 @@ import Testing
         }
     }
 
+    /// Falco's fd.name_changed: a UDP socket's datagram to a peer other than its last one. The
+    /// outbound macro takes a socket's first datagram to each peer, not every datagram.
+    @Test func aSocketsNameChangesWithItsPeer() throws {
+        let rule = CompiledRule(name: "New peer", priority: .notice, condition: try compile("evt.type = sendto and fd.name_changed = true"),
+                                output: OutputTemplate.compile(ConditionOrigin(text: "to %fd.rip"), diagnostics: Diagnostics()))
+        let engine = Engine(rules: [rule])
+        var outputs: [String] = []
+        for (time, (socket, peer)) in [(7, "10.0.0.53"), (7, "10.0.0.53"), (7, "10.0.0.54"), (7, "10.0.0.53"), (8, "10.0.0.53")].enumerated() {
+            var arguments = CallArguments(values: [5, 0, 1, 0, 0, 16], texts: Array(repeating: nil, count: 6), result: 1,
+                                          descriptor: Descriptor(number: 5, kind: .ipv4, inode: UInt64(socket), local: Endpoint(address: IPAddress("172.17.0.3")!, port: 40000),
+                                                                 remote: Endpoint(address: IPAddress("0.0.0.0")!, port: 0), l4proto: "udp"))
+            arguments.address = Endpoint(address: IPAddress(peer)!, port: 53)
+            engine.process(Event(type: EventType(name: "sendto")!, time: UInt64(time + 1), pid: 9, payload: .call(arguments))) { outputs.append($0.output) }
+        }
+        #expect(outputs == ["to 10.0.0.53", "to 10.0.0.54", "to 10.0.0.53", "to 10.0.0.53"], "the second datagram to .53 on socket 7 is not a change; socket 8 is new")
+    }
+
     /// A recorded call reads back as it was written; registers keep the C type the call takes.
     @Test func aCallRoundTripsAndItsFieldsReadItsArguments() throws {
         let line = #"{"evt.type":"renameat2","evt.time":5,"container.id":"abc","proc.pid":10,"evt.arg.olddirfd":-100,"evt.arg.oldpath":"a","evt.arg.newdirfd":-100,"evt.arg.newpath":"/tmp/b","evt.arg.flags":1,"evt.rawres":0}"#

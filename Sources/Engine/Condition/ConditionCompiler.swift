@@ -82,6 +82,23 @@ public enum ConditionCompiler {
         }
     }
 
+    /// The values an expression compares any of `fields` with (lists already expanded).
+    static func literals(comparedWith fields: Set<String>, in expression: Expression) -> Set<String> {
+        switch expression {
+        case .and(let left, let right), .or(let left, let right):
+            return literals(comparedWith: fields, in: left).union(literals(comparedWith: fields, in: right))
+        case .not(let inner): return literals(comparedWith: fields, in: inner)
+        case .reference, .constant: return []
+        case .comparison(let comparison):
+            guard fields.contains(comparison.field.name) else { return [] }
+            switch comparison.operand {
+            case .value(let literal): return [literal.text]
+            case .list(let items): return Set(items.map(\.text))
+            case .none, .field: return []
+            }
+        }
+    }
+
     /// The fields an expression reads.
     static func fieldNames(of expression: Expression) -> Set<String> {
         switch expression {
