@@ -175,6 +175,18 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(!FileManager.default.fileExists(atPath: out + "-broken"))
     }
 
+    /// Every field Falco's stable rules read (a list of the names, Fixtures/falco) is one sentinel
+    /// knows, by name alone or with its [argument].
+    @Test func everyFieldOfFalcosStableRulesIsKnown() throws {
+        let listed = try String(contentsOfFile: packageRoot + "/Tests/sentinelTests/Fixtures/falco/stable-rule-fields.txt", encoding: .utf8)
+            .split(separator: "\n").map(String.init).filter { !$0.hasPrefix("#") && !$0.isEmpty }
+        #expect(listed.count >= 60)
+        let fields = try sentinel(["fields", "--json"])
+        let list = try #require(JSONSerialization.jsonObject(with: Data(fields.stdout.utf8)) as? [[String: Any]])
+        let known = Set(list.compactMap { ($0["name"] as? String)?.split(separator: "[").first.map(String.init) })
+        #expect(listed.filter { !known.contains($0) } == [])
+    }
+
     @Test func fieldsAreListed() throws {
         let result = try sentinel(["fields"])
         #expect(result.status == 0)
