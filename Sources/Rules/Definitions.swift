@@ -66,10 +66,39 @@ struct MacroEntry {
 
 /// Everything one file says, in order, before it is merged with the files before it.
 struct RuleFileContents {
+    /// Written by `sentinel rules import` (it has an `imported` key): its lists and macros are
+    /// Falco's, kept apart from sentinel's own.
+    var scope = NameScope.sentinel
     var lists: [ListEntry] = []
     var macros: [MacroEntry] = []
     var rules: [RuleEntry] = []
     /// Macros named but dropped for an error reported where they are: a use of one is not
     /// reported again as an unknown macro.
     var brokenMacros: Set<String> = []
+}
+
+/// Which set of names a file's lists and macros belong to. Falco's rules and sentinel's stock rules
+/// both define `container`, `spawned_process`, `open_write`, `outbound`..., not always alike
+/// (Falco's `outbound` leaves out private networks): loaded together, each set keeps its own.
+/// A rule, a macro or a list item looks a name up in its own set first, then in the other, so
+/// that a rule of your own can still use a macro only the imported rules define.
+enum NameScope: Hashable {
+    case sentinel, imported
+
+    var other: NameScope { self == .sentinel ? .imported : .sentinel }
+}
+
+struct ScopedName: Hashable {
+    let scope: NameScope
+    let name: String
+}
+
+extension Dictionary where Key == ScopedName {
+    /// The definition `name` means to something in `scope`: its own set's, else the other's.
+    func lookUp(_ name: String, from scope: NameScope) -> (key: ScopedName, value: Value)? {
+        for key in [ScopedName(scope: scope, name: name), ScopedName(scope: scope.other, name: name)] {
+            if let value = self[key] { return (key, value) }
+        }
+        return nil
+    }
 }

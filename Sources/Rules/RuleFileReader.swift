@@ -19,6 +19,7 @@ enum RuleFileReader {
         var contents = RuleFileContents()
         guard let root = diagnostics.take(source.parse()),
               let file = root.object(diagnostics, allowedKeys: topLevelKeys) else { return contents }
+        if file.optional("imported") != nil { contents.scope = .imported }
         for entry in file.optional("lists")?.array(diagnostics) ?? [] {
             if let list = readList(entry, diagnostics) { contents.lists.append(list) }
         }

@@ -54,17 +54,17 @@ public enum RuleLoader {
         let expander = MacroExpander(lists: merger.lists, macros: merger.macros, brokenMacros: merger.brokenMacros, diagnostics: diagnostics)
         // Every macro is checked where it is, whether a rule uses it or not; what a rule meets again
         // through it is the same diagnostic, kept once.
-        for name in merger.macros.keys.sorted() {
-            if let expanded = expander.expand(merger.macros[name]!.condition) { _ = ConditionCompiler.compile(expanded, diagnostics: diagnostics) }
+        for (key, macro) in merger.macros.sorted(by: { ($0.key.name, $0.key.scope == .imported ? 1 : 0) < ($1.key.name, $1.key.scope == .imported ? 1 : 0) }) {
+            if let expanded = expander.expand(macro.condition, in: key.scope) { _ = ConditionCompiler.compile(expanded, diagnostics: diagnostics) }
         }
         var compiled: [CompiledRule] = []
         var summaries: [RuleSet.Summary] = []
         for name in merger.ruleOrder {
             guard let rule = merger.rules[name] else { continue }
             let builtinRule = rule.enabled ? makeBuiltin(rule, diagnostics) : nil
-            let ruleCondition = expander.expand(rule.condition)
+            let ruleCondition = expander.expand(rule.condition, in: rule.scope)
             let fullCondition = ruleCondition.map { condition in
-                rule.exceptions.isEmpty ? condition : .and(condition, .not(exceptionExpression(rule.exceptions, expander)))
+                rule.exceptions.isEmpty ? condition : .and(condition, .not(exceptionExpression(rule.exceptions, expander, rule.scope)))
             }
             var condition: CompiledCondition?
             if let fullCondition {
@@ -101,13 +101,13 @@ public enum RuleLoader {
     }
 
     /// `(f1 op v1 and f2 op v2) or (...)` over the exception tuples: true when an exception applies.
-    private static func exceptionExpression(_ exceptions: [ExceptionDefinition], _ expander: MacroExpander) -> Expression {
+    private static func exceptionExpression(_ exceptions: [ExceptionDefinition], _ expander: MacroExpander, _ scope: NameScope) -> Expression {
         let tuples: [Expression] = exceptions.flatMap { exception in
             exception.values.map { tuple in
                 let comparisons: [Expression] = tuple.enumerated().map { index, operand in
                     let (op, position) = exception.operators[index]
                     return .comparison(Comparison(field: exception.fields[index], op: op, operatorPosition: position,
-                                                  operand: expander.expandLists(in: operand)))
+                                                  operand: expander.expandLists(in: operand, scope)))
                 }
                 return comparisons.dropFirst().reduce(comparisons[0]) { .and($0, $1) }
             }

@@ -14,6 +14,8 @@ struct MergedRule {
     var params: JSONCursor?
     /// Where the rule was first defined.
     let cursor: JSONCursor
+    /// The names its condition means.
+    let scope: NameScope
 }
 
 /// Merges the files' entries in order. A name is defined once; later entries must say how they
@@ -21,10 +23,10 @@ struct MergedRule {
 /// silent replacement.
 struct RuleMerger {
     let diagnostics: Diagnostics
-    private(set) var lists: [String: ListDefinition] = [:]
-    private(set) var macros: [String: MacroDefinition] = [:]
+    private(set) var lists: [ScopedName: ListDefinition] = [:]
+    private(set) var macros: [ScopedName: MacroDefinition] = [:]
     /// Named in a file but dropped for an error already reported there.
-    private(set) var brokenMacros: Set<String> = []
+    private(set) var brokenMacros: Set<ScopedName> = []
     private(set) var rules: [String: MergedRule] = [:]
     private(set) var ruleOrder: [String] = []
 
@@ -33,51 +35,56 @@ struct RuleMerger {
     }
 
     mutating func merge(_ contents: RuleFileContents) {
-        brokenMacros.formUnion(contents.brokenMacros)
-        for entry in contents.lists { mergeList(entry) }
-        for entry in contents.macros { mergeMacro(entry) }
-        for entry in contents.rules { mergeRule(entry) }
+        let scope = contents.scope
+        brokenMacros.formUnion(contents.brokenMacros.map { ScopedName(scope: scope, name: $0) })
+        for entry in contents.lists { mergeList(entry, scope) }
+        for entry in contents.macros { mergeMacro(entry, scope) }
+        for entry in contents.rules { mergeRule(entry, scope) }
     }
 
-    private mutating func mergeList(_ entry: ListEntry) {
+    private mutating func mergeList(_ entry: ListEntry, _ scope: NameScope) {
         let new = entry.definition
         switch entry.change {
         case .define:
-            if let earlier = lists[new.name] {
+            let key = ScopedName(scope: scope, name: new.name)
+            if let earlier = lists[key] {
                 diagnostics.add(duplicate("list", new.name, new.cursor, earlier: earlier.cursor))
             } else {
-                lists[new.name] = new
+                lists[key] = new
             }
         case .modify(let append, _):
-            guard var earlier = lists[new.name] else {
+            guard let (key, found) = lists.lookUp(new.name, from: scope) else {
                 diagnostics.add(new.cursor.diagnostic("no earlier list \"\(new.name)\" to change"))
                 return
             }
+            var earlier = found
             earlier.items = append.contains("items") ? earlier.items + new.items : new.items
-            lists[new.name] = earlier
+            lists[key] = earlier
         }
     }
 
-    private mutating func mergeMacro(_ entry: MacroEntry) {
+    private mutating func mergeMacro(_ entry: MacroEntry, _ scope: NameScope) {
         let new = entry.definition
         switch entry.change {
         case .define:
-            if let earlier = macros[new.name] {
+            let key = ScopedName(scope: scope, name: new.name)
+            if let earlier = macros[key] {
                 diagnostics.add(duplicate("macro", new.name, new.cursor, earlier: earlier.cursor))
             } else {
-                macros[new.name] = new
+                macros[key] = new
             }
         case .modify(let append, _):
-            guard var earlier = macros[new.name] else {
+            guard let (key, found) = macros.lookUp(new.name, from: scope) else {
                 diagnostics.add(new.cursor.diagnostic("no earlier macro \"\(new.name)\" to change"))
                 return
             }
+            var earlier = found
             earlier.condition = append.contains("condition") ? attach(new.condition, to: earlier.condition) : new.condition
-            macros[new.name] = earlier
+            macros[key] = earlier
         }
     }
 
-    private mutating func mergeRule(_ entry: RuleEntry) {
+    private mutating func mergeRule(_ entry: RuleEntry, _ scope: NameScope) {
         let fields = entry.fields
         switch entry.change {
         case .define:
@@ -97,7 +104,7 @@ struct RuleMerger {
             rules[entry.name] = MergedRule(description: fields.description ?? "", condition: condition, output: fields.output,
                                            priority: priority, tags: fields.tags ?? [], enabled: fields.enabled ?? true,
                                            exceptions: fields.exceptions ?? [], builtinType: fields.builtinType,
-                                           params: fields.params, cursor: entry.cursor)
+                                           params: fields.params, cursor: entry.cursor, scope: scope)
             ruleOrder.append(entry.name)
         case .modify(let append, let replace):
             guard var rule = rules[entry.name] else {
@@ -142,9 +149,9 @@ struct RuleMerger {
 /// Replaces macro references with their conditions and list names with their items, reporting
 /// unknown names and cycles at the reference.
 struct MacroExpander {
-    let lists: [String: ListDefinition]
-    let macros: [String: MacroDefinition]
-    let brokenMacros: Set<String>
+    let lists: [ScopedName: ListDefinition]
+    let macros: [ScopedName: MacroDefinition]
+    let brokenMacros: Set<ScopedName>
     let diagnostics: Diagnostics
     /// Each cycle once, by its macros, from whichever of them it was first met.
     private let reportedCycles = ReportedCycles()
@@ -153,41 +160,42 @@ struct MacroExpander {
         var macros: Set<[String]> = []
     }
 
-    init(lists: [String: ListDefinition], macros: [String: MacroDefinition], brokenMacros: Set<String>, diagnostics: Diagnostics) {
+    init(lists: [ScopedName: ListDefinition], macros: [ScopedName: MacroDefinition], brokenMacros: Set<ScopedName>, diagnostics: Diagnostics) {
         (self.lists, self.macros, self.brokenMacros, self.diagnostics) = (lists, macros, brokenMacros, diagnostics)
     }
 
-    func expand(_ expression: Expression) -> Expression? {
+    /// `expression` as something in `scope` means it.
+    func expand(_ expression: Expression, in scope: NameScope) -> Expression? {
         var failed = false
-        let result = expand(expression, stack: [], failed: &failed)
+        let result = expand(expression, scope, stack: [], failed: &failed)
         return failed ? nil : result
     }
 
-    private func expand(_ expression: Expression, stack: [String], failed: inout Bool) -> Expression {
+    private func expand(_ expression: Expression, _ scope: NameScope, stack: [String], failed: inout Bool) -> Expression {
         switch expression {
         case .and(let left, let right):
-            return .and(expand(left, stack: stack, failed: &failed), expand(right, stack: stack, failed: &failed))
+            return .and(expand(left, scope, stack: stack, failed: &failed), expand(right, scope, stack: stack, failed: &failed))
         case .or(let left, let right):
-            return .or(expand(left, stack: stack, failed: &failed), expand(right, stack: stack, failed: &failed))
+            return .or(expand(left, scope, stack: stack, failed: &failed), expand(right, scope, stack: stack, failed: &failed))
         case .not(let inner):
-            return .not(expand(inner, stack: stack, failed: &failed))
+            return .not(expand(inner, scope, stack: stack, failed: &failed))
         case .constant:
             return expression
         case .comparison(var comparison):
-            comparison.operand = expandLists(in: comparison.operand)
+            comparison.operand = expandLists(in: comparison.operand, scope)
             return .comparison(comparison)
         case .reference(let name, let position):
-            guard let macro = macros[name] else {
+            guard let (key, macro) = macros.lookUp(name, from: scope) else {
                 failed = true
                 // A broken macro's error was reported where it is.
-                if brokenMacros.contains(name) {
+                if brokenMacros.contains(ScopedName(scope: scope, name: name)) || brokenMacros.contains(ScopedName(scope: scope.other, name: name)) {
                     return .constant(false)
                 }
                 if FieldRegistry.field(named: name) != nil {
                     diagnostics.add(position.diagnostic("field \"\(name)\" needs an operator and a value (such as \(name) = ...)"))
                 } else {
                     var message = "unknown macro \"\(name)\""
-                    if let suggestion = closestMatch(to: name, among: Array(macros.keys) + FieldRegistry.names) {
+                    if let suggestion = closestMatch(to: name, among: macros.keys.map(\.name) + FieldRegistry.names) {
                         message += " (did you mean \"\(suggestion)\"?)"
                     }
                     diagnostics.add(position.diagnostic(message))
@@ -202,25 +210,25 @@ struct MacroExpander {
                 }
                 return .constant(false)
             }
-            return expand(macro.condition, stack: stack + [name], failed: &failed)
+            return expand(macro.condition, key.scope, stack: stack + [name], failed: &failed)
         }
     }
 
     /// Replaces list names among unquoted `in (...)` items by the lists' items, recursively.
-    func expandLists(in operand: Operand) -> Operand {
+    func expandLists(in operand: Operand, _ scope: NameScope) -> Operand {
         guard case .list(let items) = operand else { return operand }
         var expanded: [Literal] = []
-        for item in items { expanded += expandItem(item, stack: []) }
+        for item in items { expanded += expandItem(item, scope, stack: []) }
         return .list(expanded)
     }
 
-    private func expandItem(_ item: Literal, stack: [String]) -> [Literal] {
-        guard !item.quoted, let list = lists[item.text] else { return [item] }
+    private func expandItem(_ item: Literal, _ scope: NameScope, stack: [String]) -> [Literal] {
+        guard !item.quoted, let (key, list) = lists.lookUp(item.text, from: scope) else { return [item] }
         if stack.contains(item.text) {
             let cycle = (stack.drop(while: { $0 != item.text }) + [item.text]).joined(separator: " -> ")
             diagnostics.add(list.cursor.diagnostic("list cycle: \(cycle)"))
             return []
         }
-        return list.items.flatMap { expandItem($0, stack: stack + [item.text]) }
+        return list.items.flatMap { expandItem($0, key.scope, stack: stack + [item.text]) }
     }
 }

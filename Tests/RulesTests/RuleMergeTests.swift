@@ -36,6 +36,27 @@ import SentinelJSON
         #expect(firedRules(ruleSet, [connect, spaced, quote]) == ["Private", "Odd", "Odd"])
     }
 
+    /// Imported Falco files (an `imported` key) and sentinel's own keep their lists and macros
+    /// apart: both may define `shells` and `spawned`, each set's rules mean their own, and a name
+    /// only the other set defines is still found there, for use and for changes.
+    @Test func importedFilesKeepTheirNamesApart() throws {
+        let imported = """
+        {"imported": {"from": "falco_rules.yaml"},
+         "lists": [{"list": "shells", "items": ["fish"]}],
+         "macros": [{"macro": "spawned", "condition": "evt.type = execve and user.uid = 0"}, {"macro": "falco_only", "condition": "proc.name = bash"}],
+         "rules": [{"rule": "Falco shell", "condition": "spawned and proc.name in (shells)", "output": "%proc.name", "priority": "NOTICE"}]}
+        """
+        let mine = """
+        {"rules": [{"rule": "Mine", "condition": "spawned and falco_only", "output": "%proc.name", "priority": "NOTICE"}],
+         "macros": [{"macro": "falco_only", "condition": "and user.uid = 1000", "append": true}]}
+        """
+        let ruleSet = try loadRules([("base.json", Self.base), ("falco.json", imported), ("mine.json", mine)])
+        // zsh: sentinel's Shell only; fish (uid 0): Falco's only; bash (uid 1000): Shell and Mine.
+        #expect(firedRules(ruleSet, [Self.zsh]) == ["Shell"])
+        #expect(firedRules(ruleSet, [Self.fish]) == ["Falco shell"])
+        #expect(firedRules(ruleSet, [Self.bash]) == ["Shell", "Mine"])
+    }
+
     @Test func aLaterFileAppendsToAList() throws {
         let ruleSet = try loadRules([("base.json", Self.base), ("local.json", #"{"lists": [{"list": "shells", "items": ["fish"], "append": true}]}"#)])
         #expect(firedRules(ruleSet, [Self.fish]) == ["Shell"])
