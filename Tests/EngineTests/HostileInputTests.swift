@@ -17,6 +17,21 @@ import SentinelJSON
         #expect(elapsed < .seconds(2), "\(pattern) took \(elapsed)")
     }
 
+    /// A list of 100,000 values compiles to one set: membership is one look-up, whichever item it
+    /// is; the modifiers, which compare item by item, take such a list too (oneof refuses it).
+    @Test func hugeListsCompileToSets() throws {
+        let items = (0..<100_000).map { "name\($0)" }
+        let harness = Harness()
+        harness.feed(exec(5, ppid: 1, "/usr/bin/name99999", ["name99999"]))
+        #expect(try harness.matches("proc.name in (\(items.joined(separator: ", ")))"))
+        #expect(try !harness.matches("proc.name in (\(items.dropLast().joined(separator: ", ")))"))
+        #expect(try harness.matches("proc.name startswith anyof (\(items.suffix(1000).joined(separator: ", ")))"))
+        let diagnostics = Diagnostics()
+        let parsed = try ConditionParser.parse(ConditionOrigin(text: "proc.name = oneof (\(items.prefix(65).joined(separator: ", ")))"))
+        #expect(ConditionCompiler.compile(parsed, diagnostics: diagnostics) == nil)
+        #expect(diagnostics.all.first?.message.contains("oneof takes at most 64 values; this list has 65") == true)
+    }
+
     @Test func aRegexSeesPastANul() throws {
         let single = try RegexPattern("a")
         #expect(!single.matches("a\u{0}b"), "the NUL does not end the value early")
