@@ -17,7 +17,12 @@ let package = Package(
     targets: [
         // A JSON reader that keeps the line and column of every value, so that errors can say where.
         .target(name: "SentinelJSON"),
-        .target(name: "Engine", dependencies: ["SentinelJSON"]),
+        // Release builds leave out the run-time exclusivity checks on the engine's hot path (a
+        // swift_beginAccess per table and counter update, 5% of the engine's profile with Falco's
+        // rules loaded; BENCHMARKS.md): the engine runs on one thread and debug builds, which the
+        // tests use, keep every check.
+        .target(name: "Engine", dependencies: ["SentinelJSON"],
+                swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
         // The Bag of System Calls: training, profiles and the user-space detector.
         .target(name: "BoSC", dependencies: ["Engine", "SentinelJSON"]),
         // Application protocols read from captured frames (no libpcap here: fuzzed and tested alone).

@@ -16,6 +16,9 @@ public final class Engine {
     private var socketOwners = SocketOwners()
     private var socketPeers = SocketPeers()
     private let judgesPeerChanges: Bool
+    /// The shared subconditions' answers (SharedSubconditions), this engine's own.
+    private let memo: UnsafeMutablePointer<MemoSlot>
+    private let memoCount: Int
     private let rulesByType: [[CompiledRule]]
     /// Whether some rule judges captured messages: only then is it worth learning who holds each
     /// connection (a busy host makes hundreds of thousands a second).
@@ -28,7 +31,15 @@ public final class Engine {
         let rulesByType = EventType.allCases.map { type in rules.filter { $0.condition.eventTypes.contains(type) } }
         self.rulesByType = rulesByType
         judgesMessages = EventType.messages.contains { !rulesByType[Int($0.rawValue)].isEmpty }
+        memoCount = max(1, rules.map(\.condition.memoSlots).max() ?? 0)
+        memo = .allocate(capacity: memoCount)
+        memo.initialize(repeating: MemoSlot(), count: memoCount)
         judgesPeerChanges = rules.contains { $0.condition.fieldNames.contains("fd.name_changed") || $0.output.fieldNames.contains("fd.name_changed") }
+    }
+
+    deinit {
+        memo.deinitialize(count: memoCount)
+        memo.deallocate()
     }
 
     /// The event types some rule needs: sensors attach only the probes these require.
@@ -107,6 +118,7 @@ public final class Engine {
             }
         }
 
+        context.memo = memo
         for rule in rulesByType[Int(context.event.type.rawValue)] {
             guard rule.condition.matches(context) else {
                 rule.builtin?.passedOver(context)

@@ -14,6 +14,9 @@ public struct EventContext {
     /// Whether the call gave its unconnected socket a peer other than the one it last had
     /// (fd.name_changed); the engine sets it when a rule reads it.
     var nameChanged = false
+    /// The engine's answers to shared subconditions for this event (SharedSubconditions); none
+    /// outside an engine.
+    var memo: UnsafeMutablePointer<MemoSlot>?
 
     public init(event: Event, process: ProcessRecord?, container: ContainerRecord,
                 peerContainer: ContainerRecord? = nil, peerProcess: ProcessRecord? = nil, number: UInt64 = 0) {

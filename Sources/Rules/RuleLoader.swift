@@ -59,16 +59,19 @@ public enum RuleLoader {
         }
         var compiled: [CompiledRule] = []
         var summaries: [RuleSet.Summary] = []
+        // Every rule's whole condition first, so that what several share is judged once per event.
+        let fullConditions: [String: Expression] = merger.ruleOrder.reduce(into: [:]) { conditions, name in
+            guard let rule = merger.rules[name], let condition = expander.expand(rule.condition, in: rule.scope) else { return }
+            conditions[name] = rule.exceptions.isEmpty ? condition : .and(condition, .not(exceptionExpression(rule.exceptions, expander, rule.scope)))
+        }
+        let shared = SharedSubconditions()
+        for name in merger.ruleOrder where merger.rules[name]?.enabled == true { fullConditions[name].map(shared.count) }
         for name in merger.ruleOrder {
             guard let rule = merger.rules[name] else { continue }
             let builtinRule = rule.enabled ? makeBuiltin(rule, diagnostics) : nil
-            let ruleCondition = expander.expand(rule.condition, in: rule.scope)
-            let fullCondition = ruleCondition.map { condition in
-                rule.exceptions.isEmpty ? condition : .and(condition, .not(exceptionExpression(rule.exceptions, expander, rule.scope)))
-            }
             var condition: CompiledCondition?
-            if let fullCondition {
-                condition = ConditionCompiler.compile(fullCondition, diagnostics: diagnostics)
+            if let fullCondition = fullConditions[name] {
+                condition = ConditionCompiler.compile(fullCondition, diagnostics: diagnostics, shared: shared)
                 if let observed = builtinRule?.observes { condition = condition?.observing(observed) }
             }
             let outputText = rule.output ?? ConditionOrigin(text: builtinRule?.defaultOutput ?? "", file: rule.cursor.source.name, path: rule.cursor.path)

@@ -57,6 +57,23 @@ import SentinelJSON
         #expect(firedRules(ruleSet, [Self.bash]) == ["Shell", "Mine"])
     }
 
+    /// What several rules share (here the macro `root_shell` and the test on proc.name) is judged
+    /// once per event and kept for that event only: the answer changes from event to event, and
+    /// a second engine over the same rules keeps answers of its own.
+    @Test func sharedSubconditionsAnswerForTheirOwnEventOnly() throws {
+        let rules = """
+        {"macros": [{"macro": "root_shell", "condition": "evt.type = execve and proc.name in (sh, bash, zsh) and user.uid = 0"}],
+         "rules": [{"rule": "A", "condition": "root_shell and proc.name != zsh", "output": "%proc.name", "priority": "NOTICE"},
+                   {"rule": "B", "condition": "root_shell or proc.name = fish", "output": "%proc.name", "priority": "NOTICE"},
+                   {"rule": "C", "condition": "evt.type = execve and not root_shell", "output": "%proc.name", "priority": "NOTICE"}]}
+        """
+        let ruleSet = try loadRules([("shared.json", rules)])
+        let root = #"{"evt.type": "execve", "evt.time": 1, "proc.pid": 8, "proc.exepath": "/bin/zsh", "proc.args": ["zsh"], "user.uid": 0}"#
+        #expect(firedRules(ruleSet, [Self.bash, root, Self.fish, root]) == ["C", "B", "B", "C", "B"])
+        #expect(firedRules(ruleSet, [root]) == ["B"], "a new engine: no answer carried over from the last one's event 2")
+        #expect(firedRules(ruleSet, [Self.zsh, Self.bash]) == ["C", "C"])
+    }
+
     @Test func aLaterFileAppendsToAList() throws {
         let ruleSet = try loadRules([("base.json", Self.base), ("local.json", #"{"lists": [{"list": "shells", "items": ["fish"], "append": true}]}"#)])
         #expect(firedRules(ruleSet, [Self.fish]) == ["Shell"])

@@ -10,6 +10,8 @@ public struct CompiledCondition {
     public let systemCalls: SystemCallNumbers
     /// The expanded expression, for what the sensors gather and narrow by it (`CallFilter`).
     public internal(set) var expression: Expression?
+    /// How many memo slots of the engine (SharedSubconditions) its matcher reads: the highest + 1.
+    public internal(set) var memoSlots = 0
 
     /// The fields it reads, on either side of its comparisons.
     public var fieldNames: Set<String> { expression.map(ConditionCompiler.fieldNames(of:)) ?? [] }
@@ -25,6 +27,7 @@ public struct CompiledCondition {
     public func observing(_ types: Set<EventType>) -> CompiledCondition {
         var condition = CompiledCondition(matches: matches, eventTypes: types, systemCalls: .none)
         condition.expression = expression
+        condition.memoSlots = memoSlots
         condition.observesItsOwnTypes = true
         return condition
     }
@@ -37,14 +40,17 @@ public enum ConditionCompiler {
     /// segments are left out: there are far too many, and only a rule that names them gets them.
     public static let defaultEventTypes = Set(EventType.allCases).subtracting(EventType.optIn)
 
-    public static func compile(_ written: Expression, diagnostics: Diagnostics) -> CompiledCondition? {
+    /// With `shared`, the subexpressions it counted more than once are judged once per event.
+    public static func compile(_ written: Expression, diagnostics: Diagnostics, shared: SharedSubconditions? = nil) -> CompiledCondition? {
         var errors: [Diagnostic] = []
         let expression = withoutModifiers(written, &errors)
-        let matcher = build(expression, &errors)
+        var memoSlots = 0
+        let matcher = build(expression, &errors, shared.map { ($0, { memoSlots = max(memoSlots, $0 + 1) }) })
         diagnostics.add(contentsOf: errors)
         guard errors.isEmpty, let matcher else { return nil }
         var condition = CompiledCondition(matches: matcher, eventTypes: eventTypes(of: expression), systemCalls: systemCalls(of: expression))
         condition.expression = expression
+        condition.memoSlots = memoSlots
         return condition
     }
 
@@ -195,27 +201,68 @@ public enum ConditionCompiler {
 
     typealias Matcher = (EventContext) -> Bool
 
-    private static func build(_ expression: Expression, _ errors: inout [Diagnostic]) -> Matcher? {
+    /// The shared subconditions, and what to tell of each slot a matcher uses.
+    typealias Sharing = (subconditions: SharedSubconditions, used: (Int) -> Void)
+
+    private static func build(_ expression: Expression, _ errors: inout [Diagnostic], _ sharing: Sharing?) -> Matcher? {
+        built(expression, &errors, sharing)?.matcher
+    }
+
+    /// A matcher and, with sharing, its subexpression's id (SharedSubconditions), made from its
+    /// parts' ids as they are built. A struct, not a tuple: a closure kept in a generic container
+    /// is called through a reabstraction thunk, which showed in profiles.
+    private struct Built {
+        let matcher: Matcher
+        let key: SharedSubconditions.Key
+        var id = 0
+    }
+
+    private static func built(_ expression: Expression, _ errors: inout [Diagnostic], _ sharing: Sharing?) -> Built? {
+        guard var node = buildNode(expression, &errors, sharing) else { return nil }
+        guard let sharing else { return node }
+        node.id = sharing.subconditions.id(of: node.key)
+        guard let slot = sharing.subconditions.slot(for: node.id) else { return node }
+        sharing.used(slot)
+        let inner = node.matcher
+        let memoized: Matcher = { context in
+            guard let memo = context.memo else { return inner(context) }
+            let cell = memo + slot
+            if cell.pointee.number == context.number { return cell.pointee.value }
+            let value = inner(context)
+            cell.pointee = MemoSlot(number: context.number, value: value)
+            return value
+        }
+        return Built(matcher: memoized, key: node.key, id: node.id)
+    }
+
+    private static func buildNode(_ expression: Expression, _ errors: inout [Diagnostic], _ sharing: Sharing?) -> Built? {
+        func leaf(_ matcher: @escaping Matcher) -> Built {
+            Built(matcher: matcher, key: sharing == nil ? .leaf("") : .leaf(SharedSubconditions.leafText(expression)))
+        }
         switch expression {
         case .and(let left, let right):
-            let lhs = build(left, &errors), rhs = build(right, &errors)
+            let lhs = built(left, &errors, sharing), rhs = built(right, &errors, sharing)
             guard let lhs, let rhs else { return nil }
-            return { lhs($0) && rhs($0) }
+            let (l, r) = (lhs.matcher, rhs.matcher)
+            return Built(matcher: { l($0) && r($0) }, key: .and(lhs.id, rhs.id))
         case .or(let left, let right):
-            let lhs = build(left, &errors), rhs = build(right, &errors)
+            let lhs = built(left, &errors, sharing), rhs = built(right, &errors, sharing)
             guard let lhs, let rhs else { return nil }
-            return { lhs($0) || rhs($0) }
+            let (l, r) = (lhs.matcher, rhs.matcher)
+            return Built(matcher: { l($0) || r($0) }, key: .or(lhs.id, rhs.id))
         case .not(let inner):
-            guard let inner = build(inner, &errors) else { return nil }
-            return { !inner($0) }
+            guard let inner = built(inner, &errors, sharing) else { return nil }
+            let matcher = inner.matcher
+            return Built(matcher: { !matcher($0) }, key: .not(inner.id))
         case .constant(let value):
-            return { _ in value }
+            return leaf({ _ in value })
         case .reference(let name, let position):
             errors.append(position.diagnostic("unknown macro \"\(name)\""))
             return nil
         case .comparison(let comparison):
             do {
-                return try compileComparison(comparison)
+                let matcher = try compileComparison(comparison)
+                return leaf(matcher)
             } catch {
                 errors.append(contentsOf: error.diagnostics)
                 return nil
