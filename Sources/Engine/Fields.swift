@@ -167,6 +167,17 @@ public enum FieldRegistry {
         string("evt.res", "The system call's outcome: SUCCESS, or the errno's name (ENOENT, EPERM...).", resultTypes) { context in
             (context.openedFile?.result ?? context.call?.arguments.result ?? context.connection?.result).map(ErrnoNames.name(of:))
         },
+        // Falco's evt.arg[N] counts from 0; a parameter sentinel reads by name (evt.arg.NAME) is
+        // the same value.
+        FieldDefinition(name: "evt.arg", keyed: "N",
+                        description: "A captured system call's argument by its place, from 0 (evt.arg[0] is unlinkat's dirfd), as text; no value past the last.",
+                        eventTypes: EventType.capturedCalls) { key in
+            let place = Int(key) ?? -1
+            return { context in
+                guard let (call, arguments) = context.call, place >= 0, place < call.arguments.count else { return nil }
+                return call.text(of: place, in: arguments)
+            }
+        },
         string("evt.args", "A captured system call's arguments as text: name=value, in the call's order.", EventType.capturedCalls) { context in
             guard let (call, arguments) = context.call else { return nil }
             return call.arguments.indices.map { "\(call.arguments[$0].name)=\(call.text(of: $0, in: arguments) ?? "<NA>")" }.joined(separator: " ")

@@ -90,6 +90,9 @@ import Testing
         #expect(try harness.matches("evt.type = renameat2 and evt.arg.oldpath = a and evt.arg.newpath startswith /tmp/ and evt.arg.olddirfd = -100"))
         #expect(try harness.matches("evt.arg.flags = RENAME_NOREPLACE and evt.res = SUCCESS and evt.rawres = 0"))
         #expect(try harness.matches("evt.args = \"olddirfd=-100 oldpath=a newdirfd=-100 newpath=/tmp/b flags=RENAME_NOREPLACE\""))
+        // Falco's positional form, from 0: the same values as by name, none past the last.
+        #expect(try harness.matches("evt.arg[0] = -100 and evt.arg[1] = a and evt.arg[3] = /tmp/b and evt.arg[4] = RENAME_NOREPLACE"))
+        #expect(try !harness.matches("evt.arg[5] exists"))
         let (failed, _) = decode(#"{"evt.type":"unlink","evt.time":6,"proc.pid":10,"evt.arg.path":"/data/x","evt.rawres":-13}"#)
         harness.feed(try #require(failed))
         #expect(try harness.matches("evt.type = unlink and evt.res = EACCES and evt.arg.path = /data/x"))

@@ -378,6 +378,12 @@ public enum ConditionCompiler {
         }
         let argued: FieldAccessor
         switch (registered.argument, reference.key) {
+        case (.key, nil) where reference.index != nil:
+            // A number in brackets reads as an index; evt.arg[N] takes it as its key.
+            argued = registered.accessor(key: String(reference.index!))!
+        case (.optionalIndex, nil) where reference.index == 0:
+            let bracket = ConditionPosition(origin: reference.position.origin, offset: reference.position.offset + reference.name.utf8.count)
+            throw ConditionError("the index must be between 1 and 1000", at: bracket)
         case (.key(let placeholder), nil):
             throw ConditionError("field \"\(registered.name)\" needs a [\(placeholder)]", at: reference.position)
         case (.key, let key?), (.optionalKey, let key?):

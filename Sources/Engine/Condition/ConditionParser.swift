@@ -254,7 +254,8 @@ public struct ConditionParser {
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
         index += 1
         guard text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return (nil, text) }
-        guard let value = Int(text), value >= 1, value <= 1000 else { throw ConditionError("the index must be between 1 and 1000", at: opening) }
+        // 0 is evt.arg[0]'s; the ancestors' fields, which count from 1, refuse it when compiled.
+        guard let value = Int(text), value >= 0, value <= 1000 else { throw ConditionError("the index must be between 0 and 1000", at: opening) }
         return (value, nil)
     }
 
