@@ -20,6 +20,7 @@
 
 struct open_how {
 	__u64 flags;
+	__u64 mode;
 } CORE;
 
 static __always_inline void report_open(struct pt_regs *regs, long nr, long result, __u64 cgroup_id, __u32 flags)
@@ -31,6 +32,7 @@ static __always_inline void report_open(struct pt_regs *regs, long nr, long resu
 	if (nr == NR_OPEN) {
 		path = (const char *)regs->di;
 		record->open_flags = regs->si;
+		record->mode = regs->dx;
 		record->dirfd = -100; /* AT_FDCWD */
 	} else {
 		record->dirfd = regs->di;
@@ -39,13 +41,14 @@ static __always_inline void report_open(struct pt_regs *regs, long nr, long resu
 			struct open_how how = {};
 			bpf_probe_read_user(&how, sizeof(how), (void *)regs->dx);
 			record->open_flags = how.flags;
+			record->mode = how.mode;
 		} else {
 			record->open_flags = regs->dx;
+			record->mode = regs->r10; /* the fourth argument, in the system call's convention */
 		}
 	}
 	record->syscall_nr = nr;
 	record->result = result;
-	record->reserved = 0;
 	long path_len = bpf_probe_read_user_str(record->path, sizeof(record->path), path);
 	record->path_len = path_len > 0 ? path_len - 1 : 0;
 	if (path_len == sizeof(record->path))

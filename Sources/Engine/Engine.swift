@@ -106,7 +106,7 @@ public final class Engine {
             let process = processes.apply(event, container: container)
             if event.type.isExec {
                 process.isExeWritten = writtenFiles.contains(container: process.container, path: process.exePath)
-            } else if case .open(let path, let flags, let result, _) = event.payload, flags.isWrite, result >= 0 {
+            } else if case .open(let path, let flags, let result, _, _) = event.payload, flags.isWrite, result >= 0 {
                 writtenFiles.insert(container: process.container, path: path)
             } else if judgesMessages, event.type == .connect || event.type == .accept {
                 socketOwners.update(with: event)

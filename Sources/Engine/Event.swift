@@ -128,8 +128,9 @@ public struct Event: Sendable {
         case exit(status: Int64)
         case socket(Connection)
         /// `path` is absolute where the directory a relative path starts from was known; `given`
-        /// is the path as the process gave it, when that differs.
-        case open(path: String, flags: OpenFlags, result: Int64, given: String? = nil)
+        /// is the path as the process gave it, when that differs; `mode` is what an O_CREAT or
+        /// O_TMPFILE open gives the file it creates.
+        case open(path: String, flags: OpenFlags, result: Int64, given: String? = nil, mode: UInt32 = 0)
         case syscall(number: Int64)
         indirect case container(ContainerFacts)
         case boscEpoch(BoSCEpoch)
@@ -521,6 +522,9 @@ public struct OpenFlags: OptionSet, Sendable {
         ("O_TRUNC", .truncate), ("O_APPEND", .append), ("O_NONBLOCK", .nonBlocking), ("O_DIRECTORY", .directory),
         ("O_CLOEXEC", .closeOnExec), ("O_PATH", .path), ("O_TMPFILE", .temporaryFile),
     ]
+
+    /// The open creates the file (O_CREAT, or an unnamed O_TMPFILE): its mode argument counts.
+    public var createsFile: Bool { contains(.create) || contains(.temporaryFile) }
 
     /// Whether the open can change the file system: write access, a file created or truncated, or
     /// an unnamed temporary file. Linux truncates on O_TRUNC even with O_RDONLY (it checks write

@@ -50,6 +50,7 @@ public enum EventCodec {
         ("evt.arg.NAME", "captured system calls: each argument by its name (sentinel fields lists them): a number, or a string for paths (absolute) and text; flags also by their names, as \"AT_REMOVEDIR\""),
         ("evt.rawarg.NAME", "captured system calls: a path argument as the process gave it, when that was not its absolute path"),
         ("evt.arg.flags", "opens: the flags, as a number or as \"O_WRONLY|O_CREAT\""),
+        ("evt.arg.mode", "opens: the mode an O_CREAT or O_TMPFILE open gives the file, a number (0o755 is 493); left out when 0"),
         ("evt.rawres", "opens, connect, accept, captured system calls: the return value (default 0)"),
         ("fd.name", "opens: the file's path, absolute where the directory it was relative to is known; calls on a descriptor: the file open there"),
         ("fd.nameraw", "opens: the path as the process gave it, when that was not fd.name"),
@@ -224,7 +225,8 @@ public enum EventCodec {
             return reader.integer("syscall.nr", required: true).map { .syscall(number: $0) }
         case .open, .openat, .openat2:
             guard let path = reader.string("fd.name", required: true) else { return nil }
-            return .open(path: path, flags: reader.openFlags(), result: reader.integer("evt.rawres") ?? 0, given: reader.string("fd.nameraw"))
+            let mode = UInt32(truncatingIfNeeded: max(0, min(reader.integer("evt.arg.mode") ?? 0, 0o7777)))
+            return .open(path: path, flags: reader.openFlags(), result: reader.integer("evt.rawres") ?? 0, given: reader.string("fd.nameraw"), mode: mode)
         case .connect, .accept, .listen, .close, .segment:
             return reader.connection(for: type).map { .socket($0) }
         default:
@@ -603,10 +605,11 @@ public enum EventCodec {
                 writer.endArray()
             }
             writer.endArray()
-        case .open(let path, let flags, let result, let given):
+        case .open(let path, let flags, let result, let given, let mode):
             writer.key("fd.name"); writer.string(path)
             if let given { writer.key("fd.nameraw"); writer.string(given) }
             writer.key("evt.arg.flags"); writer.string(flags.description)
+            if mode != 0 { writer.key("evt.arg.mode"); writer.integer(mode) }
             writer.key("evt.rawres"); writer.integer(result)
         case .socket(let connection):
             writeConnection(connection, to: &writer)

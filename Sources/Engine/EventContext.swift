@@ -74,7 +74,7 @@ public struct EventContext {
     }
 
     var openedFile: (path: String, flags: OpenFlags, result: Int64)? {
-        if case .open(let path, let flags, let result, _) = event.payload { return (path, flags, result) }
+        if case .open(let path, let flags, let result, _, _) = event.payload { return (path, flags, result) }
         return nil
     }
 }

@@ -184,6 +184,10 @@ public enum FieldRegistry {
         },
         bool("evt.is_open_read", "The open can read the file (neither O_WRONLY nor O_PATH).", opens) { $0.openedFile?.flags.isRead },
         bool("evt.is_open_write", "The open can change the file system: O_WRONLY, O_RDWR, O_CREAT, O_TRUNC or O_TMPFILE, and not O_PATH.", opens) { $0.openedFile?.flags.isWrite },
+        bool("evt.is_open_exec", "The open creates the file (O_CREAT or O_TMPFILE) with a mode that lets someone execute it, as Falco's.", opens) { context in
+            guard case .open(_, let flags, _, _, let mode) = context.event.payload else { return nil }
+            return flags.createsFile && mode & 0o111 != 0
+        },
         number("evt.arg.status", "The exit status of a procexit event.", [.procexit]) { context in
             if case .exit(let status) = context.event.payload { return status }
             return nil
@@ -222,11 +226,17 @@ public enum FieldRegistry {
                     place(context).map { $0.number(of: $2, in: $1) }
                 }
             }
-            let opensToo = name == "flags"
-            let description = opensToo ? "The open flags, as O_RDONLY|O_CLOEXEC; the argument flags of \(callNames), by name."
-                                       : "The argument \(name) of \(callNames)."
+            // An open's flags and mode are arguments too, under the same names, as in Falco.
+            let opensToo = name == "flags" || name == "mode"
+            let description = switch name {
+            case "flags": "The open flags, as O_RDONLY|O_CLOEXEC; the argument flags of \(callNames), by name."
+            case "mode": "The mode an O_CREAT or O_TMPFILE open gives the file it creates, by name (S_IRUSR|S_IWUSR...); the argument mode of \(callNames)."
+            default: "The argument \(name) of \(callNames)."
+            }
             return string("evt.arg.\(name)", description, Set(calls.map(\.eventType)).union(opensToo ? opens : [])) { context in
-                if opensToo, let file = context.openedFile { return file.flags.description }
+                if opensToo, case .open(_, let flags, _, _, let mode) = context.event.payload {
+                    return name == "flags" ? flags.description : (flags.createsFile ? FlagNames.mode.flags(UInt64(mode)) : nil)
+                }
                 return place(context).flatMap { $0.text(of: $2, in: $1) }
             }
         }
@@ -423,7 +433,7 @@ public enum FieldRegistry {
 
     private static let fileFields: [FieldDefinition] = [
         string("fd.nameraw", "An open's path as the process gave it (a relative one is made absolute in fd.name).", opens) { context in
-            if case .open(let path, _, _, let given) = context.event.payload { return given ?? path }
+            if case .open(let path, _, _, let given, _) = context.event.payload { return given ?? path }
             return nil
         },
         string("fd.name", "The file's path for opens, absolute (a relative path joined to the directory it started from); source:port->destination:port for connections; for a call on a descriptor (dup, fchmod...), what is open there: a path, a memfd's memfd:NAME, a socket's local:port->remote:port.", opens.union(sockets).union(described)) { context in

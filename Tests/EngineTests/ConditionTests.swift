@@ -49,6 +49,18 @@ import SentinelJSON
         #expect(try harness.matches("proc.name bstartswith 62617368"))
     }
 
+    /// Falco's evt.is_open_exec: a file created with a mode someone may execute.
+    @Test func anOpenThatCreatesAnExecutable() throws {
+        let harness = Harness()
+        harness.feed(exec(5, ppid: 1, "/usr/bin/python3", ["python3"]))
+        let cases: [(OpenFlags, UInt32, Bool)] = [([.writeOnly, .create], 0o755, true), ([.writeOnly, .create], 0o644, false),
+                                                  ([.writeOnly, .temporaryFile], 0o700, true), ([.writeOnly], 0o755, false)]
+        for (flags, mode, expected) in cases {
+            harness.feed(Event(type: .openat, time: 2, pid: 5, payload: .open(path: "/tmp/tool", flags: flags, result: 3, mode: mode)))
+            #expect(try harness.matches("evt.is_open_exec = true") == expected, "\(flags) \(String(mode, radix: 8))")
+        }
+    }
+
     /// Falco's regex: RE2's syntax, and the whole value must match.
     @Test func regexMatchesTheWholeValue() throws {
         let harness = shellInContainer()

@@ -19,6 +19,7 @@ import SentinelJSON
             #"{"evt.type":"clone","evt.time":7,"proc.pid":11,"proc.ppid":10}"#,
             #"{"evt.type":"procexit","evt.time":8,"proc.pid":11,"evt.arg.status":1}"#,
             #"{"evt.type":"openat","evt.time":9,"proc.pid":10,"fd.name":"/etc/x","evt.arg.flags":"O_WRONLY|O_CREAT","evt.rawres":3}"#,
+            #"{"evt.type":"openat","evt.time":9,"proc.pid":10,"fd.name":"/tmp/tool","evt.arg.flags":"O_WRONLY|O_CREAT","evt.arg.mode":493,"evt.rawres":3}"#,
             #"{"evt.type":"close","evt.time":10,"proc.pid":10,"fd.l4proto":"tcp","fd.direction":"inbound","fd.cip":"::1","fd.cport":5,"fd.sip":"::1","fd.sport":80,"evt.rawres":0,"fd.bytes_in":1,"fd.bytes_out":2,"fd.segs_in":3,"fd.segs_out":4}"#,
             #"{"evt.type":"setuid","evt.time":11,"proc.pid":10,"evt.arg.uid":0}"#,
             #"{"evt.type":"setuid","evt.time":11,"proc.pid":10,"evt.arg.uid":1000,"evt.after.user.uid":1000,"evt.after.user.euid":1000,"evt.after.group.gid":100,"evt.after.thread.cap_effective":"","evt.after.thread.cap_permitted":"CAP_NET_RAW"}"#,

@@ -281,6 +281,33 @@ struct LiveTests {
         #expect(sentinel.stop() == 0, "\(sentinel.stderr)")
     }
 
+    /// An open that creates a file reports the mode it asked for: an executable made in place
+    /// (0755, or an unnamed O_TMPFILE of 0700) is Falco's evt.is_open_exec; a 0644 file, or an
+    /// open that creates nothing, is not.
+    @Test func anOpenCreatingAnExecutableIsSeen() throws {
+        try #require(LiveEnvironment.problem == nil, "\(LiveEnvironment.problem ?? "")")
+        let rules = try temporaryFile("open-exec.json", """
+            {"rules": [{"rule": "Executable created", "condition": "evt.type in (open, openat, openat2) and evt.is_open_exec = true and container.id != host",
+                        "output": "created %fd.name mode=%evt.arg.mode id=%container.id", "priority": "NOTICE"}]}
+            """)
+        let sentinel = try LiveSentinel(["--rules", rules], command: ["-o", "json"])
+        let container = try TestContainer.run("sentinel-live-openexec", image: Self.debian, Self.python("""
+            import os
+            os.open("/tmp/tool", os.O_CREAT | os.O_WRONLY, 0o755)
+            os.open("/tmp/data", os.O_CREAT | os.O_WRONLY, 0o644)
+            os.open("/tmp", os.O_TMPFILE | os.O_WRONLY, 0o700)
+            os.open("/tmp/tool", os.O_WRONLY, 0o755)
+            """))
+        defer { container.remove() }
+        _ = sentinel.alert("Executable created", container: container.id, within: 3)
+        _ = waitUntil(seconds: 1) { false }
+        let created = sentinel.alerts.compactMap { $0["output_fields"] as? [String: Any] }.filter { $0["container.id"] as? String == container.id }
+        #expect(created.map { $0["fd.name"] as? String } == ["/tmp/tool", "/tmp"], "\(created)")
+        #expect(created.map { $0["evt.arg.mode"] as? String } == ["S_IRUSR|S_IWUSR|S_IXUSR|S_IRGRP|S_IXGRP|S_IROTH|S_IXOTH", "S_IRUSR|S_IWUSR|S_IXUSR"],
+                "\(created)")
+        #expect(sentinel.stop() == 0, "\(sentinel.stderr)")
+    }
+
     /// Captured calls carry their arguments by Falco's names, paths made absolute against the
     /// working directory or the directory descriptor, and their results.
     @Test func capturedCallsCarryTheirArguments() throws {

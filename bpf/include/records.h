@@ -157,7 +157,7 @@ struct sentinel_open {
 	__s32 dirfd;
 	__u32 path_len;
 	__s32 base_len; /* the directory a relative path starts from: its length, -1 for none */
-	__u32 reserved;
+	__u32 mode; /* what an O_CREAT or O_TMPFILE open gives the file it creates */
 	char path[SENTINEL_PATH_MAX];
 	char base[SENTINEL_PATH_MAX];
 };

@@ -127,8 +127,10 @@ struct RecordDecoder {
         let given = text(at: \sentinel_open.path, length: Int(open.path_len))
         let directory = open.base_len >= 0 ? text(at: \sentinel_open.base, length: Int(open.base_len)) : nil
         let path = directory.map { absolutePath(given, in: $0) } ?? given
-        return base(type, payload: .open(path: path, flags: OpenFlags(rawValue: open.open_flags), result: open.result,
-                                         given: path == given ? nil : given))
+        let flags = OpenFlags(rawValue: open.open_flags)
+        return base(type, payload: .open(path: path, flags: flags, result: open.result, given: path == given ? nil : given,
+                                         // Only a creating open's mode means anything: the others' is whatever was in the register.
+                                         mode: flags.createsFile ? open.mode & 0o7777 : 0))
     }
 
     private func socket(_ type: EventType) -> Event? {

@@ -172,7 +172,7 @@ import Testing
             Self.fill(&open.path, with: Array("/etc/owned".utf8)); open.path_len = 10
         })
         #expect(event.type == .openat)
-        guard case .open(let path, let flags, let result, _) = event.payload else { Issue.record("not an open"); return }
+        guard case .open(let path, let flags, let result, _, _) = event.payload else { Issue.record("not an open"); return }
         #expect(path == "/etc/owned" && result == 3)
         #expect(flags.isWrite && flags.contains(.create) && flags.contains(.truncate))
     }
@@ -184,7 +184,7 @@ import Testing
             Self.fill(&open.path, with: Array("../etc/./shadow".utf8)); open.path_len = 15
             Self.fill(&open.base, with: Array("/tmp".utf8)); open.base_len = 4
         })
-        guard case .open(let path, _, _, let given) = event.payload else { Issue.record("not an open"); return }
+        guard case .open(let path, _, _, let given, _) = event.payload else { Issue.record("not an open"); return }
         #expect(path == "/etc/shadow" && given == "../etc/./shadow")
         #expect(decode(sentinel_open(), kind: SENTINEL_RECORD_OPEN) { $0.syscall_nr = 257; $0.base_len = Int32(SENTINEL_PATH_MAX) } == nil)
     }
