@@ -5,6 +5,8 @@ public struct EpochResult: Sendable, Equatable {
     /// 1 for a stream's first epoch.
     public var epoch: Int
     public var calls: Int
+    /// The whole windows judged: one per call once a thread's (or stream's) window is full.
+    public var windows: Int
     /// Bags not in the profile's database.
     public var mismatches: Int
     public var anomalous: Bool
@@ -14,11 +16,14 @@ public struct EpochResult: Sendable, Equatable {
     /// What the first unknown bags held (up to `BoSCParameters.unknownBagsKept`), each its call
     /// numbers, sorted.
     public var unknownBags: [[UInt16]]
+    /// The stream ended before the epoch was whole (`finish`): fewer calls than an epoch's.
+    public var partial = false
 
-    public init(stream: Int, epoch: Int, calls: Int, mismatches: Int, anomalous: Bool, complete: Bool, unknownBags: [[UInt16]]) {
+    public init(stream: Int, epoch: Int, calls: Int, windows: Int = 0, mismatches: Int, anomalous: Bool, complete: Bool, unknownBags: [[UInt16]]) {
         self.stream = stream
         self.epoch = epoch
         self.calls = calls
+        self.windows = windows
         self.mismatches = mismatches
         self.anomalous = anomalous
         self.complete = complete
@@ -80,6 +85,16 @@ public final class BoSCDetector {
         return added
     }
 
+    /// The stream ended: the verdict on its last, partial epoch, if it has calls. Offline, a
+    /// trace shorter than an epoch gets a verdict this way, as the live rule would alert on it.
+    public func finish(stream: Int) -> EpochResult? {
+        guard stream < state.pointee.epochs.count, state.pointee.epochs[stream].calls > 0 else { return nil }
+        var result = state.pointee.verdict(stream: stream, complete: true)
+        result.partial = true
+        state.pointee.startEpoch(stream: stream)
+        return result
+    }
+
     /// A thread exited: its window goes with it.
     public func forget(thread: Int64) {
         state.pointee.windows.forget(thread)
@@ -109,6 +124,7 @@ struct DetectionState {
     struct StreamEpoch {
         var index = 0
         var calls = 0
+        var windows = 0
         var mismatches = 0
         var kept = 0
     }
@@ -146,6 +162,7 @@ struct DetectionState {
             }
         }
         var outcome = Outcome.nothing
+        if full { epochs[stream].windows += 1 }
         if full, !known.contains(windows.windows[index].hash) {
             recordMismatch(stream: stream, window: index)
             if epochs[stream].mismatches == threshold + 1 { outcome = .passedThreshold }
@@ -169,7 +186,7 @@ struct DetectionState {
         let unknownBags = (0..<epoch.kept).map { bag in
             keptCalls[(start + bag * window)..<(start + (bag + 1) * window)].sorted()
         }
-        return EpochResult(stream: stream, epoch: epoch.index + 1, calls: epoch.calls, mismatches: epoch.mismatches,
+        return EpochResult(stream: stream, epoch: epoch.index + 1, calls: epoch.calls, windows: epoch.windows, mismatches: epoch.mismatches,
                            anomalous: epoch.mismatches > threshold, complete: complete, unknownBags: unknownBags)
     }
 

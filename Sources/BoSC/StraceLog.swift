@@ -13,8 +13,9 @@ public struct StraceLog {
     }
 
     /// Calls every line's meaning in order; stops at the first line it cannot read and returns
-    /// why, with the file, line and column.
-    public static func read(path: String, _ body: (Line) -> Void) -> Diagnostic? {
+    /// why, with the file, line and column. With `skipping`, a line it cannot read is handed to it
+    /// instead and the reading goes on: one bad line does not lose the rest of a log.
+    public static func read(path: String, skipping: ((Diagnostic) -> Void)? = nil, _ body: (Line) -> Void) -> Diagnostic? {
         guard let bytes = readWholeFile(path) else {
             return Diagnostic(file: path, location: nil, path: "", message: "cannot read the file: \(String(cString: strerror(errno)))")
         }
@@ -29,8 +30,10 @@ public struct StraceLog {
             case .success(let line): body(line)
             case .failure(let problem):
                 let text = String(decoding: bytes[start..<min(end, start + 120)], as: UTF8.self)
-                return Diagnostic(file: path, location: SourceLocation(line: lineNumber, column: problem.column + 1), path: "",
-                                  message: problem.message, excerpt: [text, String(repeating: " ", count: problem.column) + "^"])
+                let diagnostic = Diagnostic(file: path, location: SourceLocation(line: lineNumber, column: problem.column + 1), path: "",
+                                            message: problem.message, excerpt: [text, String(repeating: " ", count: problem.column) + "^"])
+                guard let skipping else { return diagnostic }
+                skipping(diagnostic)
             }
             start = end + 1
         }

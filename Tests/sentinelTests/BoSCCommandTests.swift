@@ -43,17 +43,65 @@ import Testing
         let judged = try temporaryFile("judged.strace", straceLog(loops: 3000, attacks: 30))
         let result = try sentinel(["bosc", "eval", "--profile", profile, "--strace", judged, "-o", "json"])
         #expect(result.status == 0, "\(result.stderr)")
-        let epochs = try result.stdoutLines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
-        #expect(epochs.map { $0["epoch"] as? Int } == [1, 2, 3])
-        #expect(epochs.map { $0["calls"] as? Int } == [1000, 1000, 1000])
-        // The loop's bags are all known; the attack's 270 calls end the third epoch.
-        #expect(epochs.map { $0["mismatches"] as? Int } == [0, 0, 0])
+        let lines = try result.stdoutLines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        let epochs = lines.filter { $0["summary"] == nil }
+        #expect(epochs.map { $0["epoch"] as? Int } == [1, 2, 3, 4])
+        #expect(epochs.map { $0["calls"] as? Int } == [1000, 1000, 1000, 270])
+        #expect(epochs.map { $0["partial"] as? Bool } == [false, false, false, true], "the attack's 270 calls after the third epoch are judged too")
+        // The loop's bags are all known; the attack's are not, and the last, partial epoch has them all.
+        #expect(epochs.map { $0["mismatches"] as? Int } == [0, 0, 0, 270])
+        #expect(epochs.map { $0["anomalous"] as? Bool } == [false, false, false, true])
         let attacked = try temporaryFile("attacked.strace", straceLog(loops: 2500, attacks: 60))
         let flagged = try sentinel(["bosc", "eval", "--profile", profile, "--strace", attacked, "-o", "json"])
-        let verdicts = try flagged.stdoutLines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
-        #expect(verdicts.map { $0["anomalous"] as? Bool } == [false, false, true])
-        #expect(verdicts.map { $0["mismatches"] as? Int } == [0, 0, 500])
-        #expect(Set(verdicts[0].keys) == ["stream", "epoch", "calls", "mismatches", "anomalous"])
+        let verdicts = try flagged.stdoutLines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }.filter { $0["summary"] == nil }
+        #expect(verdicts.map { $0["anomalous"] as? Bool } == [false, false, true, true])
+        #expect(verdicts.map { $0["mismatches"] as? Int } == [0, 0, 500, 40])
+        #expect(Set(verdicts[0].keys) == ["stream", "epoch", "calls", "windows", "mismatches", "anomalous", "partial"])
+    }
+
+    /// As a researcher runs it over many short traces: logs named by a directory and a glob after
+    /// one --strace, each judged to its end (a trace shorter than an epoch gets its verdict), a
+    /// summary per log with a score, and a log with a line that is not strace reported at that
+    /// line while the rest is still judged.
+    @Test func manyShortTracesGetVerdictsAndSummaries() throws {
+        let normal = try temporaryFile("train.strace", straceLog(loops: 8000, attacks: 0))
+        let directory = (normal as NSString).deletingLastPathComponent
+        let profile = directory + "/short.profile.json"
+        let trained = try sentinel(["bosc", "train", "--strace", normal, "--out", profile, "--min-training-seconds", "0"])
+        #expect(trained.status == 0, "\(trained.stderr)")
+        let traces = directory + "/traces"
+        try FileManager.default.createDirectory(atPath: traces, withIntermediateDirectories: true)
+        try straceLog(loops: 400, attacks: 0).write(toFile: traces + "/a-quiet.strace", atomically: true, encoding: .utf8)
+        try straceLog(loops: 100, attacks: 3).write(toFile: traces + "/b-attack.strace", atomically: true, encoding: .utf8)
+        try (straceLog(loops: 200, attacks: 0) + "this is not strace\n" + straceLog(loops: 200, attacks: 0))
+            .write(toFile: directory + "/c-broken.log", atomically: true, encoding: .utf8)
+        let result = try sentinel(["bosc", "eval", "--profile", profile, "--strace", traces, directory + "/c-*.log", "-o", "json"])
+        #expect(result.status == 2, "a line that could not be read is bad input, reported after the rest is judged")
+        #expect(result.stderr.contains("c-broken.log:201:1: not a line of strace output"), "\(result.stderr)")
+        #expect(result.stderr.contains("c-broken.log: 1 line(s) could not be read and were passed over"))
+        let lines = try result.stdoutLines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        let epochs = lines.filter { $0["summary"] == nil }, summaries = lines.filter { $0["summary"] as? Bool == true }
+        #expect(epochs.map { ($0["stream"] as! NSString).lastPathComponent } == ["a-quiet.strace", "b-attack.strace", "c-broken.log"])
+        #expect(epochs.allSatisfy { $0["partial"] as? Bool == true }, "every trace is shorter than an epoch")
+        #expect(epochs.map { $0["anomalous"] as? Bool } == [false, true, false])
+        #expect(summaries.map { $0["calls"] as? Int } == [400, 127, 400])
+        let attack = try #require(summaries.first { ($0["stream"] as? String)?.hasSuffix("b-attack.strace") == true })
+        let windows = try #require(attack["windows"] as? Int), unknown = try #require(attack["unknown"] as? Int)
+        #expect(windows > 0 && unknown > 10 && attack["largest"] as? Int == unknown)
+        #expect(attack["score"] as? Double == Double(unknown) / Double(windows))
+        #expect(summaries.first?["score"] as? Double == 0)
+
+        let warned = try sentinel(["bosc", "eval", "--profile", profile, "--strace", traces, "--epoch", "100", "--threshold", "100"])
+        #expect(warned.stderr.contains("warning: --threshold 100 is at or above the epoch's 100 calls"), "\(warned.stderr)")
+        // --learn: an epoch under the threshold teaches the profile its unknown bags, so that the
+        // same calls again are known.
+        func unknownBags(_ extra: [String]) throws -> Int {
+            let run = try sentinel(["bosc", "eval", "--profile", profile, "--strace", traces + "/b-attack.strace", "--epoch", "20", "--threshold", "1000", "-o", "json"] + extra)
+            let summary = try run.stdoutLines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }.first { $0["summary"] != nil }
+            return try #require(summary?["unknown"] as? Int)
+        }
+        let unlearnt = try unknownBags([]), learnt = try unknownBags(["--learn"])
+        #expect(learnt < unlearnt, "the attack repeats: once learnt, its bags are no longer unknown (\(learnt) against \(unlearnt))")
     }
 
     @Test func theRuleLearnsAlertsAndRemembersAcrossRuns() throws {
