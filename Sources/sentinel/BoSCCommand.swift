@@ -93,7 +93,7 @@ struct BoSCCommand: ParsableCommand {
                     switch line {
                     case .call(let thread, let number): body(path, threadBase | thread, number, 0)
                     case .exit(let thread): exited(threadBase | thread)
-                    case .other: break
+                    case .mode, .other: break
                     }
                 }
                 if let problem {

@@ -1,3 +1,4 @@
+import Engine
 import Testing
 @testable import BoSC
 
@@ -12,6 +13,23 @@ import Testing
             .call(thread: 1202, number: 1), .call(thread: 1202, number: 231), .exit(thread: 1202),
             .call(thread: 1203, number: 257), .call(thread: 0, number: 0x1c6), .exit(thread: 1201),
         ])
+    }
+
+    /// A 32-bit program's calls are i386's, numbered apart and named so: once strace says a thread
+    /// runs 32-bit code its `read` is i386's (3), not x86_64's (0); a name only i386 has
+    /// (`fstat64`) is i386's in any thread.
+    @Test func aThirtyTwoBitProgramsCallsAreI386s() {
+        var calls: [String] = []
+        let problem = StraceLog.read(path: fixtures + "/i386.strace") { line in
+            if case .call(let thread, let number) = line { calls.append("\(thread) \(SystemCallNames.name(of: number))") }
+        }
+        #expect(problem == nil)
+        #expect(calls == ["300 execve", "300 i386:brk", "300 i386:mmap2", "300 i386:read", "300 i386:stat64", "300 i386:socketcall",
+                          "301 read", "301 i386:fstat64", "300 read"])
+        let base = SystemCallNames.i386Base
+        #expect(SystemCallNames.number(named: "i386:read") == base + 3 && SystemCallNames.number(named: "read") == 0)
+        #expect(SystemCallNames.name(of: base + 192) == "i386:mmap2")
+        #expect(storedCall(base + 195) != storedCall(4), "i386's stat64 and x86_64's stat are binned apart")
     }
 
     @Test func anUnknownCallIsAnErrorWithItsPlace() throws {
