@@ -251,6 +251,11 @@ int BPF_PROG(on_syscall_exit, struct pt_regs *regs, long result)
 	__u32 flags;
 	if (!watched(cgroup_id, &flags))
 		return 0;
+	/* A 32-bit program's number is i386's and its arguments are in other registers: read as
+	 * x86_64's it would be another call (i386's ptrace is x86_64's msync, its ioperm x86_64's
+	 * ptrace). Not captured until the capture has an i386 table of its own (README, Limits). */
+	if (in_compat_syscall())
+		return 0;
 	if (nr == NR_OPEN || nr == NR_OPENAT || nr == NR_OPENAT2)
 		report_open(regs, nr, result, cgroup_id, flags);
 	else if (nr == NR_CONNECT || nr == NR_ACCEPT || nr == NR_ACCEPT4 || nr == NR_LISTEN)

@@ -168,20 +168,23 @@ int on_syscall_enter(struct bpf_raw_tracepoint_args *ctx)
 {
 	__u64 cgroup_id = bpf_get_current_cgroup_id();
 	long id = ctx->args[1];
-	/* x32 calls (bit 30) and anything past the table share the last number, as in user space. */
-	__u32 nr = id < 0 || id >= SENTINEL_BOSC_CALLS ? SENTINEL_BOSC_CALLS - 1 : id;
 	__u32 flags = 0;
 	int stream;
 	/* An entry is only ever made for a watched cgroup (a container's, or the host's with
 	 * --include-host): one lookup. */
 	struct sentinel_bosc_container *container = bpf_map_lookup_elem(&bosc_containers, &cgroup_id);
+	if (!container && !watched(cgroup_id, &flags))
+		return 0;
+	/* Asked only of watched calls: the host's millions never pay for it. */
+	if (id >= 0 && id < SENTINEL_I386_BASE && in_compat_syscall())
+		id += SENTINEL_I386_BASE;
+	/* x32 calls (bit 30) and anything past the table share the last number, as in user space. */
+	__u32 nr = id < 0 || id >= SENTINEL_BOSC_CALLS ? SENTINEL_BOSC_CALLS - 1 : id;
 	if (container) {
 		if (container->mode & SENTINEL_BOSC_JUDGE)
 			judge(container, cgroup_id, nr);
 		stream = (container->mode & SENTINEL_BOSC_STREAM) || stream_number_wanted(nr);
 	} else {
-		if (!watched(cgroup_id, &flags))
-			return 0;
 		stream = sentinel_config.stream_undecided || stream_number_wanted(nr);
 	}
 	if (!stream)

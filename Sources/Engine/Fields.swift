@@ -540,8 +540,12 @@ public enum FieldRegistry {
     ]
 
     private static let systemCallFields: [FieldDefinition] = [
-        number("syscall.nr", "The system call's number (x86_64 numbering).", [.syscall]) { context in
+        number("syscall.nr", "The system call's number: x86_64's; a 32-bit program's (int 0x80, sysenter) is i386's plus 512, apart.", [.syscall]) { context in
             if case .syscall(let number) = context.event.payload { return number }
+            return nil
+        },
+        string("syscall.name", "The system call's name: x86_64's (read), or i386:NAME for a 32-bit program's (i386:read).", [.syscall]) { context in
+            if case .syscall(let number) = context.event.payload { return SystemCallNames.name(of: Int(number)) }
             return nil
         },
     ]

@@ -687,6 +687,47 @@ struct LiveTests {
         #expect(systemCalls.produced >= 1 && systemCalls.produced < 20, "\(systemCalls)")
     }
 
+    /// A 32-bit program's calls come through the 32-bit entry with i386's numbers: its getpid
+    /// (i386's 20) reaches the rules as i386:getpid, 532, not as x86_64's 20 (writev), and its
+    /// ptrace-shaped numbers cannot pose as another call. The program is a hundred bytes of i386
+    /// machine code in an ELF32 file made here: getpid, then exit, by `int 0x80`.
+    @Test func aThirtyTwoBitProgramsCallsAreI386s() throws {
+        try #require(LiveEnvironment.problem == nil, "\(LiveEnvironment.problem ?? "")")
+        let program = try temporaryFile("legacy32", "")
+        try Data(Self.i386Program(calls: [20])).write(to: URL(fileURLWithPath: program))
+        chmod(program, 0o755)
+        let rules = try temporaryFile("i386.json", """
+            {"rules": [{"rule": "i386 getpid", "condition": "evt.type = syscall and syscall.nr = 532 and container.id != host",
+                        "output": "%syscall.name %syscall.nr %proc.name id=%container.id", "priority": "NOTICE"},
+                       {"rule": "x86_64 writev", "condition": "evt.type = syscall and syscall.nr = 20 and proc.name = legacy32",
+                        "output": "%syscall.name id=%container.id", "priority": "NOTICE"}]}
+            """)
+        let sentinel = try LiveSentinel(["--rules", rules], command: ["-o", "json"])
+        let container = try TestContainer.run("sentinel-live-i386", options: ["-v", "\(program):/legacy32:ro"], "/legacy32; sleep 1")
+        defer { container.remove() }
+        let getpid = try #require(sentinel.alert("i386 getpid", container: container.id, within: 3), "\(sentinel.alerts)")
+        #expect(getpid["syscall.name"] as? String == "i386:getpid")
+        #expect(getpid["proc.name"] as? String == "legacy32")
+        #expect(sentinel.alert("x86_64 writev", container: container.id, within: 0.5) == nil)
+        #expect(sentinel.stop() == 0, "\(sentinel.stderr)")
+    }
+
+    /// An ELF32 i386 program that makes each call of `calls` (numbers, no arguments) by `int 0x80`,
+    /// then exits 0: one loadable segment holding the headers and the code.
+    static func i386Program(calls: [UInt8]) -> [UInt8] {
+        func le16(_ value: Int) -> [UInt8] { [UInt8(value & 0xFF), UInt8(value >> 8 & 0xFF)] }
+        func le32(_ value: Int) -> [UInt8] { le16(value & 0xFFFF) + le16(value >> 16) }
+        var code: [UInt8] = []
+        for call in calls { code += [0xB8, call, 0, 0, 0, 0xCD, 0x80] }          // mov eax, call; int 0x80
+        code += [0xB8, 1, 0, 0, 0, 0x31, 0xDB, 0xCD, 0x80]                         // mov eax, 1 (exit); xor ebx, ebx; int 0x80
+        let base = 0x0804_8000, headers = 52 + 32, size = headers + code.count
+        let identity: [UInt8] = [0x7F, 0x45, 0x4C, 0x46, 1, 1, 1] + Array(repeating: 0, count: 9) // ELF, 32-bit, little-endian
+        let elfHeader = identity + le16(2) + le16(3) + le32(1) + le32(base + headers) + le32(52) + le32(0) + le32(0)
+            + le16(52) + le16(32) + le16(1) + le16(0) + le16(0) + le16(0)             // executable, i386, entry, one program header
+        let programHeader = le32(1) + le32(0) + le32(base) + le32(base) + le32(size) + le32(size) + le32(5) + le32(0x1000) // PT_LOAD, r-x
+        return elfHeader + programHeader + code
+    }
+
     /// The stock rules on socket, fcntl and dup ask for a few values (a packet socket, a dup onto
     /// a standard stream): the kernel sends only those calls, so that a server's thousands of
     /// others cost no record. A packet socket asked for with bits set above the int the kernel

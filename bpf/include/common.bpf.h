@@ -101,4 +101,17 @@ static __always_inline void *reserve_record(__u32 kind, __u64 size, __u64 cgroup
 	return reserve_record_of(kind, size, cgroup_id, flags, bpf_get_current_pid_tgid());
 }
 
+/* x86's TS_COMPAT (arch/x86/include/asm/thread_info.h). */
+#define SENTINEL_TS_COMPAT 0x0002
+
+/* Whether the current system call came through the 32-bit entry: its number is i386's (its read
+ * is 3, x86_64's close), its arguments in other registers. */
+static __always_inline int in_compat_syscall(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	if (!bpf_core_field_exists(task->thread_info.status))
+		return 0;
+	return BPF_CORE_READ(task, thread_info.status) & SENTINEL_TS_COMPAT;
+}
+
 #endif

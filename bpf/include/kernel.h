@@ -125,7 +125,14 @@ struct cred {
 	struct kernel_cap cap_permitted, cap_effective;
 } CORE;
 
+/* x86's: `status` holds TS_COMPAT while the thread is in a system call made through the 32-bit
+ * entry (int 0x80, sysenter), whose number is i386's. */
+struct thread_info {
+	__u32 status;
+} CORE;
+
 struct task_struct {
+	struct thread_info thread_info;
 	int pid, tgid, exit_code;
 	const struct cred *cred;
 	struct kuid loginuid; /* with CONFIG_AUDIT only: read behind bpf_core_field_exists */

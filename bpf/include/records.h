@@ -20,6 +20,8 @@
  * to show what they held. */
 #define SENTINEL_BOSC_WINDOW_MAX 16
 #define SENTINEL_BOSC_CALLS 1024
+/* A 32-bit program's calls are numbered from here, apart from x86_64's (SystemCallNames.i386Base). */
+#define SENTINEL_I386_BASE 512
 #define SENTINEL_BOSC_PROFILES 64
 #define SENTINEL_BOSC_KEPT 64
 /* Captured system calls: the capture table covers the numbers below this (x86_64's are), a call has
