@@ -162,6 +162,12 @@ static __always_inline void judge(struct sentinel_bosc_container *container, __u
 	}
 }
 
+/* x32 calls (bit 30) and anything past the table share the last number, as in user space. */
+static __always_inline __u32 clamped(long id)
+{
+	return id < 0 || id >= SENTINEL_BOSC_CALLS ? SENTINEL_BOSC_CALLS - 1 : id;
+}
+
 /* sys_enter(struct pt_regs *regs, long id) */
 SEC("raw_tracepoint/sys_enter")
 int on_syscall_enter(struct bpf_raw_tracepoint_args *ctx)
@@ -175,11 +181,14 @@ int on_syscall_enter(struct bpf_raw_tracepoint_args *ctx)
 	struct sentinel_bosc_container *container = bpf_map_lookup_elem(&bosc_containers, &cgroup_id);
 	if (!container && !watched(cgroup_id, &flags))
 		return 0;
-	/* Asked only of watched calls: the host's millions never pay for it. */
+	/* A call no rule names, as either numbering, goes no further: the 32-bit question is asked
+	 * only of calls something wants (BoSC judges every one). */
+	if (!container && !sentinel_config.stream_undecided && !stream_number_wanted(clamped(id)) &&
+	    !stream_number_wanted(clamped(id + SENTINEL_I386_BASE)))
+		return 0;
 	if (id >= 0 && id < SENTINEL_I386_BASE && in_compat_syscall())
 		id += SENTINEL_I386_BASE;
-	/* x32 calls (bit 30) and anything past the table share the last number, as in user space. */
-	__u32 nr = id < 0 || id >= SENTINEL_BOSC_CALLS ? SENTINEL_BOSC_CALLS - 1 : id;
+	__u32 nr = clamped(id);
 	if (container) {
 		if (container->mode & SENTINEL_BOSC_JUDGE)
 			judge(container, cgroup_id, nr);
