@@ -502,16 +502,16 @@ public enum FieldRegistry {
         ip("fd.rip", "The remote address, the peer's.", sockets.union(described)) { remoteEnd($0)?.address },
         number("fd.rport", "The remote port.", sockets.union(described)) { remoteEnd($0).map { Int64($0.port) } },
         string("fd.sip.name", "The name the server's address resolved from: one of the names rules compare these fields with, which sentinel looks up every minute, as Falco does; empty for an address no such name gives.", sockets) { context in
-            context.connection.map { ResolvedNames.shared.name(of: $0.destination.address) ?? "" }
+            resolvedName(of: context.connection?.destination.address)
         },
         string("fd.cip.name", "The name the client's address resolved from (see fd.sip.name).", sockets) { context in
-            context.connection?.source.map { ResolvedNames.shared.name(of: $0.address) ?? "" }
+            resolvedName(of: context.connection?.source?.address)
         },
         string("fd.lip.name", "The name the local address resolved from (see fd.sip.name).", sockets.union(described)) { context in
-            localEnd(context).map { ResolvedNames.shared.name(of: $0.address) ?? "" }
+            resolvedName(of: localEnd(context)?.address)
         },
         string("fd.rip.name", "The name the remote address resolved from (see fd.sip.name).", sockets.union(described)) { context in
-            remoteEnd(context).map { ResolvedNames.shared.name(of: $0.address) ?? "" }
+            resolvedName(of: remoteEnd(context)?.address)
         },
         ip("fd.cnet", "The client's address, for CIDR matches (fd.cnet = 10.0.0.0/8).", sockets) { $0.connection?.source?.address },
         ip("fd.snet", "The server's address, for CIDR matches.", sockets) { $0.connection?.destination.address },
@@ -647,7 +647,12 @@ public enum FieldRegistry {
         }
     }
 
-    /// A connection's or a described socket's two ends.
+    /// An end's name by the rules' names (ResolvedNames); empty for an address none resolves to,
+    /// no value without the end.
+    private static func resolvedName(of address: IPAddress?) -> String? {
+        address.map { ResolvedNames.shared.name(of: $0) ?? "" }
+    }
+
     /// A connection's or a described socket's ends: this process's, and its peer's.
     private static func localEnd(_ context: EventContext) -> Endpoint? { context.connection?.local ?? context.descriptor?.local }
     private static func remoteEnd(_ context: EventContext) -> Endpoint? { context.connection?.remote ?? context.descriptorPeer }

@@ -8,12 +8,13 @@ public enum SystemCallNames {
     public static let i386Base = 512
     public static let i386Prefix = "i386:"
 
-    private static let numbersByName: [String: Int] = Dictionary(
-        systemCallNameTable.enumerated().filter { !$0.element.isEmpty }.map { ($0.element, $0.offset) },
-        uniquingKeysWith: { first, _ in first })
-    private static let i386NumbersByName: [String: Int] = Dictionary(
-        i386SystemCallNameTable.enumerated().filter { !$0.element.isEmpty }.map { ($0.element, $0.offset) },
-        uniquingKeysWith: { first, _ in first })
+    private static let numbersByName = numbers(of: systemCallNameTable)
+    private static let i386NumbersByName = numbers(of: i386SystemCallNameTable)
+
+    /// A table's numbers by name (a name twice: its first number).
+    private static func numbers(of table: [String]) -> [String: Int] {
+        Dictionary(table.enumerated().filter { !$0.element.isEmpty }.map { ($0.element, $0.offset) }, uniquingKeysWith: { first, _ in first })
+    }
 
     /// The call's name, or `syscall_N` for a number this table does not know (a newer kernel's).
     public static func name(of number: Int) -> String {

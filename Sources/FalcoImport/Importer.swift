@@ -70,11 +70,13 @@ public enum FalcoImporter {
                 files.leaveOut(key, because: rule.cursor.diagnostic("not carried: source \"\(rule.source)\"; sentinel judges system calls and its own packet events", severity: .warning))
             }
         }
-        let loadErrors = files.leaveOutWhatDoesNotLoad()
-        diagnostics.add(contentsOf: loadErrors)
+        var outputs: [Output] = []
+        switch files.leaveOutWhatDoesNotLoad() {
+        case .success(let loaded): outputs = loaded
+        case .failure(let stray): diagnostics.add(contentsOf: stray.errors)
+        }
         for reason in files.notCarried.values { diagnostics.add(reason) }
-        return Result(diagnostics: diagnostics.sorted(fileOrder: inputs.map(\.name)), outputs: loadErrors.isEmpty ? files.outputs() : [],
-                      counts: files.counts())
+        return Result(diagnostics: diagnostics.sorted(fileOrder: inputs.map(\.name)), outputs: outputs, counts: files.counts())
     }
 
     /// `DIR/NAME.json` for `NAME.yaml`; two inputs of one name are an error.
@@ -119,24 +121,30 @@ struct SentinelRuleFiles {
         }
     }
 
+    /// Errors of the loader that point at no item: sentinel's own fault, not the rules'.
+    struct StrayErrors: Error {
+        let errors: [Diagnostic]
+    }
+
     /// Loads what would be written; leaves out each item an error points into (a rule with
     /// skip-if-unknown-filter is left out as Falco skips it), and again until it loads. Returns
-    /// the errors that point at no item, which would be sentinel's own fault.
-    mutating func leaveOutWhatDoesNotLoad() -> [Diagnostic] {
+    /// the files that loaded, or the errors that point at no item.
+    mutating func leaveOutWhatDoesNotLoad() -> Swift.Result<[FalcoImporter.Output], StrayErrors> {
         while true {
             let (sources, layout) = sourcesAndLayout()
             let diagnostics = Diagnostics()
             do {
                 _ = try RuleLoader.load(sources: sources, diagnostics: diagnostics)
-                return []
+                return .success(sources.map { FalcoImporter.Output(path: $0.name, bytes: $0.bytes) })
             } catch {
                 var stray: [Diagnostic] = []
                 var progress = false
                 for problem in diagnostics.errors {
-                    guard let key = layout.item(at: problem), notCarried[key] == nil else {
-                        if layout.item(at: problem) == nil { stray.append(problem) }
+                    guard let key = layout.item(at: problem) else {
+                        stray.append(problem)
                         continue
                     }
+                    guard notCarried[key] == nil else { continue }
                     let at = cursor(of: key)
                     let skipped = if case .rule(let name) = key, collector.rules[name]?.skipIfUnknownFilter == true { " (skip-if-unknown-filter)" } else { "" }
                     leaveOut(key, because: Diagnostic(severity: .warning, file: at.file, location: at.location, path: at.path,
@@ -144,14 +152,12 @@ struct SentinelRuleFiles {
                     progress = true
                 }
                 if !progress {
-                    return stray.map { Diagnostic(file: $0.file, location: $0.location, path: $0.path, message: "the imported rules do not load: \($0.message)", excerpt: $0.excerpt) }
+                    return .failure(StrayErrors(errors: stray.map {
+                        Diagnostic(file: $0.file, location: $0.location, path: $0.path, message: "the imported rules do not load: \($0.message)", excerpt: $0.excerpt)
+                    }))
                 }
             }
         }
-    }
-
-    func outputs() -> [FalcoImporter.Output] {
-        sourcesAndLayout().sources.map { FalcoImporter.Output(path: $0.name, bytes: $0.bytes) }
     }
 
     func counts() -> [FalcoImporter.Counts] {

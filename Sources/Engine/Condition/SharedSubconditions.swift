@@ -5,8 +5,8 @@ import SentinelJSON
 /// Falco's rules open with the same macros (`spawned_process and container`, `open_read`): with
 /// its 25 stable rules beside the stock ones, an exec meets two dozen rules that each test the
 /// same event type, the same `container.id != host`, the same shell list. Before the rules are
-/// compiled, every subexpression of every rule is counted by its text; one that occurs twice or
-/// more gets a slot, and its compiled test keeps its last answer there with the number of the
+/// compiled, every subexpression of every rule is counted by its structure; one that occurs twice
+/// or more gets a slot, and its compiled test keeps its last answer there with the number of the
 /// event it answered for. The slots live in the engine (`EventContext.memo`), one array per
 /// engine, so engines never share answers; a condition evaluated outside an engine has no memo
 /// and judges every time.

@@ -149,6 +149,9 @@ import Testing
     @Test func theCaptureTableFitsTheKernelsRecord() {
         #expect(CapturedCall.maximumArguments == Int(SENTINEL_CALL_ARGS) && CapturedCall.maximumStrings == Int(SENTINEL_CALL_STRINGS))
         for call in CapturedCall.all { #expect(call.number < Int(SENTINEL_CALL_NUMBERS), "\(call.name)") }
+        // The kernel and user space number a 32-bit program's calls alike, within the same bound.
+        #expect(Int(SENTINEL_I386_BASE) == SystemCallNames.i386Base)
+        #expect(Int(SENTINEL_BOSC_CALLS) == SystemCallNumbers.bound)
     }
 
     /// A kind added to records.h without a name here would print as "kindN" in the statistics.
