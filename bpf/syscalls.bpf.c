@@ -1,7 +1,7 @@
 /* System calls of watched cgroups, two ways.
  *
- * Streamed: compact (cgroup, tid, number) records for signature rules and for BoSC training in
- * user space. One ring-buffer record per call would cost more than the call itself, so calls
+ * Streamed: compact (cgroup, tid, number) records for signature rules (and for BoSC with windows
+ * per container, in user space). One ring-buffer record per call would cost more than the call itself, so calls
  * gather in a per-CPU batch that is sent when full (or when it has waited too long, or when a
  * process exits: see process.bpf.c), without waking the reader: user space polls on a timer.
  *
@@ -9,6 +9,11 @@
  * thread's last calls live in task storage with the additive hash of their bag; one hash-map probe
  * tells whether the bag is known. User space hears only of unknown bags (the first few of an epoch)
  * and of epoch verdicts.
+ *
+ * Trained: the same windows, for containers whose profile is still learning, count their bags in a
+ * hash map by profile, with each bag's counts in the last two epochs, so that the similarity of
+ * consecutive epochs (which ends a training) is kept up to date per call. User space hears of each
+ * epoch's end with its figures, and reads the bags once the training is over.
  *
  * Attached only when a rule needs system calls. */
 #include "include/syscall_batch.bpf.h"
@@ -44,6 +49,35 @@ struct {
 	__type(key, struct sentinel_bosc_bag);
 	__type(value, __u8);
 } bosc_known SEC(".maps");
+
+/* Written by user space (epoch_length and zeros when a training starts); counted by the program
+ * on every call of a training container; read by user space at the program's epoch records. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SENTINEL_BOSC_PROFILES);
+	__type(key, __u32);
+	__type(value, struct sentinel_bosc_training);
+} bosc_trainings SEC(".maps");
+
+/* Written by the program (each whole window of a training container); read by user space when it
+ * saves or ends a training, and emptied by it when the training is over. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1 << 18);
+	__type(key, struct sentinel_bosc_bag);
+	__type(value, struct sentinel_bosc_training_bag);
+} bosc_training_bags SEC(".maps");
+
+/* Written by the program (each call of a training container, at profile * SENTINEL_BOSC_CALLS +
+ * call number); read and zeroed by user space, as bosc_training_bags. Rare calls are folded into
+ * the "other" slot by these counts. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SENTINEL_BOSC_PROFILES * SENTINEL_BOSC_CALLS);
+	__type(key, __u32);
+	__type(value, __u64);
+} bosc_training_calls SEC(".maps");
 
 /* Known bags a thread met lately, direct-mapped by the hash's low bits: a program's loops bring
  * the same few bags back, and this spares most of them the hash-map probe. */
@@ -101,19 +135,17 @@ static __always_inline void send_epoch(struct sentinel_bosc_container *container
 	submit_record(record);
 }
 
-/* Slides the thread's window by one call and judges the bag. Epoch counters are shared by the
- * container's threads on every CPU: they are added to atomically, and reset by the call that
- * ends the epoch (a call on another CPU in that instant may count in the next epoch). */
-static __always_inline void judge(struct sentinel_bosc_container *container, __u64 cgroup_id, __u32 nr)
+/* Slides the thread's window by one call; returns it once it holds a whole bag. */
+static __always_inline struct bosc_window *slide(struct sentinel_bosc_container *container, __u64 cgroup_id, __u32 nr)
 {
 	__u32 size = container->window;
 	if (size < 2 || size > SENTINEL_BOSC_WINDOW_MAX)
-		return;
+		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct bosc_window *window = bpf_task_storage_get(&bosc_windows, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!window) {
 		count_record(SENTINEL_RECORD_BOSC_UNKNOWN_BAG, 1);
-		return;
+		return 0;
 	}
 	if (window->cgroup_id != cgroup_id || window->generation != container->generation) {
 		window->cgroup_id = cgroup_id;
@@ -127,7 +159,7 @@ static __always_inline void judge(struct sentinel_bosc_container *container, __u
 	__u32 index = (container->profile % SENTINEL_BOSC_PROFILES) * SENTINEL_BOSC_CALLS + nr;
 	__u64 *value = bpf_map_lookup_elem(&bosc_call_values, &index);
 	if (!value)
-		return;
+		return 0;
 	__u32 next = window->next & (SENTINEL_BOSC_WINDOW_MAX - 1);
 	if (window->filled >= size)
 		window->hash -= window->values[next];
@@ -137,8 +169,16 @@ static __always_inline void judge(struct sentinel_bosc_container *container, __u
 	window->calls[next] = nr;
 	window->hash += *value;
 	window->next = next + 1 >= size ? 0 : next + 1;
+	return window->filled >= size ? window : 0;
+}
 
-	if (window->filled >= size) {
+/* Judges the call's bag against the profile. Epoch counters are shared by the container's threads
+ * on every CPU: they are added to atomically, and reset by the call that ends the epoch (a call on
+ * another CPU in that instant may count in the next epoch). */
+static __always_inline void judge(struct sentinel_bosc_container *container, __u64 cgroup_id, __u32 nr)
+{
+	struct bosc_window *window = slide(container, cgroup_id, nr);
+	if (window) {
 		__u64 *recent = &window->recent_known[window->hash & (BOSC_RECENT_BAGS - 1)];
 		struct sentinel_bosc_bag bag = { .profile = container->profile, .hash = window->hash };
 		if (*recent == window->hash) {
@@ -162,6 +202,77 @@ static __always_inline void judge(struct sentinel_bosc_container *container, __u
 	}
 }
 
+/* Counts one more of the window's bag in its training profile, as BoSCTrainer counts a bag: the
+ * epoch's norm grows by 2c + 1 for a bag already seen c times in it, and the dot product by the
+ * bag's count in the previous epoch. A bag's own epoch counts are not atomic: two CPUs counting the
+ * same bag in the same instant may lose one, which moves the similarity by a hair. */
+static __always_inline void count_training_bag(struct sentinel_bosc_training *training, struct bosc_window *window, __u32 profile)
+{
+	struct sentinel_bosc_bag key = { .profile = profile, .hash = window->hash };
+	__u32 epoch = training->epoch_index;
+	struct sentinel_bosc_training_bag *bag = bpf_map_lookup_elem(&bosc_training_bags, &key);
+	if (!bag) {
+		struct sentinel_bosc_training_bag fresh = { .frequency = 1, .epoch_last_seen = epoch, .in_epoch = 1, .window = window->filled };
+		__builtin_memcpy(fresh.calls, window->calls, sizeof(fresh.calls));
+		if (bpf_map_update_elem(&bosc_training_bags, &key, &fresh, BPF_NOEXIST) == 0) {
+			__sync_fetch_and_add(&training->norm_squared, 1);
+			return;
+		}
+		/* Another CPU added it in this instant, or the map is full. */
+		bag = bpf_map_lookup_elem(&bosc_training_bags, &key);
+		if (!bag) {
+			__sync_fetch_and_add(&training->dropped_bags, 1);
+			return;
+		}
+	}
+	if (bag->epoch_last_seen != epoch) {
+		bag->in_previous_epoch = bag->epoch_last_seen + 1 == epoch ? bag->in_epoch : 0;
+		bag->in_epoch = 0;
+		bag->epoch_last_seen = epoch;
+	}
+	__sync_fetch_and_add(&training->dot, bag->in_previous_epoch);
+	__sync_fetch_and_add(&training->norm_squared, 2 * bag->in_epoch + 1);
+	bag->in_epoch++;
+	__sync_fetch_and_add(&bag->frequency, 1);
+}
+
+/* Counts the call and its bag into the container's training profile; the call that ends the epoch
+ * sends its figures and rolls them over. */
+static __always_inline void train(struct sentinel_bosc_container *container, __u64 cgroup_id, __u32 nr)
+{
+	__u32 profile = container->profile % SENTINEL_BOSC_PROFILES;
+	struct sentinel_bosc_training *training = bpf_map_lookup_elem(&bosc_trainings, &profile);
+	if (!training || training->epoch_length == 0)
+		return;
+	__u32 index = profile * SENTINEL_BOSC_CALLS + nr;
+	__u64 *count = bpf_map_lookup_elem(&bosc_training_calls, &index);
+	if (count)
+		__sync_fetch_and_add(count, 1);
+	struct bosc_window *window = slide(container, cgroup_id, nr);
+	if (window)
+		count_training_bag(training, window, profile);
+	__u32 calls = __sync_fetch_and_add(&training->epoch_calls, 1) + 1;
+	if (calls != training->epoch_length)
+		return;
+	struct sentinel_bosc_training_epoch *record =
+		reserve_record_of(SENTINEL_RECORD_BOSC_TRAINING_EPOCH, sizeof(*record), cgroup_id, 0, bpf_get_current_pid_tgid());
+	if (record) {
+		record->epoch_index = training->epoch_index;
+		record->calls = calls;
+		record->norm_squared = training->norm_squared;
+		record->previous_norm_squared = training->previous_norm_squared;
+		record->dot = training->dot;
+		record->dropped_bags = training->dropped_bags;
+		record->reserved = 0;
+		submit_record(record);
+	}
+	training->previous_norm_squared = training->norm_squared;
+	training->norm_squared = 0;
+	training->dot = 0;
+	training->epoch_calls = 0;
+	training->epoch_index++;
+}
+
 /* x32 calls (bit 30) and anything past the table share the last number, as in user space. */
 static __always_inline __u32 clamped(long id)
 {
@@ -182,7 +293,7 @@ int on_syscall_enter(struct bpf_raw_tracepoint_args *ctx)
 	if (!container && !watched(cgroup_id, &flags))
 		return 0;
 	/* A call no rule names, as either numbering, goes no further: the 32-bit question is asked
-	 * only of calls something wants (BoSC judges every one). */
+	 * only of calls something wants (BoSC judges or trains on every one). */
 	if (!container && !sentinel_config.stream_undecided && !stream_number_wanted(clamped(id)) &&
 	    !stream_number_wanted(clamped(id + SENTINEL_I386_BASE)))
 		return 0;
@@ -192,6 +303,8 @@ int on_syscall_enter(struct bpf_raw_tracepoint_args *ctx)
 	if (container) {
 		if (container->mode & SENTINEL_BOSC_JUDGE)
 			judge(container, cgroup_id, nr);
+		else if (container->mode & SENTINEL_BOSC_TRAIN)
+			train(container, cgroup_id, nr);
 		stream = (container->mode & SENTINEL_BOSC_STREAM) || stream_number_wanted(nr);
 	} else {
 		stream = sentinel_config.stream_undecided || stream_number_wanted(nr);

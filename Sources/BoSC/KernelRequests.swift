@@ -1,12 +1,19 @@
 import Synchronization
 
-/// What `bosc` rules ask of a sensor that judges in the kernel, per container: stream its calls
-/// to user space (while its profile trains), judge them in the kernel against a learnt profile,
-/// or neither. Rules post on the engine's thread; the sensor takes the requests on its own.
+/// What `bosc` rules ask of a sensor that judges in the kernel, per container: count its bags in
+/// the kernel into a training profile, judge its calls there against a learnt profile, stream
+/// them to user space (windows per container are judged there), or none of these. Rules post on
+/// the engine's thread; the sensor takes the requests on its own.
 public final class KernelRequests: Sendable {
     public enum Request: Sendable, Equatable {
         /// Every call of the container, to user space.
         case stream(container: String)
+        /// Count the container's bags in the kernel into the training of `profile` (containers
+        /// that share it share one count), in epochs of `epoch` calls; stream every call too, or
+        /// only what signature rules name.
+        case train(container: String, profile: String, window: Int, epoch: Int, streamAll: Bool = false)
+        /// The training of `profile` is over (its counts were read): free what it holds.
+        case endTraining(profile: String)
         /// Judge the container's calls in the kernel; stream every call too, or only what
         /// signature rules name.
         case judge(container: String, profile: KernelProfile, streamAll: Bool = false)
@@ -17,11 +24,22 @@ public final class KernelRequests: Sendable {
     }
 
     private let pending = Mutex<[Request]>([])
+    private let trainingReader = Mutex<(@Sendable (String) -> KernelTrainingCounts?)?>(nil)
 
     public init() {}
 
     public func post(_ request: Request) {
         pending.withLock { $0.append(request) }
+    }
+
+    /// The sensor tells how to read a training's counts (called from the rules' thread).
+    public func setTrainingReader(_ reader: @escaping @Sendable (String) -> KernelTrainingCounts?) {
+        trainingReader.withLock { $0 = reader }
+    }
+
+    /// What the kernel has counted so far for the training of `profile`; nil if it counts none.
+    public func trainingCounts(profile: String) -> KernelTrainingCounts? {
+        trainingReader.withLock { $0 }?(profile)
     }
 
     /// Whether every request posted has been taken (the sensor applies what it takes at once).
@@ -55,5 +73,24 @@ public struct KernelProfile: Sendable, Equatable {
         window = profile.window
         epoch = parameters.epoch
         threshold = parameters.threshold
+    }
+}
+
+/// What the kernel counted for one training: calls by number, and bags by their calls.
+public struct KernelTrainingCounts: Sendable, Equatable {
+    public var callCounts: [UInt64]
+    public var bags: [(calls: [UInt16], frequency: UInt64)]
+    /// New bags the kernel's map had no room for.
+    public var droppedBags: UInt64
+
+    public init(callCounts: [UInt64], bags: [(calls: [UInt16], frequency: UInt64)], droppedBags: UInt64) {
+        self.callCounts = callCounts
+        self.bags = bags
+        self.droppedBags = droppedBags
+    }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.callCounts == rhs.callCounts && lhs.droppedBags == rhs.droppedBags
+            && lhs.bags.elementsEqual(rhs.bags) { $0.calls == $1.calls && $0.frequency == $1.frequency }
     }
 }

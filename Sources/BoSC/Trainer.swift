@@ -1,3 +1,5 @@
+import Engine
+
 /// Learns a profile from a stream of calls, epoch by epoch, until it is stable: until the bags of
 /// each epoch, counted, are as similar to the previous epoch's as `similarity` (cosine) for
 /// `stableEpochs` epochs in a row.
@@ -108,10 +110,19 @@ public final class BoSCTrainer {
     }
 
     private func endEpoch() {
-        epochs += 1
         callsInEpoch = 0
+        judgeStability(dot: dotWithPrevious, normSquared: normSquared, previousNormSquared: previousNormSquared)
+        previousNormSquared = normSquared
+        normSquared = 0
+        dotWithPrevious = 0
+    }
+
+    /// One more whole epoch: stable if its bags' counts are as similar (cosine) to the previous
+    /// epoch's as asked, long enough.
+    private func judgeStability(dot: Double, normSquared: Double, previousNormSquared: Double) {
+        epochs += 1
         if previousNormSquared > 0, normSquared > 0 {
-            similarity = dotWithPrevious / (previousNormSquared * normSquared).squareRoot()
+            similarity = dot / (previousNormSquared * normSquared).squareRoot()
         } else {
             similarity = nil
         }
@@ -124,9 +135,42 @@ public final class BoSCTrainer {
         if stableEpochsInRow >= parameters.stableEpochs, trainedFor >= UInt64(parameters.minimumTrainingSeconds) * 1_000_000_000 {
             completion = .stable
         }
-        previousNormSquared = normSquared
-        normSquared = 0
-        dotWithPrevious = 0
+    }
+
+    /// An epoch counted in the kernel ended (bpf/syscalls.bpf.c counts bags as `observe` does, and
+    /// sends each epoch's figures): the training goes on from them, its bags staying in the kernel
+    /// until `absorb`. True when it completed the training.
+    @discardableResult
+    public func observeKernelEpoch(_ figures: BoSCEpoch.TrainingFigures, calls epochCalls: Int64, time: UInt64) -> Bool {
+        guard completion == nil else { return false }
+        calls += UInt64(max(0, epochCalls))
+        if started == nil { started = time }
+        lastCallTime = time
+        judgeStability(dot: Double(figures.dot), normSquared: Double(figures.normSquared), previousNormSquared: Double(figures.previousNormSquared))
+        if completion == nil, let limit = parameters.trainingCalls, calls >= limit { completion = .calls }
+        if completion == nil, let limit = parameters.trainingSeconds, let started, time &- started >= UInt64(limit) * 1_000_000_000 {
+            completion = .duration
+        }
+        return completion != nil
+    }
+
+    /// Adds what the kernel counted (call counts by number, and bags) to this training's.
+    public func absorb(_ counts: KernelTrainingCounts) {
+        for (call, count) in counts.callCounts.enumerated() where call < callCounts.count { callCounts[call] += count }
+        for bag in counts.bags {
+            let hash = BagHash.of(slots: bag.calls)
+            bags[hash, default: TrainingBag(calls: bag.calls)].frequency += bag.frequency
+        }
+    }
+
+    /// A copy with the kernel's counts added, to save or fold into a profile while the kernel
+    /// goes on counting.
+    public func merged(with counts: KernelTrainingCounts) -> BoSCTrainer {
+        let copy = BoSCTrainer(parameters: parameters, restoring: progress, callCounts: callCounts,
+                               bags: bags.values.map { ($0.calls, $0.frequency) })
+        copy.completion = completion
+        copy.absorb(counts)
+        return copy
     }
 
     /// Ends the training now, stable or not (an operator's decision, or a restart's).

@@ -308,8 +308,26 @@ public struct ProcessFacts: Sendable {
     }
 }
 
-/// A container's epoch of system calls as the kernel judged it against a BoSC profile.
+/// A container's epoch of system calls as the kernel judged it against a BoSC profile, or as it
+/// counted it into a training profile (`training`).
 public struct BoSCEpoch: Sendable, Equatable {
+    /// A training epoch's figures: its bags' counts' sum of squares, the previous epoch's, and
+    /// their dot product (their cosine similarity tells when training is stable).
+    public struct TrainingFigures: Sendable, Equatable {
+        public var normSquared: UInt64
+        public var previousNormSquared: UInt64
+        public var dot: UInt64
+        /// New bags the kernel had no room for, so far in the training.
+        public var droppedBags: UInt64
+
+        public init(normSquared: UInt64, previousNormSquared: UInt64, dot: UInt64, droppedBags: UInt64) {
+            self.normSquared = normSquared
+            self.previousNormSquared = previousNormSquared
+            self.dot = dot
+            self.droppedBags = droppedBags
+        }
+    }
+
     /// 1 for the container's first epoch.
     public var epoch: Int64
     /// Calls counted in the epoch: all of it when complete, up to the verdict otherwise.
@@ -319,13 +337,16 @@ public struct BoSCEpoch: Sendable, Equatable {
     public var complete: Bool
     /// The first unknown bags of the epoch, each its call numbers, sorted.
     public var unknownBags: [[UInt16]]
+    /// Set for a training epoch (no bags are judged in one).
+    public var training: TrainingFigures?
 
-    public init(epoch: Int64, calls: Int64, mismatches: Int64, complete: Bool, unknownBags: [[UInt16]]) {
+    public init(epoch: Int64, calls: Int64, mismatches: Int64, complete: Bool, unknownBags: [[UInt16]], training: TrainingFigures? = nil) {
         self.epoch = epoch
         self.calls = calls
         self.mismatches = mismatches
         self.complete = complete
         self.unknownBags = unknownBags
+        self.training = training
     }
 }
 

@@ -80,6 +80,10 @@ public enum EventCodec {
         ("bosc.mismatches", "boscepoch: unknown bags counted in it"),
         ("bosc.complete", "boscepoch: false for the verdict sent as the mismatches passed the threshold"),
         ("bosc.unknown_bags", "boscepoch: the first unknown bags, each an array of call numbers"),
+        ("bosc.training_norm", "boscepoch of a training in the kernel: the sum of its bags' counts squared"),
+        ("bosc.training_previous_norm", "boscepoch of a training: the previous epoch's"),
+        ("bosc.training_dot", "boscepoch of a training: the dot product of its bags' counts and the previous epoch's"),
+        ("bosc.training_dropped_bags", "boscepoch of a training: new bags the kernel had no room for, so far"),
         ("http.method", "http: required; httpresponse: its request's"),
         ("http.uri", "http: required; httpresponse: its request's"),
         ("http.host", "http, httpresponse: the request's Host header"),
@@ -180,10 +184,17 @@ public enum EventCodec {
                   let epoch = reader.integer("bosc.epoch", required: true), let calls = reader.integer("bosc.calls", required: true),
                   let mismatches = reader.integer("bosc.mismatches", required: true) else { return nil }
             let bags = reader.numberArrays("bosc.unknown_bags") ?? []
+            var training: BoSCEpoch.TrainingFigures?
+            if let norm = reader.integer("bosc.training_norm") {
+                training = BoSCEpoch.TrainingFigures(
+                    normSquared: UInt64(clamping: norm), previousNormSquared: UInt64(clamping: reader.integer("bosc.training_previous_norm", required: true) ?? 0),
+                    dot: UInt64(clamping: reader.integer("bosc.training_dot", required: true) ?? 0),
+                    droppedBags: UInt64(clamping: reader.integer("bosc.training_dropped_bags") ?? 0))
+            }
             event = Event(type: .boscepoch, time: time ?? 0, pid: reader.integer("proc.pid") ?? 0, tid: reader.integer("proc.tid"), containerID: id,
                           payload: .boscEpoch(BoSCEpoch(epoch: epoch, calls: calls, mismatches: mismatches,
                                                         complete: reader.bool("bosc.complete") ?? true,
-                                                        unknownBags: bags.map { $0.map { UInt16(clamping: $0) } })))
+                                                        unknownBags: bags.map { $0.map { UInt16(clamping: $0) } }, training: training)))
         } else if EventType.messages.contains(eventType) {
             guard let connection = reader.connection(for: eventType), let message = reader.message(for: eventType) else { return nil }
             event = Event(type: eventType, time: time ?? 0, pid: reader.integer("proc.pid") ?? 0, containerID: containerID,
@@ -605,6 +616,12 @@ public enum EventCodec {
                 writer.endArray()
             }
             writer.endArray()
+            if let training = epoch.training {
+                writer.key("bosc.training_norm"); writer.integer(Int64(clamping: training.normSquared))
+                writer.key("bosc.training_previous_norm"); writer.integer(Int64(clamping: training.previousNormSquared))
+                writer.key("bosc.training_dot"); writer.integer(Int64(clamping: training.dot))
+                writer.key("bosc.training_dropped_bags"); writer.integer(Int64(clamping: training.droppedBags))
+            }
         case .open(let path, let flags, let result, let given, let mode):
             writer.key("fd.name"); writer.string(path)
             if let given { writer.key("fd.nameraw"); writer.string(given) }

@@ -7,9 +7,11 @@ import SentinelJSON
 /// epoch; an epoch with more unknown bags than the threshold is the rule's alert. Profiles live in
 /// the state directory when one is opened, and are in memory only otherwise.
 ///
-/// Live, with `kernel` set, training happens here on the calls the sensor streams, and a learnt
-/// profile is handed to the kernel, which judges every call and reports only epochs
-/// (`boscepoch` events). Replayed calls, and windows per container, are judged here.
+/// Live, with `kernel` set, the kernel counts a training profile's bags and reports each epoch's
+/// figures (`boscepoch` events with `training`), from which the trainer here tells when the
+/// profile is stable; its bags are read from the kernel then. A learnt profile is handed to the
+/// kernel, which judges every call and reports only epochs. Replayed calls, and windows per
+/// container, are trained on and judged here.
 public final class BoSCRule: BuiltinRule, RuleType, PersistentRule {
     public static let name = "bosc"
     public static let parameterNames = BoSCParameters.names
@@ -50,7 +52,7 @@ public final class BoSCRule: BuiltinRule, RuleType, PersistentRule {
             case detecting(BoSCDetector)
         }
 
-        /// A container of the profile: its stream number, and whether the kernel judges it.
+        /// A container of the profile: its stream number, and whether the kernel trains or judges it.
         struct Member {
             let stream: Int
             let id: String
@@ -126,7 +128,8 @@ public final class BoSCRule: BuiltinRule, RuleType, PersistentRule {
             do {
                 switch slot.phase {
                 case .training(let trainer) where slot.unsaved:
-                    try store.save(.training(key: parameters.profile, value: slot.value, trainer: trainer))
+                    let counted = kernel?.trainingCounts(profile: slot.value).map { trainer.merged(with: $0) } ?? trainer
+                    try store.save(.training(key: parameters.profile, value: slot.value, trainer: counted))
                 case .detecting(let detector) where detector.profileChanged:
                     try store.save(.detecting(detector.profile))
                     detector.profileChanged = false
@@ -158,11 +161,16 @@ public final class BoSCRule: BuiltinRule, RuleType, PersistentRule {
         let identifier = ObjectIdentifier(context.container)
         switch event.payload {
         case .syscall(let number):
-            // Once the kernel judges a container, the calls still streamed are those signature
-            // rules name: a sparse sample that would make bags of noise here.
+            // Once the kernel trains or judges a container, the calls still streamed are those
+            // signature rules name: a sparse sample that would make bags of noise here.
             guard slot.members[identifier]?.inKernel != true else { return nil }
             return judge(call: Int(number), thread: event.tid, time: event.time, slot: slot, member: identifier)
         case .boscEpoch(let epoch):
+            saveIfDue(time: event.time)
+            if let figures = epoch.training {
+                kernelTrainingEpoch(figures, calls: epoch.calls, time: event.time, slot: slot)
+                return nil
+            }
             return kernelVerdict(epoch, slot: slot, member: identifier)
         default:
             guard event.type == .procexit else { return nil }
@@ -179,6 +187,9 @@ public final class BoSCRule: BuiltinRule, RuleType, PersistentRule {
     private func release(_ member: ObjectIdentifier, from slot: ProfileSlot) {
         guard let ended = slot.members.removeValue(forKey: member) else { return }
         slot.freeStreams.append(ended.stream)
+        // The last container of a profile training in the kernel: its counts come here, and the
+        // next container of the image starts a count of its own.
+        if slot.members.isEmpty, case .training(let trainer) = slot.phase { takeKernelCounts(into: trainer, slot: slot) }
         if lastContainer == member {
             lastContainer = nil
             lastSlot = nil
@@ -192,11 +203,14 @@ public final class BoSCRule: BuiltinRule, RuleType, PersistentRule {
         }
     }
 
+    private func saveIfDue(time: UInt64) {
+        guard time &- lastSave >= Self.saveInterval else { return }
+        if lastSave != 0 { for problem in saveState() { notice("bosc: \(problem)") } }
+        lastSave = time
+    }
+
     private func judge(call number: Int, thread: Int64, time: UInt64, slot: ProfileSlot, member: ObjectIdentifier) -> [String: FieldValue]? {
-        if time &- lastSave >= Self.saveInterval {
-            if lastSave != 0 { for problem in saveState() { notice("bosc: \(problem)") } }
-            lastSave = time
-        }
+        saveIfDue(time: time)
         switch slot.phase {
         case .training(let trainer):
             slot.unsaved = true
@@ -205,6 +219,23 @@ public final class BoSCRule: BuiltinRule, RuleType, PersistentRule {
         case .detecting(let detector):
             guard let result = detector.observe(stream: slot.members[member]!.stream, thread: thread, call: number) else { return nil }
             return alert(result, slot: slot, member: member, profile: detector.profile)
+        }
+    }
+
+    private func kernelTrainingEpoch(_ figures: BoSCEpoch.TrainingFigures, calls: Int64, time: UInt64, slot: ProfileSlot) {
+        guard case .training(let trainer) = slot.phase else { return }
+        slot.unsaved = true
+        if trainer.observeKernelEpoch(figures, calls: calls, time: time) { finishTraining(slot, trainer) }
+    }
+
+    /// Adds what the kernel counted for the profile to its trainer, and frees the kernel's count.
+    private func takeKernelCounts(into trainer: BoSCTrainer, slot: ProfileSlot) {
+        guard let kernel, let counts = kernel.trainingCounts(profile: slot.value) else { return }
+        trainer.absorb(counts)
+        kernel.post(.endTraining(profile: slot.value))
+        slot.unsaved = true
+        if counts.droppedBags > 0 {
+            notice("bosc: \(slot.value): \(counts.droppedBags) new bags found no room in the kernel while training; they are not in the profile")
         }
     }
 
@@ -252,24 +283,26 @@ public final class BoSCRule: BuiltinRule, RuleType, PersistentRule {
         return slot
     }
 
-    /// Asks the sensor to stream a training profile's container, or to judge a learnt one's.
+    /// Asks the sensor to count a training profile's container in the kernel, or to judge a learnt
+    /// one's there.
     private func requestKernel(for member: ObjectIdentifier, in slot: ProfileSlot) {
         guard let kernel, let id = slot.members[member]?.id else { return }
+        // The kernel keeps one window per thread; windows per container are trained and judged here.
+        guard parameters.windows == .thread else {
+            kernel.post(.stream(container: id))
+            return
+        }
         switch slot.phase {
         case .training:
-            kernel.post(.stream(container: id))
+            kernel.post(.train(container: id, profile: slot.value, window: parameters.window, epoch: parameters.epoch))
         case .detecting(let detector):
-            // The kernel keeps one window per thread; windows per container are judged here.
-            guard parameters.windows == .thread else {
-                kernel.post(.stream(container: id))
-                return
-            }
             kernel.post(.judge(container: id, profile: KernelProfile(profile: detector.profile, parameters: parameters)))
-            slot.members[member]?.inKernel = true
         }
+        slot.members[member]?.inKernel = true
     }
 
     private func finishTraining(_ slot: ProfileSlot, _ trainer: BoSCTrainer) {
+        takeKernelCounts(into: trainer, slot: slot)
         let profile = BoSCProfile(trainer: trainer, key: parameters.profile, value: slot.value)
         slot.phase = .detecting(BoSCDetector(profile: profile, parameters: parameters))
         notice("bosc: \(slot.value): trained on \(profile.training.calls) calls in \(profile.training.epochs) epochs "

@@ -61,7 +61,8 @@ enum sentinel_record_kind {
 	SENTINEL_RECORD_BOSC_UNKNOWN_BAG = 11,
 	SENTINEL_RECORD_BOSC_EPOCH = 12,
 	SENTINEL_RECORD_CALL = 13,
-	SENTINEL_RECORD_KIND_COUNT = 14,
+	SENTINEL_RECORD_BOSC_TRAINING_EPOCH = 14,
+	SENTINEL_RECORD_KIND_COUNT = 15,
 };
 
 enum sentinel_record_flags {
@@ -222,19 +223,22 @@ struct sentinel_syscalls {
 };
 
 /* What a container's calls go to (map bosc_containers, mode): streamed to user space (BoSC
- * training there), judged in the kernel against a profile, or both. A cgroup without an entry is
+ * training there, for windows per container), judged in the kernel against a profile, counted
+ * in the kernel into a training profile's bags, or streamed besides. A cgroup without an entry is
  * streamed whole when sentinel_config.stream_undecided is set (a BoSC rule has yet to decide),
  * and otherwise only for the numbers in sentinel_config.stream_numbers (signature rules). */
 enum sentinel_bosc_mode {
 	SENTINEL_BOSC_STREAM = 1,
 	SENTINEL_BOSC_JUDGE = 2,
+	SENTINEL_BOSC_TRAIN = 4,
 };
 
 /* A container's BoSC settings and epoch (map bosc_containers, by cgroup id). User space writes the
  * settings; the program counts the epoch. */
 struct sentinel_bosc_container {
 	__u32 mode;
-	__u32 profile;     /* which of the loaded profiles: selects call values and known bags */
+	__u32 profile;     /* which of the loaded profiles: selects call values and known bags, or the
+	                    * training's counts */
 	__u32 generation;  /* changed by user space when the profile changes: windows start again */
 	__u32 window;
 	__u32 epoch_length;
@@ -250,6 +254,44 @@ struct sentinel_bosc_bag {
 	__u32 profile;
 	__u32 reserved;
 	__u64 hash;
+};
+
+/* A profile in training (map bosc_trainings, by profile index): its containers' calls, counted
+ * in epochs of epoch_length calls over all of them, as user space's trainer counts. User space
+ * writes epoch_length and zeros when the training starts; the program counts the rest. The norms
+ * and dot product are the epoch's bag counts' (sum of count squared) and the previous epoch's, and
+ * their dot product: the cosine similarity of consecutive epochs, kept up to date per bag. */
+struct sentinel_bosc_training {
+	__u32 epoch_length;
+	__u32 epoch_calls;
+	__u32 epoch_index;
+	__u32 dropped_bags; /* new bags the full bosc_training_bags map could not take */
+	__u64 norm_squared;
+	__u64 previous_norm_squared;
+	__u64 dot;
+};
+
+/* A bag of a training profile (map bosc_training_bags, by sentinel_bosc_bag): its calls, how often
+ * it was seen, and its counts in the epoch it was last seen in and in the epoch before. */
+struct sentinel_bosc_training_bag {
+	__u64 frequency;
+	__u32 epoch_last_seen;
+	__u32 in_epoch;
+	__u32 in_previous_epoch;
+	__u32 window;
+	__u16 calls[SENTINEL_BOSC_WINDOW_MAX];
+};
+
+/* A training epoch's end, with its figures (sentinel_bosc_training's, before they roll over). */
+struct sentinel_bosc_training_epoch {
+	struct sentinel_header header;
+	__u32 epoch_index;
+	__u32 calls;
+	__u64 norm_squared;
+	__u64 previous_norm_squared;
+	__u64 dot;
+	__u32 dropped_bags;
+	__u32 reserved;
 };
 
 /* One unknown bag: the window's calls (the first `window` entries), in no particular order. */

@@ -71,9 +71,12 @@ public final class EBPFSensor: Sensor {
         self.probes = probes
         metadata = options.dockerSocket.map { ContainerMetadata(client: DockerClient(socketPath: $0), onWarning: onWarning) }
         let containersFD = probes.mapFD("bosc_containers")
+        let trainings = KernelTrainings(trainingsFD: probes.mapFD("bosc_trainings"), bagsFD: probes.mapFD("bosc_training_bags"),
+                                        callsFD: probes.mapFD("bosc_training_calls"))
+        if let trainings { options.kernelRequests?.setTrainingReader { trainings.counts(of: $0) } }
         let kernelJudge = containersFD < 0 ? nil : KernelJudge(containersFD: containersFD, callValuesFD: probes.mapFD("bosc_call_values"),
-                                                               knownFD: probes.mapFD("bosc_known"), includeHost: options.probes.includeHost,
-                                                               onWarning: onWarning)
+                                                               knownFD: probes.mapFD("bosc_known"), trainings: trainings,
+                                                               includeHost: options.probes.includeHost, onWarning: onWarning)
         self.kernelJudge = kernelJudge
         cgroups = CgroupVerdicts(includeHost: options.probes.includeHost,
                                  tellKernel: { probes.setVerdict($1, cgroupID: $0) },
@@ -151,7 +154,7 @@ public final class EBPFSensor: Sensor {
         case .unresolved: containerID = nil
         }
         let decoder = RecordDecoder(record: record, size: size, header: header, time: time, containerID: containerID)
-        let event = header.kind == SENTINEL_RECORD_BOSC_EPOCH.rawValue
+        let event = header.kind == SENTINEL_RECORD_BOSC_EPOCH.rawValue || header.kind == SENTINEL_RECORD_BOSC_TRAINING_EPOCH.rawValue
             ? boscEpoch(record, size: size, header: header, time: time, containerID: containerID)
             : decoder.event()
         guard let event else {
@@ -186,9 +189,11 @@ public final class EBPFSensor: Sensor {
         deliver?(event)
     }
 
-    /// A BoSC epoch's verdict from the kernel.
+    /// A BoSC epoch's verdict (or a training epoch's figures) from the kernel.
     private func boscEpoch(_ record: UnsafeRawPointer, size: Int, header: sentinel_header, time: UInt64, containerID: String?) -> Event? {
-        guard let epoch = kernelJudge?.epoch(record, size: size, cgroup: header.cgroup_id), let containerID else { return nil }
+        let epoch = header.kind == SENTINEL_RECORD_BOSC_TRAINING_EPOCH.rawValue
+            ? kernelJudge?.trainingEpoch(record, size: size) : kernelJudge?.epoch(record, size: size, cgroup: header.cgroup_id)
+        guard let epoch, let containerID else { return nil }
         return Event(type: .boscepoch, time: time, pid: Int64(header.pid), tid: Int64(header.tid), containerID: containerID,
                      payload: .boscEpoch(epoch))
     }

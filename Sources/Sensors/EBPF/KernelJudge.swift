@@ -7,12 +7,13 @@ import Glibc
 #endif
 
 /// The sensor's side of BoSC in the kernel (bpf/syscalls.bpf.c): carries out what `bosc` rules ask
-/// (`KernelRequests`) by writing each container's mode and profile into the maps, and turns the
-/// kernel's unknown-bag and epoch records into `boscepoch` events.
+/// (`KernelRequests`) by writing each container's mode and profile (or training) into the maps,
+/// and turns the kernel's unknown-bag, epoch and training-epoch records into `boscepoch` events.
 final class KernelJudge {
     private let containersFD: Int32
     private let callValuesFD: Int32
     private let knownFD: Int32
+    private let trainings: KernelTrainings?
     private let onWarning: (String) -> Void
     /// Whether the host's calls reach the rules; if not, its cgroups must never have an entry (the
     /// program takes an entry for a watched cgroup).
@@ -34,7 +35,9 @@ final class KernelJudge {
     /// Unknown bags of each cgroup's current epoch, until its verdict.
     private var unknownBags: [UInt64: (epoch: UInt32, bags: [[UInt16]])] = [:]
 
-    init(containersFD: Int32, callValuesFD: Int32, knownFD: Int32, includeHost: Bool, onWarning: @escaping (String) -> Void) {
+    init(containersFD: Int32, callValuesFD: Int32, knownFD: Int32, trainings: KernelTrainings?, includeHost: Bool,
+         onWarning: @escaping (String) -> Void) {
+        self.trainings = trainings
         self.includeHost = includeHost
         self.containersFD = containersFD
         self.callValuesFD = callValuesFD
@@ -59,6 +62,16 @@ final class KernelJudge {
             }
             want(request, for: container)
             loaded[profile.name]?.users += 1
+        case .train(let container, let profile, _, let epoch, _):
+            release(container)
+            guard startTraining(profile, epoch: epoch) else {
+                onWarning("bosc: container \(container.prefix(12)) cannot train in the kernel: \(SENTINEL_BOSC_PROFILES) profiles are in use; its calls are streamed")
+                want(.stream(container: container), for: container)
+                return
+            }
+            want(request, for: container)
+        case .endTraining(let profile):
+            if let index = trainings?.end(profile) { freeIndexes.append(index) }
         case .learn(let name, let hashes):
             guard var profile = loaded[name] else { return }
             let new = hashes.filter { profile.hashes.insert($0).inserted }
@@ -131,7 +144,14 @@ final class KernelJudge {
             value.window = UInt32(profile.window)
             value.epoch_length = UInt32(clamping: profile.epoch)
             value.threshold = UInt32(clamping: profile.threshold)
-        case .learn: return
+        case .train(_, let profile, let window, _, let streamAll):
+            guard let index = trainings?.index(of: profile) else { return }
+            generation &+= 1
+            value.mode = SENTINEL_BOSC_TRAIN.rawValue | (streamAll ? SENTINEL_BOSC_STREAM.rawValue : 0)
+            value.profile = index
+            value.generation = generation
+            value.window = UInt32(window)
+        case .learn, .endTraining: return
         }
         unknownBags[cgroup] = nil
         if bpf_map_update_elem(containersFD, &key, &value, UInt64(BPF_ANY)) != 0 {
@@ -143,18 +163,40 @@ final class KernelJudge {
     /// index is taken by a profile in use.
     private func load(_ profile: KernelProfile) -> Bool {
         if loaded[profile.name] != nil { return true }
+        guard let index = takeIndex() else { return false }
+        writeCallValues(profile.callValues, index: index)
+        loaded[profile.name] = LoadedProfile(index: index, hashes: Set(profile.knownHashes), users: 0)
+        insertKnown(profile.knownHashes, index: index)
+        return true
+    }
+
+    /// Starts counting a training profile in the kernel, unless it counts already; false when every
+    /// index is taken. A training keeps its index until the rule ends it, its containers gone or
+    /// not: its counts are the rule's until it has read them.
+    private func startTraining(_ profile: String, epoch: Int) -> Bool {
+        guard let trainings else { return false }
+        if trainings.index(of: profile) != nil { return true }
+        guard let index = takeIndex() else { return false }
+        // While training, every call is its own slot: bags are counted by call number.
+        writeCallValues(BagHash.values, index: index)
+        trainings.start(profile, index: index, epoch: epoch)
+        return true
+    }
+
+    /// A free index for a profile, taken from an unused loaded profile if need be.
+    private func takeIndex() -> UInt32? {
         if freeIndexes.isEmpty, let unused = loaded.first(where: { $0.value.users <= 0 }) {
             unload(unused.key)
         }
-        guard let index = freeIndexes.popLast() else { return false }
-        for (call, value) in profile.callValues.enumerated() {
+        return freeIndexes.popLast()
+    }
+
+    private func writeCallValues(_ values: [UInt64], index: UInt32) {
+        for (call, value) in values.enumerated() {
             var key = index * UInt32(SENTINEL_BOSC_CALLS) + UInt32(call)
             var value = value
             bpf_map_update_elem(callValuesFD, &key, &value, UInt64(BPF_ANY))
         }
-        loaded[profile.name] = LoadedProfile(index: index, hashes: Set(profile.knownHashes), users: 0)
-        insertKnown(profile.knownHashes, index: index)
-        return true
     }
 
     private func unload(_ name: String) {
@@ -189,6 +231,16 @@ final class KernelJudge {
         if unknownBags[cgroup]?.epoch != bag.epoch_index { unknownBags[cgroup] = (bag.epoch_index, []) }
         if unknownBags[cgroup]!.bags.count < BoSCParameters.unknownBagsKept { unknownBags[cgroup]!.bags.append(calls) }
         return true
+    }
+
+    /// A training epoch's end, with its figures.
+    func trainingEpoch(_ record: UnsafeRawPointer, size: Int) -> BoSCEpoch? {
+        guard size >= MemoryLayout<sentinel_bosc_training_epoch>.size else { return nil }
+        let epoch = record.loadUnaligned(as: sentinel_bosc_training_epoch.self)
+        let figures = BoSCEpoch.TrainingFigures(normSquared: epoch.norm_squared, previousNormSquared: epoch.previous_norm_squared,
+                                                dot: epoch.dot, droppedBags: UInt64(epoch.dropped_bags))
+        return BoSCEpoch(epoch: Int64(epoch.epoch_index) + 1, calls: Int64(epoch.calls), mismatches: 0, complete: true, unknownBags: [],
+                         training: figures)
     }
 
     /// An epoch's verdict, with the unknown bags seen so far in it.

@@ -18,6 +18,7 @@ struct RecordDecoder {
         SENTINEL_RECORD_LISTEN.rawValue: "listen", SENTINEL_RECORD_TCP_CLOSE.rawValue: "tcp_close", SENTINEL_RECORD_SYSCALLS.rawValue: "syscalls",
         SENTINEL_RECORD_TCP_SEGMENT.rawValue: "segment", SENTINEL_RECORD_BOSC_UNKNOWN_BAG.rawValue: "bosc_unknown_bag",
         SENTINEL_RECORD_BOSC_EPOCH.rawValue: "bosc_epoch", SENTINEL_RECORD_CALL.rawValue: "call",
+        SENTINEL_RECORD_BOSC_TRAINING_EPOCH.rawValue: "bosc_training_epoch",
     ]
 
     static func kindName(_ kind: UInt32) -> String { kindNames[kind] ?? "kind\(kind)" }

@@ -1,4 +1,4 @@
-import BoSC
+@testable import BoSC
 import Engine
 import Foundation
 import Synchronization
@@ -85,15 +85,22 @@ import Testing
     static let workload = "for i in $(seq 60); do cat /etc/hostname; ls /; id -u; done > /dev/null"
     static let unusual = "for i in $(seq 20); do cat /etc/hostname; ls /; done > /dev/null; uname -a; df; sleep 0.01; for i in $(seq 20); do id -u; done > /dev/null"
 
-    @Test func theKernelJudgesAsUserSpaceDoes() throws {
+    /// A test cgroup and a sensor running, ready for requests; nil where the machine cannot load
+    /// the probes (a failure in CI).
+    func started() throws -> (TestCgroup, KernelRequests, RunningSensor)? {
         if let problem = Self.problem {
             #expect(!Self.isCI, "\(problem)")
-            return
+            return nil
         }
         let cgroup = try TestCgroup()
         let requests = KernelRequests()
         let running = try RunningSensor(requests: requests)
         running.settle()
+        return (cgroup, requests, running)
+    }
+
+    @Test func theKernelJudgesAsUserSpaceDoes() throws {
+        guard let (cgroup, requests, running) = try started() else { return }
 
         // Training: every call streamed, a profile learnt from them here.
         running.apply(.stream(container: cgroup.id), through: requests)
@@ -142,6 +149,57 @@ import Testing
         #expect(kernelComplete.map(\.unknownBags) == userComplete.map(\.unknownBags))
     }
 
+    /// Training counted in the kernel gives what the user-space trainer gives on the same calls:
+    /// the same similarity after every epoch, the same bags with the same frequencies, the same
+    /// call counts; and the training's counts are gone once it is ended.
+    @Test func theKernelTrainsAsUserSpaceDoes() throws {
+        guard let (cgroup, requests, running) = try started() else { return }
+        var parameters = BoSCParameters()
+        parameters.epoch = 500
+        parameters.similarity = 2
+        parameters.minimumTrainingSeconds = 0
+
+        running.apply(.train(container: cgroup.id, profile: "test-image", window: parameters.window, epoch: parameters.epoch, streamAll: true),
+                      through: requests)
+        try cgroup.run(Self.workload)
+        running.settle()
+        let counts = try #require(requests.trainingCounts(profile: "test-image"), "no training counted in the kernel")
+        let events = running.take().filter { $0.containerID == cgroup.id }
+
+        let userSpace = BoSCTrainer(parameters: parameters)
+        let kernel = BoSCTrainer(parameters: parameters)
+        var userSimilarities: [Double?] = []
+        var kernelSimilarities: [Double?] = []
+        for event in events {
+            switch event.payload {
+            case .syscall(let number):
+                let epochs = userSpace.epochs
+                userSpace.observe(thread: event.tid, call: Int(number))
+                if userSpace.epochs > epochs { userSimilarities.append(userSpace.similarity) }
+            case .boscEpoch(let epoch):
+                let figures = try #require(epoch.training, "a judged epoch from a training container")
+                kernel.observeKernelEpoch(figures, calls: epoch.calls, time: event.time)
+                kernelSimilarities.append(kernel.similarity)
+            default:
+                break
+            }
+        }
+        #expect(userSimilarities.count >= 20, "\(userSimilarities.count) epochs")
+        #expect(kernelSimilarities.count == userSimilarities.count)
+        #expect(zip(kernelSimilarities, userSimilarities).allSatisfy { kernel, user in
+            kernel == user || (kernel != nil && user != nil && abs(kernel! - user!) < 1e-9)
+        }, "\(kernelSimilarities) against \(userSimilarities)")
+        kernel.absorb(counts)
+        #expect(kernel.callCounts == userSpace.callCounts)
+        #expect(Dictionary(uniqueKeysWithValues: kernel.bags.map { ($0.key, $0.value.frequency) })
+                == Dictionary(uniqueKeysWithValues: userSpace.bags.map { ($0.key, $0.value.frequency) }))
+        #expect(counts.droppedBags == 0)
+
+        running.apply(.endTraining(profile: "test-image"), through: requests)
+        #expect(requests.trainingCounts(profile: "test-image") == nil)
+        _ = running.stop()
+    }
+
     /// A container can end between a rule's request and the sensor's taking it: its cgroup is
     /// forgotten first, and the request must not outlive it, holding its profile loaded. (No maps:
     /// the writes fail, and what is checked is the bookkeeping.)
@@ -149,7 +207,7 @@ import Testing
         let trainer = BoSCTrainer(parameters: BoSCParameters())
         for index in 0..<100 { trainer.observe(thread: 1, call: index % 3) }
         let profile = KernelProfile(profile: BoSCProfile(trainer: trainer, key: .image, value: "app:1"), parameters: BoSCParameters())
-        let judge = KernelJudge(containersFD: -1, callValuesFD: -1, knownFD: -1, includeHost: false, onWarning: { _ in })
+        let judge = KernelJudge(containersFD: -1, callValuesFD: -1, knownFD: -1, trainings: nil, includeHost: false, onWarning: { _ in })
         judge.learnt(cgroup: 7, container: "running")
         judge.apply(.judge(container: "running", profile: profile))
         judge.apply(.judge(container: "gone", profile: profile))
