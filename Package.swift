@@ -50,7 +50,7 @@ let package = Package(
         // `swift run -c release bosc-bench FILE`: the user-space BoSC detector on a recorded stream.
         .executableTarget(name: "bosc-bench", dependencies: ["BoSC", "Engine", "SentinelJSON"]),
         // bench/bosc-evaluation's arithmetic: false and true positives over recorded runs.
-        .executableTarget(name: "bosc-evaluation", dependencies: ["BoSC", "Engine", "SentinelJSON"]),
+        .executableTarget(name: "bosc-evaluation", dependencies: ["BoSC", "Engine", "SentinelJSON", "Sensors"]),
 
         // bench/packets: a pcap of mixed traffic through the dissectors and the stock rules.
         .executableTarget(name: "packets-bench", dependencies: ["Packets", "Sensors", "Engine", "Rules", "SentinelJSON"]),

@@ -16,6 +16,7 @@
 import BoSC
 import Engine
 import SentinelJSON
+import Sensors
 
 #if canImport(Glibc)
 import Glibc
@@ -27,12 +28,14 @@ struct Call {
     var number: Int
 }
 
-/// One judged epoch: its first and last call's times, mismatches, and when the first 51 happened.
+/// One judged epoch: its first and last call's times, mismatches, when each happened, and whether
+/// each one's bag held a call training never saw.
 struct JudgedEpoch {
     var start: UInt64
     var end: UInt64
     var mismatches: Int
     var mismatchTimes: [UInt64]
+    var mismatchUnseen: [Bool]
 }
 
 let epochSizes = [1000, 5000, 10_000]
@@ -47,25 +50,26 @@ func fail(_ message: String) -> Never {
 /// The database's image: a recording holds every container's calls, and another container may run.
 let databaseImage = "sentinel/mariadb:bookworm"
 
-/// The system calls of the database container in a recording, in order.
+/// The system calls of the database container in a recording, in order. Read as a stream: an hour
+/// of a busy database is some 20 GB of JSON lines.
 func readCalls(_ path: String) -> [Call] {
-    guard let bytes = readWholeFile(path) else { fail("cannot read \(path)") }
     var calls: [Call] = []
     var database: String?
-    var lineNumber = 0
-    for line in bytes.split(separator: UInt8(ascii: "\n")) {
-        lineNumber += 1
-        let diagnostics = Diagnostics()
-        guard let event = EventCodec.decodeLine(Array(line), file: path, line: lineNumber, diagnostics: diagnostics) else {
-            fail(diagnostics.all.map(\.description).joined(separator: "\n"))
+    var problem: String?
+    let replay = ReplaySensor(path: path) { problem = problem ?? $0.description }
+    do {
+        try replay.run { event in
+            if case .container(let facts) = event.payload, facts.image == databaseImage {
+                if database != nil, database != event.containerID { problem = problem ?? "\(path) holds two containers of \(databaseImage)" }
+                database = event.containerID
+            }
+            guard case .syscall(let number) = event.payload, let id = event.containerID, id == database else { return }
+            calls.append(Call(time: event.time, thread: event.tid, number: Int(number)))
         }
-        if case .container(let facts) = event.payload, facts.image == databaseImage {
-            guard database == nil || database == event.containerID else { fail("\(path) holds two containers of \(databaseImage)") }
-            database = event.containerID
-        }
-        guard case .syscall(let number) = event.payload, let id = event.containerID, id == database else { continue }
-        calls.append(Call(time: event.time, thread: event.tid, number: Int(number)))
+    } catch {
+        fail("\(error)")
     }
+    if let problem { fail(problem) }
     guard !calls.isEmpty else { fail("\(path) holds no system calls of a \(databaseImage) container") }
     return calls
 }
@@ -103,26 +107,68 @@ func judge(_ calls: [Call], profile: BoSCProfile, epoch: Int) -> [JudgedEpoch] {
     parameters.threshold = 1_000_000_000
     let detector = BoSCDetector(profile: profile, parameters: parameters)
     var epochs: [JudgedEpoch] = []
-    var current = JudgedEpoch(start: 0, end: 0, mismatches: 0, mismatchTimes: [])
+    let empty = JudgedEpoch(start: 0, end: 0, mismatches: 0, mismatchTimes: [], mismatchUnseen: [])
+    var current = empty
     var callsInEpoch = 0
+    /// Per thread, calls since its last call that training never saw: its window holds one while
+    /// this is below the window's size.
+    var sinceUnseen: [Int64: Int] = [:]
     for call in calls {
         if callsInEpoch == 0 { current.start = call.time }
         callsInEpoch += 1
+        let unseen = profile.trainingCalls[UInt16(clamping: call.number)] == nil
+        let since = unseen ? 0 : (sinceUnseen[call.thread] ?? profile.window) + 1
+        sinceUnseen[call.thread] = since
         let result = detector.observe(stream: 0, thread: call.thread, call: call.number)
         // A complete verdict has started the next epoch: its own count is in the result.
         let mismatches = result?.complete == true ? result!.mismatches : detector.mismatchesSoFar(stream: 0)
         if mismatches > current.mismatches {
-            if current.mismatchTimes.count <= thresholds.upperBound { current.mismatchTimes.append(call.time) }
+            current.mismatchTimes.append(call.time)
+            current.mismatchUnseen.append(since < profile.window)
             current.mismatches = mismatches
         }
         guard let result, result.complete else { continue }
         current.end = call.time
         epochs.append(current)
-        current = JudgedEpoch(start: 0, end: 0, mismatches: 0, mismatchTimes: [])
+        current = empty
         callsInEpoch = 0
     }
     return epochs
 }
+
+/// How an epoch's unknown bags make an alert: the published rule (more than a threshold), and the
+/// variants the false alarms of a mixed load asked for.
+struct Scoring {
+    var name: String
+    /// When the epoch's alert goes out, if it does.
+    var alert: (JudgedEpoch) -> UInt64?
+
+    /// More than `threshold` unknown bags.
+    static func published(_ threshold: Int) -> Scoring {
+        Scoring(name: "more than \(threshold) unknown bags") { epoch in
+            epoch.mismatchTimes.count > threshold ? epoch.mismatchTimes[threshold] : nil
+        }
+    }
+
+    /// More than `threshold` unknown bags of calls training saw, or `unseen` bags holding a call it
+    /// never saw.
+    static func weighed(_ threshold: Int, unseen: Int) -> Scoring {
+        Scoring(name: "more than \(threshold) unknown bags of known calls, or \(unseen) with a call never seen") { epoch in
+            var known = 0, new = 0
+            for (time, isUnseen) in zip(epoch.mismatchTimes, epoch.mismatchUnseen) {
+                if isUnseen { new += 1 } else { known += 1 }
+                if known > threshold || new >= unseen { return time }
+            }
+            return nil
+        }
+    }
+}
+
+let scorings: [Scoring] = [.published(10), .published(20), .published(50),
+                           .weighed(10, unseen: 1), .weighed(20, unseen: 1), .weighed(50, unseen: 1), .weighed(100, unseen: 1),
+                           .weighed(200, unseen: 1), .weighed(50, unseen: 3), .weighed(100, unseen: 3), .weighed(200, unseen: 3)]
+/// Alerts of one container closer than this to the one before are one episode.
+let episodeGap: UInt64 = 60_000_000_000
 
 struct Repetition {
     var normal: [JudgedEpoch]
@@ -154,6 +200,13 @@ for directory in directories {
     } }
 }
 
+/// The attack's alert: the first within the attack (from its start to 2 s after its end), in
+/// seconds after its start.
+func secondsToAlert(_ run: Repetition, _ scoring: Scoring) -> Double? {
+    let times = run.attack.compactMap(scoring.alert).filter { $0 >= run.attackStart && $0 <= run.attackEnd + alertGrace }
+    return times.min().map { Double($0 - run.attackStart) / 1e9 }
+}
+
 func percent(_ part: Int, _ whole: Int) -> String {
     whole == 0 ? "-" : decimal(100 * Double(part) / Double(whole), digits: 2) + "%"
 }
@@ -172,20 +225,52 @@ for way in Training.allCases { for epoch in epochSizes {
             let during = run.attack.filter { $0.end >= run.attackStart && $0.start <= run.attackEnd }
             attackTotal += during.count
             attackFlagged += during.filter { $0.mismatches > threshold }.count
-            // The alert: the moment an epoch's mismatches passed the threshold, within the attack.
-            let alerts = run.attack.compactMap { epoch -> UInt64? in
-                guard epoch.mismatchTimes.count > threshold else { return nil }
-                let time = epoch.mismatchTimes[threshold]
-                return time >= run.attackStart && time <= run.attackEnd + alertGrace ? time : nil
-            }
-            if let first = alerts.min() {
-                detected += 1
-                delays.append(decimal(Double(first - run.attackStart) / 1e9, digits: 3))
-            } else {
-                delays.append("-")
-            }
+            let delay = secondsToAlert(run, .published(threshold))
+            if delay != nil { detected += 1 }
+            delays.append(delay.map { decimal($0, digits: 3) } ?? "-")
         }
         print("\(threshold) | \(percent(normalFlagged, normalTotal)) of \(normalTotal) | \(percent(attackFlagged, attackTotal)) of \(attackTotal) | "
               + "\(detected)/\(repetitions.count) | \(delays.joined(separator: ", "))")
     }
 } }
+
+/// Alerts and episodes (alerts closer than `episodeGap` to the one before) in judged epochs.
+func alerts(_ epochs: [JudgedEpoch], _ scoring: Scoring) -> (alerts: Int, episodes: Int) {
+    var alerts = 0, episodes = 0
+    var last: UInt64?
+    for epoch in epochs {
+        guard let time = scoring.alert(epoch) else { continue }
+        alerts += 1
+        if last.map({ time &- $0 >= episodeGap }) ?? true { episodes += 1 }
+        last = time
+    }
+    return (alerts, episodes)
+}
+
+func perHour(_ count: Int, _ nanoseconds: UInt64) -> String {
+    nanoseconds == 0 ? "-" : decimal(Double(count) * 3600e9 / Double(nanoseconds), digits: 1)
+}
+
+print("\nAlerts per hour of normal load and attacks caught, by scoring (trained \(Training.defaults.name); episodes: alerts under \(episodeGap / 1_000_000_000) s apart are one)")
+for epoch in epochSizes {
+    let repetitions = results["\(Training.defaults.name) \(epoch)"]!
+    print("\nepoch \(epoch)")
+    print("scoring | normal epochs flagged | false alerts per hour | false episodes per hour | attacks flagged | seconds to alert (each run)")
+    for scoring in scorings {
+        var flagged = 0, total = 0, episodes = 0, detected = 0
+        var normalTime: UInt64 = 0
+        var delays: [String] = []
+        for run in repetitions {
+            let counted = alerts(run.normal, scoring)
+            flagged += counted.alerts
+            episodes += counted.episodes
+            total += run.normal.count
+            normalTime += (run.normal.last?.end ?? 0) &- (run.normal.first?.start ?? 0)
+            let delay = secondsToAlert(run, scoring)
+            if delay != nil { detected += 1 }
+            delays.append(delay.map { decimal($0, digits: 3) } ?? "-")
+        }
+        print("\(scoring.name) | \(percent(flagged, total)) of \(total) | \(perHour(flagged, normalTime)) | \(perHour(episodes, normalTime)) | "
+              + "\(detected)/\(repetitions.count) | \(delays.joined(separator: ", "))")
+    }
+}
