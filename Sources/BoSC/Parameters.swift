@@ -13,8 +13,12 @@ public struct BoSCParameters: Sendable, Equatable {
 
     /// Which container field names the profile a container is judged by.
     public enum ProfileKey: String, Sendable, CaseIterable {
-        /// Every container of an image shares one profile: a new container of a known image is in
-        /// detection from its first call.
+        /// Every container of an image shares one profile, the image known by its id (the digest
+        /// the runtime gives): a new container of a known image is in detection from its first
+        /// call, and a new build under the same tag (`:latest` next week) trains a profile of its
+        /// own. Where the runtime gives no id, the image's name keys it.
+        case imageID = "container.image.id"
+        /// By the image's name (repository:tag): a rebuild under the same tag keeps the profile.
         case image = "container.image"
         /// Each container learns its own.
         case id = "container.id"
@@ -48,7 +52,7 @@ public struct BoSCParameters: Sendable, Equatable {
     /// Whether the unknown bags of an epoch under the threshold join the database, as the
     /// authors' code does. Off: an attacker who stays under the threshold would teach the profile.
     public var learn = false
-    public var profile = ProfileKey.image
+    public var profile = ProfileKey.imageID
 
     public init() {}
 
@@ -77,7 +81,7 @@ public struct BoSCParameters: Sendable, Equatable {
         if let learn = params.optional("learn")?.bool(diagnostics) { parameters.learn = learn }
         if let cursor = params.optional("profile"), let text = cursor.string(diagnostics) {
             if let key = ProfileKey(rawValue: text) { parameters.profile = key }
-            else { diagnostics.add(cursor.diagnostic("profile must be \"container.image\" or \"container.id\", not \"\(text)\"")) }
+            else { diagnostics.add(cursor.diagnostic("profile must be \"container.image.id\", \"container.image\" or \"container.id\", not \"\(text)\"")) }
         }
         if parameters.learn, parameters.threshold >= unknownBagsKept, let cursor = params.optional("learn") {
             diagnostics.add(cursor.diagnostic("learn needs a threshold below \(unknownBagsKept): the unknown bags of an epoch are kept up to that many"))

@@ -11,6 +11,9 @@ public struct BoSCProfile: Sendable {
 
     public let key: BoSCParameters.ProfileKey
     public let value: String
+    /// The image's name (repository:tag) when the profile was made, for people: with profiles by
+    /// image id, `value` is a digest.
+    public let image: String
     public let window: Int
     public let windows: BoSCParameters.Windows
     /// The calls with a slot of their own, by slot; every other call shares the slot after them.
@@ -26,10 +29,11 @@ public struct BoSCProfile: Sendable {
 
     public var otherSlot: UInt16 { UInt16(slotCalls.count) }
 
-    init(key: BoSCParameters.ProfileKey, value: String, window: Int, windows: BoSCParameters.Windows, slotCalls: [UInt16],
+    init(key: BoSCParameters.ProfileKey, value: String, image: String, window: Int, windows: BoSCParameters.Windows, slotCalls: [UInt16],
          trainingCalls: [UInt16: UInt64], bags: [UInt64: Bag], training: TrainingProgress) {
         self.key = key
         self.value = value
+        self.image = image
         self.window = window
         self.windows = windows
         self.slotCalls = slotCalls
@@ -44,13 +48,13 @@ public struct BoSCProfile: Sendable {
 
     /// Folds a finished training into a profile: a call seen fewer times than there are distinct
     /// calls shares the "other" slot, and bags that become equal once folded add up.
-    public init(trainer: BoSCTrainer, key: BoSCParameters.ProfileKey, value: String) {
+    public init(trainer: BoSCTrainer, key: BoSCParameters.ProfileKey, value: String, image: String = "") {
         let seen = trainer.callCounts.enumerated().filter { $0.element > 0 }
         let distinct = UInt64(seen.count)
         let slotCalls = seen.filter { $0.element >= distinct }.map { UInt16($0.offset) }
         var training = trainer.progress
         training.endedBy = trainer.completion ?? .calls
-        self.init(key: key, value: value, window: trainer.parameters.window, windows: trainer.parameters.windows,
+        self.init(key: key, value: value, image: image, window: trainer.parameters.window, windows: trainer.parameters.windows,
                   slotCalls: slotCalls, trainingCalls: Dictionary(uniqueKeysWithValues: seen.map { (UInt16($0.offset), $0.element) }),
                   bags: [:], training: training)
         for bag in trainer.bags.values {

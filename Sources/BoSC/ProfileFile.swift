@@ -3,20 +3,28 @@ import SentinelJSON
 
 /// A profile as saved in the state directory: still training, or learnt and judging.
 public enum StoredProfile {
-    case training(key: BoSCParameters.ProfileKey, value: String, trainer: BoSCTrainer)
+    case training(key: BoSCParameters.ProfileKey, value: String, image: String, trainer: BoSCTrainer)
     case detecting(BoSCProfile)
 
     public var key: BoSCParameters.ProfileKey {
         switch self {
-        case .training(let key, _, _): return key
+        case .training(let key, _, _, _): return key
         case .detecting(let profile): return profile.key
         }
     }
 
     public var value: String {
         switch self {
-        case .training(_, let value, _): return value
+        case .training(_, let value, _, _): return value
         case .detecting(let profile): return profile.value
+        }
+    }
+
+    /// The image's name, for people (empty when not known).
+    public var image: String {
+        switch self {
+        case .training(_, _, let image, _): return image
+        case .detecting(let profile): return profile.image
         }
     }
 }
@@ -33,8 +41,9 @@ public enum ProfileFile {
         writer.key(formatKey); writer.integer(formatVersion)
         writer.key("key"); writer.string(stored.key.rawValue)
         writer.key("value"); writer.string(stored.value)
+        if !stored.image.isEmpty { writer.key("image"); writer.string(stored.image) }
         switch stored {
-        case .training(_, _, let trainer):
+        case .training(_, _, _, let trainer):
             writer.key("phase"); writer.string("training")
             writeShape(&writer, window: trainer.parameters.window, windows: trainer.parameters.windows)
             writeTraining(&writer, trainer.progress)
@@ -116,17 +125,19 @@ public enum ProfileFile {
     public static func decode(_ source: JSONSource, parameters: BoSCParameters = BoSCParameters(), diagnostics: Diagnostics) -> StoredProfile? {
         let errorsBefore = diagnostics.errors.count
         guard let root = diagnostics.take(source.parse()),
-              let object = root.object(diagnostics, allowedKeys: [formatKey, "key", "value", "phase", "window", "windows", "training", "calls", "slots", "bags"])
+              let object = root.object(diagnostics, allowedKeys: [formatKey, "key", "value", "image", "phase", "window", "windows", "training", "calls", "slots", "bags"])
         else { return nil }
         if let version = object.required(formatKey, diagnostics), let number = version.integer(diagnostics), number != formatVersion {
             diagnostics.add(version.diagnostic("profile format \(number) is not one this sentinel reads (\(formatVersion))"))
         }
         let key = object.required("key", diagnostics).flatMap { cursor in
             cursor.string(diagnostics).flatMap { text in
-                BoSCParameters.ProfileKey(rawValue: text) ?? report(cursor, "key must be container.image or container.id, not \"\(text)\"", diagnostics)
+                BoSCParameters.ProfileKey(rawValue: text)
+                    ?? report(cursor, "key must be container.image.id, container.image or container.id, not \"\(text)\"", diagnostics)
             }
         }
         let value = object.required("value", diagnostics)?.string(diagnostics)
+        let image = object.optional("image")?.string(diagnostics) ?? ""
         let phaseCursor = object.required("phase", diagnostics)
         let phase = phaseCursor?.string(diagnostics)
         let window = object.required("window", diagnostics)?.integer(diagnostics, in: 2...Int64(BoSCParameters.largestWindow)).map { Int($0) }
@@ -149,7 +160,7 @@ public enum ProfileFile {
             var counts = [UInt64](repeating: 0, count: BagHash.slotCount)
             for (call, count) in callCounts { counts[Int(call)] = count }
             let trainer = BoSCTrainer(parameters: parameters, restoring: training, callCounts: counts, bags: bags)
-            return .training(key: key, value: value, trainer: trainer)
+            return .training(key: key, value: value, image: image, trainer: trainer)
         case "detecting":
             let slotCalls = object.required("slots", diagnostics).flatMap { cursor in
                 cursor.array(diagnostics)?.compactMap { element in
@@ -165,7 +176,7 @@ public enum ProfileFile {
                 diagnostics.add(object.cursor.diagnostic("a detecting profile needs training.ended_by"))
                 return nil
             }
-            var profile = BoSCProfile(key: key, value: value, window: window, windows: windows, slotCalls: slotCalls,
+            var profile = BoSCProfile(key: key, value: value, image: image, window: window, windows: windows, slotCalls: slotCalls,
                                       trainingCalls: Dictionary(callCounts, uniquingKeysWith: +), bags: [:], training: training)
             for bag in bags { profile.addFolded(slots: bag.calls, frequency: bag.frequency) }
             return .detecting(profile)

@@ -9,11 +9,16 @@ public struct ProfileStore: Sendable {
         self.directory = directory
     }
 
-    /// `image-nginx_1.27-3f2a9c1e.json`: readable, and the hash keeps apart values that the
-    /// readable part makes equal ("a/b" and "a_b").
-    public func path(key: BoSCParameters.ProfileKey, value: String) -> String {
-        let prefix = key == .image ? "image" : "container"
-        let readable = fileNameSafe(String(value.unicodeScalars.prefix(80)))
+    /// `image-nginx_1.27-3f2a9c1e.json`: readable (by the image's name where the value is a
+    /// digest), and the hash of the value keeps apart values that the readable part makes equal
+    /// ("a/b" and "a_b"), and one tag's builds.
+    public func path(key: BoSCParameters.ProfileKey, value: String, image: String = "") -> String {
+        let prefix = switch key {
+        case .imageID: "image-id"
+        case .image: "image"
+        case .id: "container"
+        }
+        let readable = fileNameSafe(String((key == .imageID && !image.isEmpty ? image : value).unicodeScalars.prefix(80)))
         var hash: UInt32 = 0x811C_9DC5
         for byte in value.utf8 { hash = (hash ^ UInt32(byte)) &* 0x0100_0193 }
         let hex = String(hash, radix: 16)
@@ -26,7 +31,9 @@ public struct ProfileStore: Sendable {
     }
 
     public func save(_ profile: StoredProfile) throws(FileError) {
-        if let error = replaceFileAtomically(path(key: profile.key, value: profile.value), with: ProfileFile.encode(profile)) { throw error }
+        if let error = replaceFileAtomically(path(key: profile.key, value: profile.value, image: profile.image), with: ProfileFile.encode(profile)) {
+            throw error
+        }
     }
 
     /// Every profile in the directory; a file that cannot be read is reported, not skipped in

@@ -11,6 +11,8 @@ public final class ContainerRecord: @unchecked Sendable {
     public let id: String
     public var name: String
     public var image: String
+    /// The image's full id ("sha256:..."), or empty.
+    public var imageID = ""
     public var labels: [String: String] = [:]
     public var privileged = false
     public var startTime: UInt64?
@@ -85,6 +87,7 @@ public final class ContainerTable {
         guard !record.isHost else { return }
         record.name = facts.name
         record.image = facts.image
+        record.imageID = facts.imageID
         record.labels = facts.labels
         record.privileged = facts.privileged
         record.startTime = facts.startTime

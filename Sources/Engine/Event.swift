@@ -354,6 +354,9 @@ public struct BoSCEpoch: Sendable, Equatable {
 public struct ContainerFacts: Sendable {
     public var name: String
     public var image: String
+    /// The image's id as the runtime names it ("sha256:" and the digest of its configuration):
+    /// what the image is, where `image` is what it was called. Empty when the runtime did not say.
+    public var imageID: String
     public var labels: [String: String]
     /// Started with --privileged: every capability, every device.
     public var privileged: Bool
@@ -389,9 +392,11 @@ public struct ContainerFacts: Sendable {
         }
     }
 
-    public init(name: String, image: String, labels: [String: String] = [:], privileged: Bool = false, startTime: UInt64? = nil, mounts: [Mount] = []) {
+    public init(name: String, image: String, imageID: String = "", labels: [String: String] = [:], privileged: Bool = false,
+                startTime: UInt64? = nil, mounts: [Mount] = []) {
         self.name = name
         self.image = image
+        self.imageID = imageID
         self.labels = labels
         self.privileged = privileged
         self.startTime = startTime

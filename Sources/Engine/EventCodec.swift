@@ -42,6 +42,7 @@ public enum EventCodec {
         ("container.id", "the full (or 12-digit) container id, or host; inherited from the process when absent"),
         ("container.name", "container events only: the container's name"),
         ("container.image", "container events only: the container's image"),
+        ("container.image.id", "container events only: the image's id (sha256:...), as the runtime names it"),
         ("container.privileged", "container events only: true when it runs privileged (default false)"),
         ("container.start_ts", "container events only: when it started, nanoseconds since the epoch or ISO 8601"),
         ("container.mounts", "container events only: its mounts, an array of \"source:dest:mode:rdwr:propagation\" strings"),
@@ -110,7 +111,7 @@ public enum EventCodec {
     ]
 
     /// The keys only a container event carries.
-    private static let containerKeys = ["container.name", "container.image", "container.privileged", "container.start_ts", "container.mounts", "container.labels"]
+    private static let containerKeys = ["container.name", "container.image", "container.image.id", "container.privileged", "container.start_ts", "container.mounts", "container.labels"]
 
     /// Decodes one line of a recording (line numbers count from 1); blank lines give nil and no error.
     public static func decodeLine(_ bytes: [UInt8], file: String, line: Int, diagnostics: Diagnostics) -> Event? {
@@ -351,7 +352,8 @@ public enum EventCodec {
                 }
                 return mount
             }
-            return ContainerFacts(name: string("container.name") ?? "", image: string("container.image") ?? "", labels: labels,
+            return ContainerFacts(name: string("container.name") ?? "", image: string("container.image") ?? "",
+                                  imageID: string("container.image.id") ?? "", labels: labels,
                                   privileged: bool("container.privileged") ?? false, startTime: time("container.start_ts"), mounts: mounts)
         }
 
@@ -514,6 +516,7 @@ public enum EventCodec {
         if case .container(let facts) = event.payload {
             writer.key("container.name"); writer.string(facts.name)
             writer.key("container.image"); writer.string(facts.image)
+            if !facts.imageID.isEmpty { writer.key("container.image.id"); writer.string(facts.imageID) }
             if facts.privileged { writer.key("container.privileged"); writer.bool(true) }
             if let startTime = facts.startTime { writer.key("container.start_ts"); writer.integer(Int64(bitPattern: startTime)) }
             if !facts.mounts.isEmpty {

@@ -390,6 +390,10 @@ public enum FieldRegistry {
         string("container.full_id", "The container's full 64-digit id, or host.", everyType) { $0.container.fullID },
         string("container.name", "The container's name, from the container runtime; host on the host.", everyType) { nonEmpty($0.container.name) },
         string("container.image", "The container's image as it was started (repository:tag).", everyType) { nonEmpty($0.container.image) },
+        string("container.image.id", "The image's id, the first 12 hex digits of its digest as docker images shows it: what the image is, where container.image is what it was called.", everyType) { context in
+            let id = context.container.imageID
+            return id.isEmpty ? nil : String((id.hasPrefix("sha256:") ? id.dropFirst(7) : id[...]).prefix(12))
+        },
         FieldDefinition(name: "container.label", keyed: "KEY", description: "The value of one of the container's labels (container.label[app]).", eventTypes: everyType) { key in
             { context in context.container.labels[key] }
         },

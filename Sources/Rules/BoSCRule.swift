@@ -62,6 +62,8 @@ public final class BoSCRule: BuiltinRule, RuleType, PersistentRule {
         }
 
         let value: String
+        /// The image's name when the profile was made (with profiles by image id, `value` is a digest).
+        let image: String
         var phase: Phase
         var members: [ObjectIdentifier: Member] = [:]
         /// Stream numbers of containers that ended, for the next ones: a host runs many
@@ -71,9 +73,18 @@ public final class BoSCRule: BuiltinRule, RuleType, PersistentRule {
         /// Training progress not saved yet.
         var unsaved = false
 
-        init(value: String, phase: Phase) {
+        init(value: String, image: String, phase: Phase) {
             self.value = value
+            self.image = image
             self.phase = phase
+        }
+
+        /// How notices and alerts name the profile: `repository:tag (sha256:123456789abc)` by image
+        /// id, the value itself otherwise.
+        var name: String {
+            guard value.hasPrefix("sha256:") else { return value }
+            let digest = value.prefix(19)
+            return image.isEmpty ? String(digest) : "\(image) (\(digest))"
         }
     }
 
@@ -99,12 +110,14 @@ public final class BoSCRule: BuiltinRule, RuleType, PersistentRule {
                 continue
             }
             switch stored {
-            case .training(_, let value, let trainer):
-                profiles[value] = ProfileSlot(value: value, phase: .training(trainer))
-                notice("bosc: \(value): training goes on after \(trainer.epochs) epochs")
+            case .training(_, let value, let image, let trainer):
+                let slot = ProfileSlot(value: value, image: image, phase: .training(trainer))
+                profiles[value] = slot
+                notice("bosc: \(slot.name): training goes on after \(trainer.epochs) epochs")
             case .detecting(let profile):
-                profiles[profile.value] = ProfileSlot(value: profile.value, phase: .detecting(BoSCDetector(profile: profile, parameters: parameters)))
-                notice("bosc: \(profile.value): profile loaded, \(profile.bags.count) bags; detecting")
+                let slot = ProfileSlot(value: profile.value, image: profile.image, phase: .detecting(BoSCDetector(profile: profile, parameters: parameters)))
+                profiles[profile.value] = slot
+                notice("bosc: \(slot.name): profile loaded, \(profile.bags.count) bags; detecting")
             }
         }
     }
@@ -113,7 +126,7 @@ public final class BoSCRule: BuiltinRule, RuleType, PersistentRule {
     private func mismatch(_ stored: StoredProfile) -> String? {
         let (window, windows): (Int, BoSCParameters.Windows)
         switch stored {
-        case .training(_, _, let trainer): (window, windows) = (trainer.parameters.window, trainer.parameters.windows)
+        case .training(_, _, _, let trainer): (window, windows) = (trainer.parameters.window, trainer.parameters.windows)
         case .detecting(let profile): (window, windows) = (profile.window, profile.windows)
         }
         if window != parameters.window { return "has windows of \(window) calls, the rule \(parameters.window)" }
@@ -129,7 +142,7 @@ public final class BoSCRule: BuiltinRule, RuleType, PersistentRule {
                 switch slot.phase {
                 case .training(let trainer) where slot.unsaved:
                     let counted = kernel?.trainingCounts(profile: slot.value).map { trainer.merged(with: $0) } ?? trainer
-                    try store.save(.training(key: parameters.profile, value: slot.value, trainer: counted))
+                    try store.save(.training(key: parameters.profile, value: slot.value, image: slot.image, trainer: counted))
                 case .detecting(let detector) where detector.profileChanged:
                     try store.save(.detecting(detector.profile))
                     detector.profileChanged = false
@@ -235,7 +248,7 @@ public final class BoSCRule: BuiltinRule, RuleType, PersistentRule {
         kernel.post(.endTraining(profile: slot.value))
         slot.unsaved = true
         if counts.droppedBags > 0 {
-            notice("bosc: \(slot.value): \(counts.droppedBags) new bags found no room in the kernel while training; they are not in the profile")
+            notice("bosc: \(slot.name): \(counts.droppedBags) new bags found no room in the kernel while training; they are not in the profile")
         }
     }
 
@@ -255,7 +268,7 @@ public final class BoSCRule: BuiltinRule, RuleType, PersistentRule {
     private func alert(_ result: EpochResult, slot: ProfileSlot, member: ObjectIdentifier, profile: BoSCProfile) -> [String: FieldValue]? {
         guard result.anomalous, slot.members[member]?.alertedEpoch != result.epoch else { return nil }
         slot.members[member]?.alertedEpoch = result.epoch
-        return finding(result, profile: profile)
+        return finding(result, profile: profile, name: slot.name)
     }
 
     /// The profile of a container's calls; nil while its key (the image name) is unknown. A
@@ -263,12 +276,18 @@ public final class BoSCRule: BuiltinRule, RuleType, PersistentRule {
     private func slot(for container: ContainerRecord) -> ProfileSlot? {
         let identifier = ObjectIdentifier(container)
         if identifier == lastContainer, let lastSlot { return lastSlot }
-        let value = parameters.profile == .image ? container.image : container.fullID
+        let value = switch parameters.profile {
+        case .imageID: container.imageID.isEmpty ? container.image : container.imageID
+        case .image: container.image
+        case .id: container.fullID
+        }
         guard !value.isEmpty else { return nil }
         let slot = profiles[value] ?? {
-            let created = ProfileSlot(value: value, phase: .training(BoSCTrainer(parameters: parameters)))
+            let created = ProfileSlot(value: value, image: container.image, phase: .training(BoSCTrainer(parameters: parameters)))
+            // Saved from the start: `bosc status` shows what trains, however early.
+            created.unsaved = true
             profiles[value] = created
-            notice("bosc: \(value): no profile yet; training")
+            notice("bosc: \(created.name): no profile yet; training")
             return created
         }()
         if slot.members[identifier] == nil {
@@ -303,9 +322,9 @@ public final class BoSCRule: BuiltinRule, RuleType, PersistentRule {
 
     private func finishTraining(_ slot: ProfileSlot, _ trainer: BoSCTrainer) {
         takeKernelCounts(into: trainer, slot: slot)
-        let profile = BoSCProfile(trainer: trainer, key: parameters.profile, value: slot.value)
+        let profile = BoSCProfile(trainer: trainer, key: parameters.profile, value: slot.value, image: slot.image)
         slot.phase = .detecting(BoSCDetector(profile: profile, parameters: parameters))
-        notice("bosc: \(slot.value): trained on \(profile.training.calls) calls in \(profile.training.epochs) epochs "
+        notice("bosc: \(slot.name): trained on \(profile.training.calls) calls in \(profile.training.epochs) epochs "
                + "(ended by \(profile.training.endedBy?.rawValue ?? "-")), \(profile.bags.count) bags; detecting")
         for member in slot.members.keys { requestKernel(for: member, in: slot) }
         do {
@@ -316,13 +335,13 @@ public final class BoSCRule: BuiltinRule, RuleType, PersistentRule {
         }
     }
 
-    private func finding(_ result: EpochResult, profile: BoSCProfile) -> [String: FieldValue] {
+    private func finding(_ result: EpochResult, profile: BoSCProfile, name: String) -> [String: FieldValue] {
         var occurrences: [UInt16: Int] = [:]
         for bag in result.unknownBags { for call in bag { occurrences[call, default: 0] += 1 } }
         let ranked = occurrences.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map(\.key)
         let names = ranked.prefix(Self.namesShown).map { SystemCallNames.name(of: Int($0)) }
         let unseen = ranked.filter { profile.trainingCalls[$0] == nil }.map { SystemCallNames.name(of: Int($0)) }
-        return ["bosc.profile": .string(profile.value), "bosc.epoch": .number(Int64(result.epoch)),
+        return ["bosc.profile": .string(name), "bosc.epoch": .number(Int64(result.epoch)),
                 "bosc.calls": .number(Int64(result.calls)), "bosc.mismatches": .number(Int64(result.mismatches)),
                 "bosc.threshold": .number(Int64(parameters.threshold)),
                 "bosc.syscalls": .string(names.joined(separator: ",")),

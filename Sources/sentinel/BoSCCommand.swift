@@ -313,7 +313,7 @@ struct BoSCCommand: ParsableCommand {
         private func describe(_ rule: String, _ stored: StoredProfile) -> String {
             let (phase, epochs, calls, bags, similarity): (String, Int, UInt64, Int, Double?)
             switch stored {
-            case .training(_, _, let trainer):
+            case .training(_, _, _, let trainer):
                 (phase, epochs, calls, bags, similarity) = ("training", trainer.epochs, trainer.calls, trainer.distinctBags, trainer.similarity)
             case .detecting(let profile):
                 (phase, epochs, calls, bags, similarity) = ("detecting", profile.training.epochs, profile.training.calls, profile.bags.count, profile.training.similarity)
@@ -324,6 +324,7 @@ struct BoSCCommand: ParsableCommand {
                 writer.beginObject()
                 writer.key("rule"); writer.string(rule)
                 writer.key(stored.key.rawValue); writer.string(stored.value)
+                if stored.key != .image, !stored.image.isEmpty { writer.key("container.image"); writer.string(stored.image) }
                 writer.key("phase"); writer.string(phase)
                 writer.key("epochs"); writer.integer(epochs)
                 writer.key("calls"); writer.integer(calls)
@@ -334,7 +335,8 @@ struct BoSCCommand: ParsableCommand {
                 return writer.text
             case .text:
                 let shown = similarity.map { decimal($0, digits: 4) } ?? "-"
-                return "\(rule)  \(stored.key.rawValue)=\(stored.value)  \(phase)  epochs=\(epochs) calls=\(calls) bags=\(bags) similarity=\(shown)"
+                let image = stored.key != .image && !stored.image.isEmpty ? "  container.image=\(stored.image)" : ""
+                return "\(rule)  \(stored.key.rawValue)=\(stored.value)\(image)  \(phase)  epochs=\(epochs) calls=\(calls) bags=\(bags) similarity=\(shown)"
             }
         }
     }

@@ -32,11 +32,12 @@ import Testing
         var settings = parameters()
         settings.similarity = 2
         let trainer = train(programLikeStream(calls: 5500, seed: 41), settings)
-        guard case .training(let key, let value, let restored) = try reread(.training(key: .image, value: "app:1", trainer: trainer)) else {
+        let digest = "sha256:" + String(repeating: "ab", count: 32)
+        guard case .training(let key, let value, let image, let restored) = try reread(.training(key: .imageID, value: digest, image: "app:1", trainer: trainer)) else {
             Issue.record("not a training profile")
             return
         }
-        #expect(key == .image && value == "app:1")
+        #expect(key == .imageID && value == digest && image == "app:1")
         #expect(restored.calls == 5500 && restored.epochs == 5 && restored.similarity == trainer.similarity)
         #expect(restored.callCounts == trainer.callCounts)
         #expect(restored.bags.mapValues(\.frequency) == trainer.bags.mapValues(\.frequency))
@@ -44,9 +45,9 @@ import Testing
         // It goes on with the parameters it is read with: the rule's, not the defaults.
         var ruleParameters = parameters(epoch: 500)
         ruleParameters.trainingCalls = 6000
-        let reread = ProfileFile.decode(JSONSource(name: "profile.json", bytes: ProfileFile.encode(.training(key: .image, value: "app:1", trainer: trainer))),
+        let reread = ProfileFile.decode(JSONSource(name: "profile.json", bytes: ProfileFile.encode(.training(key: .image, value: "app:1", image: "", trainer: trainer))),
                                         parameters: ruleParameters, diagnostics: Diagnostics())
-        guard case .training(_, _, let continued)? = reread else {
+        guard case .training(_, _, _, let continued)? = reread else {
             Issue.record("not a training profile")
             return
         }

@@ -6,7 +6,8 @@ import SentinelJSON
     private func shellInContainer() -> Harness {
         let harness = Harness()
         harness.feed(Event(type: .container, time: 1, pid: 0, containerID: "abcdef0123456789" + String(repeating: "0", count: 48),
-                           payload: .container(ContainerFacts(name: "web", image: "registry.local:5000/shop/web:1.4"))))
+                           payload: .container(ContainerFacts(name: "web", image: "registry.local:5000/shop/web:1.4",
+                                                              imageID: "sha256:499e08a25df4b15f5e787912e8034a7fdc0fe2f17965e2240b641b1aafddaecf"))))
         harness.feed(exec(10, ppid: 1, "/usr/bin/containerd-shim-runc-v2", ["containerd-shim-runc-v2"], container: "host"))
         harness.feed(clone(20, parent: 10, container: "abcdef0123456789" + String(repeating: "0", count: 48)))
         harness.feed(exec(20, ppid: 10, "/usr/sbin/nginx", ["nginx", "-g", "daemon off;"]))
@@ -218,6 +219,7 @@ import SentinelJSON
         #expect(try harness.matches("container.full_id startswith abcdef0123456789"))
         #expect(try harness.matches("container.name = web and container.image = registry.local:5000/shop/web:1.4"))
         #expect(try harness.matches("container.image.repository = registry.local:5000/shop/web and container.image.tag = 1.4"))
+        #expect(try harness.matches("container.image.id = 499e08a25df4"), "12 hex digits, as docker images shows")
         #expect(try !harness.matches("container.id = host"))
     }
 

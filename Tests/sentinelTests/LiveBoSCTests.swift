@@ -40,10 +40,13 @@ extension LiveTests {
 
             let first = try LiveSentinel(arguments, command: sentinelCommand)
             let trainee = try startContainer("sentinel-live-bosc-1")
+            // Profiles are the image id's; notices name the tag and the id.
+            let imageID = try command(["docker", "image", "inspect", "-f", "{{.Id}}", Self.image]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let profileName = "sentinel/busybox:bosc-test (\(imageID.prefix(19)))"
             defer { _ = try? command(["docker", "rm", "-f", "sentinel-live-bosc-1"]) }
-            let trained = waitUntil(seconds: 60) { first.stderr.contains("sentinel/busybox:bosc-test: trained on") }
+            let trained = waitUntil(seconds: 60) { first.stderr.contains("\(profileName): trained on") }
             try #require(trained, "no profile learnt: \(first.stderr)")
-            #expect(first.stderr.contains("sentinel/busybox:bosc-test: no profile yet; training"))
+            #expect(first.stderr.contains("\(profileName): no profile yet; training"))
             // Judged in the kernel now: a second of normal calls, then the unusual ones.
             usleep(1_000_000)
             let quietAlerts = boscAlerts(first, container: trainee).count
@@ -58,22 +61,42 @@ extension LiveTests {
             #expect((counts["bosc_epoch"]?.produced ?? 0) > 0 && counts["bosc_epoch"]?.dropped == 0, "\(first.stderr)")
             // Trained in the kernel: epochs' figures came up, not the calls.
             #expect((counts["bosc_training_epoch"]?.produced ?? 0) >= 3 && counts["bosc_training_epoch"]?.dropped == 0, "\(first.stderr)")
-            let trainedOn = first.stderr.components(separatedBy: "bosc-test: trained on ").last?.split(separator: " ").first.flatMap { Int($0) } ?? 0
+            let trainedOn = first.stderr.components(separatedBy: "\(profileName): trained on ").last?.split(separator: " ").first.flatMap { Int($0) } ?? 0
             #expect(trainedOn >= 3000 && (counts["syscalls"]?.produced ?? 0) < trainedOn / 2,
                     "calls streamed while training in the kernel: \(first.stderr)")
 
             // A restart: the image's profile is read back, and a new container is judged from its start.
             let status = try command(["/bin/sh", "-c", "\(sentinelBinary) bosc status --state-dir \(state)"])
-            #expect(status.stdout.contains("container.image=sentinel/busybox:bosc-test  detecting"), "\(status.stdout)")
+            #expect(status.stdout.contains("container.image.id=\(imageID)  container.image=sentinel/busybox:bosc-test  detecting"), "\(status.stdout)")
             let second = try LiveSentinel(arguments, command: sentinelCommand)
-            #expect(second.stderr.contains("sentinel/busybox:bosc-test: profile loaded"), "\(second.stderr)")
+            #expect(second.stderr.contains("\(profileName): profile loaded"), "\(second.stderr)")
             let judged = try startContainer("sentinel-live-bosc-2")
             defer { _ = try? command(["docker", "rm", "-f", "sentinel-live-bosc-2"]) }
             usleep(1_000_000)
             try command(["docker", "exec", "sentinel-live-bosc-2"] + Self.unusual)
             #expect(waitUntil(seconds: 5) { !boscAlerts(second, container: judged).isEmpty }, "\(second.stderr)")
             #expect(!second.stderr.contains("training"), "\(second.stderr)")
+
+            // A new build under the same tag is another image: it trains a profile of its own, and
+            // the old build's stays.
+            let build = try command(["docker", "create", Self.image, "/bin/true"])
+            let buildContainer = build.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            try command(["docker", "commit", "-c", "LABEL sentinel.rebuilt=1", buildContainer, Self.image])
+            try command(["docker", "rm", buildContainer])
+            let rebuiltID = try command(["docker", "image", "inspect", "-f", "{{.Id}}", Self.image]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            try command(["docker", "rm", "-f", "sentinel-live-bosc-3"])
+            try command(["docker", "run", "-d", "--network", "none", "--name", "sentinel-live-bosc-3", Self.image, "/bin/sh", "-c", Self.normal])
+            defer { _ = try? command(["docker", "rm", "-f", "sentinel-live-bosc-3"]) }
+            let newBuildTrains = waitUntil(seconds: 10) {
+                second.stderr.contains("bosc: sentinel/busybox:bosc-test (\(rebuiltID.prefix(19))): no profile yet; training")
+            }
+            #expect(newBuildTrains, "\(second.stderr)")
             #expect(second.stop() == 0, "\(second.stderr)")
+            let statuses = try command(["/bin/sh", "-c", "\(sentinelBinary) bosc status --state-dir \(state)"]).stdout
+            #expect(statuses.contains("container.image.id=\(rebuiltID)  container.image=sentinel/busybox:bosc-test  training"), "\(statuses)")
+            #expect(statuses.contains("container.image.id=\(imageID)  container.image=sentinel/busybox:bosc-test  detecting"), "\(statuses)")
+            _ = try? command(["docker", "rm", "-f", "sentinel-live-bosc-3"])
+            _ = try? command(["docker", "rmi", "-f", rebuiltID])
             try? FileManager.default.removeItem(atPath: state)
         }
     }

@@ -47,6 +47,8 @@ public struct DockerClient: Sendable {
         if name.hasPrefix("/") { name.removeFirst() }
         var image = ""
         if case .string(let configured)? = root["Config"]?["Image"]?.value { image = configured }
+        var imageID = ""
+        if case .string(let id)? = root["Image"]?.value { imageID = id }
         var labels: [String: String] = [:]
         if case .object(let members)? = root["Config"]?["Labels"]?.value {
             for member in members { if case .string(let value) = member.value.value { labels[member.key] = value } }
@@ -68,7 +70,7 @@ public struct DockerClient: Sendable {
                                                    isWritable: writable, propagation: text("Propagation")))
             }
         }
-        return ContainerFacts(name: name, image: image, labels: labels, privileged: privileged, startTime: startTime, mounts: mounts)
+        return ContainerFacts(name: name, image: image, imageID: imageID, labels: labels, privileged: privileged, startTime: startTime, mounts: mounts)
     }
 
     /// A container's life, as the events stream tells it.

@@ -69,10 +69,14 @@ import Glibc
 
 @Suite struct DockerClientTests {
     @Test func inspectGivesNameImageAndLabels() throws {
-        let inspect = try JSONParser.parse(#"{"Id": "3f2a", "Name": "/shop-web", "Config": {"Image": "shop/web:1.4", "Labels": {"team": "shop", "tier": "front"}}}"#)
+        let inspect = try JSONParser.parse(#"""
+            {"Id": "3f2a", "Name": "/shop-web", "Image": "sha256:499e08a25df4b15f5e787912e8034a7fdc0fe2f17965e2240b641b1aafddaecf",
+             "Config": {"Image": "shop/web:1.4", "Labels": {"team": "shop", "tier": "front"}}}
+            """#)
         let facts = try #require(DockerClient.facts(fromInspect: inspect))
         #expect(facts.name == "shop-web")
         #expect(facts.image == "shop/web:1.4")
+        #expect(facts.imageID == "sha256:499e08a25df4b15f5e787912e8034a7fdc0fe2f17965e2240b641b1aafddaecf")
         #expect(facts.labels == ["team": "shop", "tier": "front"])
         #expect(DockerClient.facts(fromInspect: try JSONParser.parse(#"{"message": "No such container"}"#)) == nil)
         #expect(facts.privileged == false && facts.startTime == nil && facts.mounts.isEmpty)
