@@ -31,13 +31,13 @@ struct {
 } bosc_containers SEC(".maps");
 
 /* Written by user space when it loads a profile: at profile * SENTINEL_BOSC_CALLS + call number,
- * the random value of the call's slot (so one lookup gives what the bag hash adds). Read by the
- * program per judged call. */
+ * the random value of the call's slot (so one lookup gives what the bag hash adds) and whether
+ * training never saw the call. Read by the program per judged call. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, SENTINEL_BOSC_PROFILES * SENTINEL_BOSC_CALLS);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct sentinel_bosc_call);
 } bosc_call_values SEC(".maps");
 
 /* Written by user space (every bag of each loaded profile, and bags learnt later); read by the
@@ -83,13 +83,16 @@ struct {
  * the same few bags back, and this spares most of them the hash-map probe. */
 #define BOSC_RECENT_BAGS 8
 
-/* A thread's sliding window: its last calls, each call's value, and the sum of the values. */
+/* A thread's sliding window: its last calls, each call's value, the sum of the values, and how
+ * many calls ago the last one training never saw came (it is in the window while under its size). */
 struct bosc_window {
 	__u64 cgroup_id;
 	__u64 hash;
 	__u32 generation;
 	__u16 next;
 	__u16 filled;
+	__u16 since_unseen;
+	__u16 reserved[3];
 	__u64 values[SENTINEL_BOSC_WINDOW_MAX];
 	__u16 calls[SENTINEL_BOSC_WINDOW_MAX];
 	/* Only known bags, of this generation's profile; profiles only gain bags while loaded. */
@@ -123,7 +126,7 @@ static __always_inline void send_unknown_bag(struct sentinel_bosc_container *con
 }
 
 static __always_inline void send_epoch(struct sentinel_bosc_container *container, __u64 cgroup_id, __u64 pid_tgid,
-				       __u32 calls, __u32 mismatches, __u32 complete)
+				       __u32 calls, __u32 mismatches, __u32 unseen_mismatches, __u32 complete)
 {
 	struct sentinel_bosc_epoch *record = reserve_record_of(SENTINEL_RECORD_BOSC_EPOCH, sizeof(*record), cgroup_id, 0, pid_tgid);
 	if (!record)
@@ -131,7 +134,9 @@ static __always_inline void send_epoch(struct sentinel_bosc_container *container
 	record->epoch_index = container->epoch_index;
 	record->calls = calls;
 	record->mismatches = mismatches;
+	record->unseen_mismatches = unseen_mismatches;
 	record->complete = complete;
+	record->reserved = 0;
 	submit_record(record);
 }
 
@@ -153,21 +158,23 @@ static __always_inline struct bosc_window *slide(struct sentinel_bosc_container 
 		window->hash = 0;
 		window->next = 0;
 		window->filled = 0;
+		window->since_unseen = 0x7fff;
 		/* Zero is a bag's hash only by a 2^-64 chance: as a marker it at worst costs a probe. */
 		__builtin_memset(window->recent_known, 0, sizeof(window->recent_known));
 	}
 	__u32 index = (container->profile % SENTINEL_BOSC_PROFILES) * SENTINEL_BOSC_CALLS + nr;
-	__u64 *value = bpf_map_lookup_elem(&bosc_call_values, &index);
-	if (!value)
+	struct sentinel_bosc_call *call = bpf_map_lookup_elem(&bosc_call_values, &index);
+	if (!call)
 		return 0;
 	__u32 next = window->next & (SENTINEL_BOSC_WINDOW_MAX - 1);
 	if (window->filled >= size)
 		window->hash -= window->values[next];
 	else
 		window->filled++;
-	window->values[next] = *value;
+	window->values[next] = call->value;
 	window->calls[next] = nr;
-	window->hash += *value;
+	window->hash += call->value;
+	window->since_unseen = call->unseen ? 0 : (window->since_unseen < 0x7fff ? window->since_unseen + 1 : 0x7fff);
 	window->next = next + 1 >= size ? 0 : next + 1;
 	return window->filled >= size ? window : 0;
 }
@@ -187,16 +194,21 @@ static __always_inline void judge(struct sentinel_bosc_container *container, __u
 			*recent = window->hash;
 		} else {
 			__u32 mismatches = __sync_fetch_and_add(&container->mismatches, 1) + 1;
+			int holds_unseen = window->since_unseen < container->window;
+			__u32 unseen = holds_unseen ? __sync_fetch_and_add(&container->unseen_mismatches, 1) + 1 : container->unseen_mismatches;
 			if (mismatches <= SENTINEL_BOSC_KEPT)
 				send_unknown_bag(container, window, cgroup_id, bpf_get_current_pid_tgid());
-			if (mismatches == container->threshold + 1)
-				send_epoch(container, cgroup_id, bpf_get_current_pid_tgid(), container->epoch_calls + 1, mismatches, 0);
+			/* The early verdict, once: when the first of the two thresholds is passed. */
+			if ((mismatches == container->threshold + 1 && unseen <= container->new_call_threshold) ||
+			    (holds_unseen && unseen == container->new_call_threshold + 1 && mismatches <= container->threshold))
+				send_epoch(container, cgroup_id, bpf_get_current_pid_tgid(), container->epoch_calls + 1, mismatches, unseen, 0);
 		}
 	}
 	__u32 calls = __sync_fetch_and_add(&container->epoch_calls, 1) + 1;
 	if (calls == container->epoch_length) {
-		send_epoch(container, cgroup_id, bpf_get_current_pid_tgid(), calls, container->mismatches, 1);
+		send_epoch(container, cgroup_id, bpf_get_current_pid_tgid(), calls, container->mismatches, container->unseen_mismatches, 1);
 		container->mismatches = 0;
+		container->unseen_mismatches = 0;
 		container->epoch_calls = 0;
 		container->epoch_index++;
 	}

@@ -9,6 +9,8 @@ public struct EpochResult: Sendable, Equatable {
     public var windows: Int
     /// Bags not in the profile's database.
     public var mismatches: Int
+    /// Of those, the bags that held a call training never saw.
+    public var unseenMismatches = 0
     public var anomalous: Bool
     /// False for the early verdict, the moment an epoch's mismatches pass the threshold: an
     /// attack in a quiet container may take long to fill its epoch, or never do.
@@ -126,14 +128,20 @@ struct DetectionState {
         var calls = 0
         var windows = 0
         var mismatches = 0
+        var unseenMismatches = 0
         var kept = 0
     }
 
     let window: Int
     let epochLength: Int
+    let parameters: BoSCParameters
     let threshold: Int
+    /// Past the threshold of unseen bags: `Int.max` when there is none.
+    let newCallThreshold: Int
     let perThread: Bool
     let slots: [UInt16]
+    /// By call number: whether training never saw it.
+    let unseen: [Bool]
     let values = BagHash.values
     var known: BagHashSet
     var windows = WindowTable()
@@ -145,9 +153,12 @@ struct DetectionState {
     init(profile: BoSCProfile, parameters: BoSCParameters) {
         window = profile.window
         epochLength = parameters.epoch
+        self.parameters = parameters
         threshold = parameters.threshold
+        newCallThreshold = parameters.newCallThreshold ?? Int.max
         perThread = parameters.windows == .thread
         slots = profile.slots
+        unseen = (0..<BagHash.slotCount).map { profile.trainingCalls[UInt16($0)] == nil }
         known = profile.known
         keptStride = BoSCParameters.unknownBagsKept * profile.window
     }
@@ -161,18 +172,27 @@ struct DetectionState {
                 windows.windows[index].slide(call, size: window, slots: slots, values: values)
             }
         }
+        let since = unseen[Int(call)] ? 0 : min(windows.windows[index].sinceUnseen + 1, Int(Int16.max))
+        windows.windows[index].sinceUnseen = since
         var outcome = Outcome.nothing
         if full { epochs[stream].windows += 1 }
         if full, !known.contains(windows.windows[index].hash) {
-            recordMismatch(stream: stream, window: index)
-            if epochs[stream].mismatches == threshold + 1 { outcome = .passedThreshold }
+            let holdsUnseen = since < window
+            recordMismatch(stream: stream, window: index, holdsUnseen: holdsUnseen)
+            // The first of the two thresholds passed, once.
+            let epoch = epochs[stream]
+            if (epoch.mismatches == threshold + 1 && epoch.unseenMismatches <= newCallThreshold)
+                || (holdsUnseen && epoch.unseenMismatches == newCallThreshold &+ 1 && epoch.mismatches <= threshold) {
+                outcome = .passedThreshold
+            }
         }
         epochs[stream].calls += 1
         return epochs[stream].calls == epochLength ? .ended : outcome
     }
 
-    private mutating func recordMismatch(stream: Int, window index: Int) {
+    private mutating func recordMismatch(stream: Int, window index: Int, holdsUnseen: Bool) {
         epochs[stream].mismatches += 1
+        if holdsUnseen { epochs[stream].unseenMismatches += 1 }
         let kept = epochs[stream].kept
         guard kept < BoSCParameters.unknownBagsKept else { return }
         let start = stream * keptStride + kept * window
@@ -186,8 +206,11 @@ struct DetectionState {
         let unknownBags = (0..<epoch.kept).map { bag in
             keptCalls[(start + bag * window)..<(start + (bag + 1) * window)].sorted()
         }
-        return EpochResult(stream: stream, epoch: epoch.index + 1, calls: epoch.calls, windows: epoch.windows, mismatches: epoch.mismatches,
-                           anomalous: epoch.mismatches > threshold, complete: complete, unknownBags: unknownBags)
+        var result = EpochResult(stream: stream, epoch: epoch.index + 1, calls: epoch.calls, windows: epoch.windows, mismatches: epoch.mismatches,
+                                 anomalous: parameters.isAnomalous(mismatches: epoch.mismatches, unseen: epoch.unseenMismatches),
+                                 complete: complete, unknownBags: unknownBags)
+        result.unseenMismatches = epoch.unseenMismatches
+        return result
     }
 
     mutating func startEpoch(stream: Int) {

@@ -61,18 +61,23 @@ public struct KernelProfile: Sendable, Equatable {
     public var name: String
     /// By call number (up to `BagHash.slotCount`): the value of the call's slot.
     public var callValues: [UInt64]
+    /// By call number: whether training never saw it.
+    public var unseenCalls: [Bool]
     public var knownHashes: [UInt64]
     public var window: Int
     public var epoch: Int
     public var threshold: Int
+    public var newCallThreshold: Int?
 
     public init(profile: BoSCProfile, parameters: BoSCParameters) {
         name = profile.value
         callValues = profile.slots.map { BagHash.values[Int($0)] }
+        unseenCalls = (0..<BagHash.slotCount).map { profile.trainingCalls[UInt16($0)] == nil }
         knownHashes = Array(profile.bags.keys)
         window = profile.window
         epoch = parameters.epoch
         threshold = parameters.threshold
+        newCallThreshold = parameters.newCallThreshold
     }
 }
 

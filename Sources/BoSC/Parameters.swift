@@ -34,6 +34,11 @@ public struct BoSCParameters: Sendable, Equatable {
     public var epoch = 1000
     /// An epoch with more mismatches than this is anomalous.
     public var threshold = 10
+    /// An epoch is anomalous too with more mismatches than this whose bags hold a call training
+    /// never saw: a new call is what an attack brings, where a rare mix of known calls is what a
+    /// healthy service does now and then. Nil: such bags count as any other (the published
+    /// algorithm).
+    public var newCallThreshold: Int?
     /// Training ends once consecutive epochs' bag counts are at least this similar (cosine) ...
     public var similarity = 0.99
     /// ... this many epochs in a row.
@@ -56,7 +61,13 @@ public struct BoSCParameters: Sendable, Equatable {
 
     public init() {}
 
-    public static let names = ["window", "epoch", "threshold", "similarity", "stable_epochs", "training_seconds",
+    /// Whether an epoch with these unknown bags, `unseen` of them holding a call training never
+    /// saw, is anomalous.
+    public func isAnomalous(mismatches: Int, unseen: Int) -> Bool {
+        mismatches > threshold || newCallThreshold.map { unseen > $0 } ?? false
+    }
+
+    public static let names = ["window", "epoch", "threshold", "new_call_threshold", "similarity", "stable_epochs", "training_seconds",
                                "training_calls", "min_training_seconds", "windows", "learn", "profile"]
 
     /// Reads `params`; every problem is reported, and nil returned if there was one.
@@ -69,6 +80,10 @@ public struct BoSCParameters: Sendable, Equatable {
         if let window = integer("window", 2...Int64(largestWindow)) { parameters.window = window }
         if let epoch = integer("epoch", 10...100_000_000) { parameters.epoch = epoch }
         if let threshold = integer("threshold", 0...100_000_000) { parameters.threshold = threshold }
+        if let cursor = params.optional("new_call_threshold") {
+            if case .null = cursor.node.value { parameters.newCallThreshold = nil }
+            else if let value = cursor.integer(diagnostics, in: 0...100_000_000) { parameters.newCallThreshold = Int(value) }
+        }
         if let similarity = params.optional("similarity")?.number(diagnostics, in: 0...1) { parameters.similarity = similarity }
         if let stableEpochs = integer("stable_epochs", 1...1_000_000) { parameters.stableEpochs = stableEpochs }
         parameters.trainingSeconds = integer("training_seconds", 1...31_536_000)

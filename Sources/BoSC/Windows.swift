@@ -5,6 +5,9 @@ struct Window {
     var next = 0
     var filled = 0
     var hash: UInt64 = 0
+    /// Calls since the last one training never saw (capped): the window holds such a call while
+    /// this is below its size.
+    var sinceUnseen = Int(Int16.max)
 
     /// Slides the window by one call; true once it holds a whole window, whose bag is `hash`.
     @inline(__always)

@@ -333,6 +333,8 @@ public struct BoSCEpoch: Sendable, Equatable {
     /// Calls counted in the epoch: all of it when complete, up to the verdict otherwise.
     public var calls: Int64
     public var mismatches: Int64
+    /// Of those, bags holding a call training never saw.
+    public var unseenMismatches: Int64 = 0
     /// False for the early verdict, sent the moment the mismatches passed the threshold.
     public var complete: Bool
     /// The first unknown bags of the epoch, each its call numbers, sorted.

@@ -79,6 +79,7 @@ public enum EventCodec {
         ("bosc.epoch", "boscepoch: the container's epoch, from 1"),
         ("bosc.calls", "boscepoch: calls counted in it"),
         ("bosc.mismatches", "boscepoch: unknown bags counted in it"),
+        ("bosc.unseen_mismatches", "boscepoch: of those, bags holding a call training never saw"),
         ("bosc.complete", "boscepoch: false for the verdict sent as the mismatches passed the threshold"),
         ("bosc.unknown_bags", "boscepoch: the first unknown bags, each an array of call numbers"),
         ("bosc.training_norm", "boscepoch of a training in the kernel: the sum of its bags' counts squared"),
@@ -192,10 +193,11 @@ public enum EventCodec {
                     dot: UInt64(clamping: reader.integer("bosc.training_dot", required: true) ?? 0),
                     droppedBags: UInt64(clamping: reader.integer("bosc.training_dropped_bags") ?? 0))
             }
+            var judged = BoSCEpoch(epoch: epoch, calls: calls, mismatches: mismatches, complete: reader.bool("bosc.complete") ?? true,
+                                   unknownBags: bags.map { $0.map { UInt16(clamping: $0) } }, training: training)
+            judged.unseenMismatches = reader.integer("bosc.unseen_mismatches") ?? 0
             event = Event(type: .boscepoch, time: time ?? 0, pid: reader.integer("proc.pid") ?? 0, tid: reader.integer("proc.tid"), containerID: id,
-                          payload: .boscEpoch(BoSCEpoch(epoch: epoch, calls: calls, mismatches: mismatches,
-                                                        complete: reader.bool("bosc.complete") ?? true,
-                                                        unknownBags: bags.map { $0.map { UInt16(clamping: $0) } }, training: training)))
+                          payload: .boscEpoch(judged))
         } else if EventType.messages.contains(eventType) {
             guard let connection = reader.connection(for: eventType), let message = reader.message(for: eventType) else { return nil }
             event = Event(type: eventType, time: time ?? 0, pid: reader.integer("proc.pid") ?? 0, containerID: containerID,
@@ -610,6 +612,7 @@ public enum EventCodec {
             writer.key("bosc.epoch"); writer.integer(epoch.epoch)
             writer.key("bosc.calls"); writer.integer(epoch.calls)
             writer.key("bosc.mismatches"); writer.integer(epoch.mismatches)
+            writer.key("bosc.unseen_mismatches"); writer.integer(epoch.unseenMismatches)
             writer.key("bosc.complete"); writer.bool(epoch.complete)
             writer.key("bosc.unknown_bags")
             writer.beginArray()

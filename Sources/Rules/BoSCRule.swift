@@ -254,8 +254,10 @@ public final class BoSCRule: BuiltinRule, RuleType, PersistentRule {
 
     private func kernelVerdict(_ epoch: BoSCEpoch, slot: ProfileSlot, member: ObjectIdentifier) -> [String: FieldValue]? {
         guard case .detecting(let detector) = slot.phase, let stream = slot.members[member]?.stream else { return nil }
-        let result = EpochResult(stream: stream, epoch: Int(epoch.epoch), calls: Int(epoch.calls), mismatches: Int(epoch.mismatches),
-                                 anomalous: epoch.mismatches > parameters.threshold, complete: epoch.complete, unknownBags: epoch.unknownBags)
+        var result = EpochResult(stream: stream, epoch: Int(epoch.epoch), calls: Int(epoch.calls), mismatches: Int(epoch.mismatches),
+                                 anomalous: parameters.isAnomalous(mismatches: Int(epoch.mismatches), unseen: Int(epoch.unseenMismatches)),
+                                 complete: epoch.complete, unknownBags: epoch.unknownBags)
+        result.unseenMismatches = Int(epoch.unseenMismatches)
         if parameters.learn, result.complete, !result.anomalous, !result.unknownBags.isEmpty {
             let learnt = detector.learn(result.unknownBags)
             if !learnt.isEmpty { kernel?.post(.learn(profile: slot.value, hashes: learnt)) }

@@ -1,7 +1,7 @@
 // The BoSC evaluation's arithmetic: `bosc-evaluation RUN_DIR...`, each RUN_DIR one repetition
 // made by bench/bosc-evaluation with training.jsonl, normal.jsonl, attack.jsonl (recordings of
-// the database container's system calls) and attack-window (the attack's start and end, in
-// nanoseconds since the epoch).
+// the service container's system calls), attack-window (the attack's start and end, in
+// nanoseconds since the epoch) and image (the service's image; MariaDB's when there is none).
 //
 // For each epoch size (1000, 5000, 10000) a profile is trained on training.jsonl three ways: as the
 // published algorithm trains (until consecutive epochs are 0.99 alike, cosine, 3 epochs in a row);
@@ -47,12 +47,13 @@ func fail(_ message: String) -> Never {
     exit(2)
 }
 
-/// The database's image: a recording holds every container's calls, and another container may run.
-let databaseImage = "sentinel/mariadb:bookworm"
+/// The service's image, when a run does not name it: a recording holds every container's calls, and
+/// another container may run.
+let defaultImage = "sentinel/mariadb:bookworm"
 
-/// The system calls of the database container in a recording, in order. Read as a stream: an hour
+/// The system calls of the service's container in a recording, in order. Read as a stream: an hour
 /// of a busy database is some 20 GB of JSON lines.
-func readCalls(_ path: String) -> [Call] {
+func readCalls(_ path: String, image databaseImage: String) -> [Call] {
     var calls: [Call] = []
     var database: String?
     var problem: String?
@@ -150,23 +151,25 @@ struct Scoring {
         }
     }
 
-    /// More than `threshold` unknown bags of calls training saw, or `unseen` bags holding a call it
-    /// never saw.
-    static func weighed(_ threshold: Int, unseen: Int) -> Scoring {
-        Scoring(name: "more than \(threshold) unknown bags of known calls, or \(unseen) with a call never seen") { epoch in
-            var known = 0, new = 0
-            for (time, isUnseen) in zip(epoch.mismatchTimes, epoch.mismatchUnseen) {
-                if isUnseen { new += 1 } else { known += 1 }
-                if known > threshold || new >= unseen { return time }
+    /// As the rule's `new_call_threshold` judges: more than `threshold` unknown bags, or more than
+    /// `newCallThreshold` holding a call training never saw.
+    static func split(_ threshold: Int, newCallThreshold: Int) -> Scoring {
+        var parameters = BoSCParameters()
+        parameters.threshold = threshold
+        parameters.newCallThreshold = newCallThreshold
+        return Scoring(name: "more than \(threshold) unknown bags, or more than \(newCallThreshold) with a call never seen") { epoch in
+            var unseen = 0
+            for (index, (time, isUnseen)) in zip(epoch.mismatchTimes, epoch.mismatchUnseen).enumerated() {
+                if isUnseen { unseen += 1 }
+                if parameters.isAnomalous(mismatches: index + 1, unseen: unseen) { return time }
             }
             return nil
         }
     }
 }
 
-let scorings: [Scoring] = [.published(10), .published(20), .published(50),
-                           .weighed(10, unseen: 1), .weighed(20, unseen: 1), .weighed(50, unseen: 1), .weighed(100, unseen: 1),
-                           .weighed(200, unseen: 1), .weighed(50, unseen: 3), .weighed(100, unseen: 3), .weighed(200, unseen: 3)]
+let scorings: [Scoring] = [.published(10), .published(20), .published(50), .published(100)]
+    + [10, 20, 50, 100, 200].flatMap { threshold in [0, 2].map { Scoring.split(threshold, newCallThreshold: $0) } }
 /// Alerts of one container closer than this to the one before are one episode.
 let episodeGap: UInt64 = 60_000_000_000
 
@@ -185,9 +188,10 @@ guard !directories.isEmpty else { fail("usage: bosc-evaluation RUN_DIR...") }
 /// Per training and epoch size: the repetitions.
 var results: [String: [Repetition]] = [:]
 for directory in directories {
-    let training = readCalls(directory + "/training.jsonl")
-    let normal = readCalls(directory + "/normal.jsonl")
-    let attack = readCalls(directory + "/attack.jsonl")
+    let image = readWholeFile(directory + "/image").flatMap { String(decoding: $0, as: UTF8.self).split(whereSeparator: \.isWhitespace).first.map(String.init) } ?? defaultImage
+    let training = readCalls(directory + "/training.jsonl", image: image)
+    let normal = readCalls(directory + "/normal.jsonl", image: image)
+    let attack = readCalls(directory + "/attack.jsonl", image: image)
     guard let window = readWholeFile(directory + "/attack-window").map({ String(decoding: $0, as: UTF8.self).split(whereSeparator: \.isWhitespace).compactMap { UInt64($0) } }),
           window.count == 2 else { fail("\(directory)/attack-window must hold the attack's start and end in nanoseconds") }
     print("\(directory): \(training.count) training calls, \(normal.count) normal, \(attack.count) in the attack run")

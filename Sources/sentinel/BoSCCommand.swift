@@ -176,6 +176,9 @@ struct BoSCCommand: ParsableCommand {
         @OptionGroup var input: InputOptions
         @Option(help: "Calls per epoch.") var epoch = BoSCParameters().epoch
         @Option(help: "An epoch with more unknown bags than this is anomalous.") var threshold = BoSCParameters().threshold
+        @Option(name: .customLong("new-call-threshold"),
+                help: "An epoch with more unknown bags than this that hold a call training never saw is anomalous too (none: no such threshold).")
+        var newCallThreshold = BoSCParameters().newCallThreshold.map(String.init) ?? "none"
         @Flag(help: "Add an epoch's unknown bags to the profile when the epoch is under the threshold, as the rule's learn does.")
         var learn = false
         @Option(name: .short, help: "text or json.") var output: OutputFormat = .text
@@ -203,10 +206,14 @@ struct BoSCCommand: ParsableCommand {
                 if diagnostics.all.isEmpty { printError("sentinel: \(profile) is still training: it has no database to judge with") }
                 throw ExitStatus.badInput
             }
+            var parameters = BoSCParameters()
+            if newCallThreshold != "none" {
+                guard let value = Int(newCallThreshold), value >= 0 else { throw ValidationError("--new-call-threshold must be a number, 0 or more, or none") }
+                parameters.newCallThreshold = value
+            }
             if threshold >= epoch {
                 printError("sentinel: warning: --threshold \(threshold) is at or above the epoch's \(epoch) calls: an epoch has at most that many unknown bags, so none can be anomalous")
             }
-            var parameters = BoSCParameters()
             parameters.window = loaded.window
             parameters.windows = loaded.windows
             parameters.epoch = epoch
@@ -256,12 +263,13 @@ struct BoSCCommand: ParsableCommand {
                 writer.key("calls"); writer.integer(result.calls)
                 writer.key("windows"); writer.integer(result.windows)
                 writer.key("mismatches"); writer.integer(result.mismatches)
+                writer.key("unseen_mismatches"); writer.integer(result.unseenMismatches)
                 writer.key("anomalous"); writer.bool(result.anomalous)
                 writer.key("partial"); writer.bool(result.partial)
                 writer.endObject()
                 return writer.text
             case .text:
-                return "\(stream) epoch \(result.epoch)\(result.partial ? " (partial)" : ""): \(result.calls) calls, \(result.mismatches) mismatches\(result.anomalous ? ", ANOMALOUS" : "")"
+                return "\(stream) epoch \(result.epoch)\(result.partial ? " (partial)" : ""): \(result.calls) calls, \(result.mismatches) mismatches (\(result.unseenMismatches) with calls never seen)\(result.anomalous ? ", ANOMALOUS" : "")"
             }
         }
 

@@ -52,6 +52,33 @@ import Testing
         #expect(results.last?.1.complete == true && results.last?.1.mismatches == 10)
     }
 
+    /// A rare mix of known calls passes only the threshold; one call never seen in training passes
+    /// new_call_threshold at once.
+    @Test func callsNeverSeenHaveAThresholdOfTheirOwn() throws {
+        let pattern = [0, 1, 3, 0, 1, 39, 232]
+        let normal = (0..<7000).map { Call(thread: 1, number: pattern[$0 % 7]) }
+        let profile = BoSCProfile(trainer: train(normal, parameters()), key: .image, value: "test")
+        var settings = parameters(threshold: 30)
+        settings.newCallThreshold = 2
+        // Epoch 1: the known calls in an order training never saw (20 unknown bags). Epoch 2: ptrace once.
+        var judged = Array(normal[0..<1000])
+        judged.replaceSubrange(400..<420, with: (0..<20).map { Call(thread: 1, number: [232, 39][$0 % 2]) })
+        judged += normal[0..<1000]
+        judged.insert(Call(thread: 1, number: 101), at: 1500)
+        judged.removeLast()
+        let detector = BoSCDetector(profile: profile, parameters: settings)
+        let results = judged.enumerated().compactMap { index, call in
+            detector.observe(stream: 0, thread: call.thread, call: call.number).map { (index, $0) }
+        }
+        let complete = results.map(\.1).filter(\.complete)
+        #expect(complete.map(\.unseenMismatches) == [0, 10])
+        #expect(complete[0].mismatches > 10 && complete[0].mismatches <= 30 && !complete[0].anomalous)
+        #expect(complete[1].anomalous)
+        // The early verdict: the third bag holding ptrace.
+        let early = try #require(results.first { !$0.1.complete })
+        #expect(early.0 == 1502 && early.1.unseenMismatches == 3 && early.1.anomalous)
+    }
+
     @Test func theThresholdIsExclusive() {
         let normal = (0..<7000).map { Call(thread: 1, number: [0, 1, 3][$0 % 3]) }
         let profile = BoSCProfile(trainer: train(normal, parameters()), key: .image, value: "test")

@@ -56,7 +56,8 @@ import Testing
         let verdicts = try flagged.stdoutLines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }.filter { $0["summary"] == nil }
         #expect(verdicts.map { $0["anomalous"] as? Bool } == [false, false, true, true])
         #expect(verdicts.map { $0["mismatches"] as? Int } == [0, 0, 500, 40])
-        #expect(Set(verdicts[0].keys) == ["stream", "epoch", "calls", "windows", "mismatches", "anomalous", "partial"])
+        #expect(Set(verdicts[0].keys) == ["stream", "epoch", "calls", "windows", "mismatches", "unseen_mismatches", "anomalous", "partial"])
+        #expect(verdicts.map { $0["unseen_mismatches"] as? Int } == [0, 0, 500, 40], "the attack's calls: never seen in training")
     }
 
     /// As a researcher runs it over many short traces: logs named by a directory and a glob after

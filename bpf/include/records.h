@@ -243,9 +243,18 @@ struct sentinel_bosc_container {
 	__u32 window;
 	__u32 epoch_length;
 	__u32 threshold;
+	__u32 new_call_threshold; /* for unknown bags holding a call training never saw; ~0 for none */
 	__u32 epoch_calls; /* counted by the program from here on */
 	__u32 mismatches;
+	__u32 unseen_mismatches;
 	__u32 epoch_index;
+};
+
+/* A call's part in a profile's bags (map bosc_call_values, by profile * SENTINEL_BOSC_CALLS + call
+ * number): the random value of its slot, and whether training never saw it. */
+struct sentinel_bosc_call {
+	__u64 value;
+	__u32 unseen;
 	__u32 reserved;
 };
 
@@ -310,6 +319,8 @@ struct sentinel_bosc_epoch {
 	__u32 calls;
 	__u32 mismatches;
 	__u32 complete;
+	__u32 unseen_mismatches; /* of the mismatches, bags holding a call training never saw */
+	__u32 reserved;
 };
 
 /* What the capture program reads of one system call (map call_specs, by number). An entry of

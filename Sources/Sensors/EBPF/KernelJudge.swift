@@ -144,6 +144,7 @@ final class KernelJudge {
             value.window = UInt32(profile.window)
             value.epoch_length = UInt32(clamping: profile.epoch)
             value.threshold = UInt32(clamping: profile.threshold)
+            value.new_call_threshold = profile.newCallThreshold.map { UInt32(clamping: $0) } ?? UInt32.max
         case .train(_, let profile, let window, _, let streamAll):
             guard let index = trainings?.index(of: profile) else { return }
             generation &+= 1
@@ -164,7 +165,7 @@ final class KernelJudge {
     private func load(_ profile: KernelProfile) -> Bool {
         if loaded[profile.name] != nil { return true }
         guard let index = takeIndex() else { return false }
-        writeCallValues(profile.callValues, index: index)
+        writeCallValues(profile.callValues, unseen: profile.unseenCalls, index: index)
         loaded[profile.name] = LoadedProfile(index: index, hashes: Set(profile.knownHashes), users: 0)
         insertKnown(profile.knownHashes, index: index)
         return true
@@ -178,7 +179,7 @@ final class KernelJudge {
         if trainings.index(of: profile) != nil { return true }
         guard let index = takeIndex() else { return false }
         // While training, every call is its own slot: bags are counted by call number.
-        writeCallValues(BagHash.values, index: index)
+        writeCallValues(BagHash.values, unseen: [], index: index)
         trainings.start(profile, index: index, epoch: epoch)
         return true
     }
@@ -191,11 +192,11 @@ final class KernelJudge {
         return freeIndexes.popLast()
     }
 
-    private func writeCallValues(_ values: [UInt64], index: UInt32) {
+    private func writeCallValues(_ values: [UInt64], unseen: [Bool], index: UInt32) {
         for (call, value) in values.enumerated() {
             var key = index * UInt32(SENTINEL_BOSC_CALLS) + UInt32(call)
-            var value = value
-            bpf_map_update_elem(callValuesFD, &key, &value, UInt64(BPF_ANY))
+            var entry = sentinel_bosc_call(value: value, unseen: call < unseen.count && unseen[call] ? 1 : 0, reserved: 0)
+            bpf_map_update_elem(callValuesFD, &key, &entry, UInt64(BPF_ANY))
         }
     }
 
@@ -249,7 +250,9 @@ final class KernelJudge {
         let verdict = record.loadUnaligned(as: sentinel_bosc_epoch.self)
         let bags = unknownBags[cgroup]?.epoch == verdict.epoch_index ? unknownBags[cgroup]!.bags : []
         if verdict.complete != 0 { unknownBags[cgroup] = nil }
-        return BoSCEpoch(epoch: Int64(verdict.epoch_index) + 1, calls: Int64(verdict.calls), mismatches: Int64(verdict.mismatches),
-                         complete: verdict.complete != 0, unknownBags: bags)
+        var epoch = BoSCEpoch(epoch: Int64(verdict.epoch_index) + 1, calls: Int64(verdict.calls), mismatches: Int64(verdict.mismatches),
+                              complete: verdict.complete != 0, unknownBags: bags)
+        epoch.unseenMismatches = Int64(verdict.unseen_mismatches)
+        return epoch
     }
 }

@@ -111,6 +111,7 @@ import Testing
         var parameters = BoSCParameters()
         parameters.epoch = 500
         parameters.threshold = 5
+        parameters.newCallThreshold = 2
         parameters.similarity = 2
         let trainer = BoSCTrainer(parameters: parameters)
         for event in trainingCalls {
@@ -141,6 +142,9 @@ import Testing
         let kernelComplete = kernel.filter(\.complete)
         #expect(userComplete.count >= 10, "\(userComplete.count) epochs")
         #expect(kernelComplete.map(\.mismatches) == userComplete.map { Int64($0.mismatches) })
+        // Bags with a call training never saw (uname, df's statfs), counted alike.
+        #expect(kernelComplete.map(\.unseenMismatches) == userComplete.map { Int64($0.unseenMismatches) })
+        #expect(userComplete.contains { $0.unseenMismatches > 0 && $0.unseenMismatches < $0.mismatches })
         #expect(kernelComplete.map(\.epoch) == userComplete.map { Int64($0.epoch) })
         #expect(userComplete.contains { $0.anomalous } && userComplete.contains { !$0.anomalous && $0.mismatches == 0 })
         // Early verdicts: the same epochs, at the same call.
