@@ -24,8 +24,29 @@ import Glibc
 
 struct Call {
     var time: UInt64
+    var pid: Int64
     var thread: Int64
     var number: Int
+}
+
+/// A recording's calls of the service's container, and the processes the container runtime
+/// brought in from outside (`docker exec`: runc's init, whose parent is on the host), each with
+/// when it executed the image's program.
+struct Recording {
+    var calls: [Call]
+    var entered: [Int64: UInt64]
+
+    /// The calls without the runtime's own: an entered process's calls before its exec are
+    /// runc's (Go's start-up, timed by the scheduler), and its window starts at the exec.
+    var passingOverTheRuntime: [Call] {
+        calls.compactMap { call in
+            guard let exec = entered[call.pid] else { return call }
+            guard call.time >= exec else { return nil }
+            var fresh = call
+            fresh.thread |= 1 << 40
+            return fresh
+        }
+    }
 }
 
 /// One judged epoch: its first and last call's times, mismatches, when each happened, and whether
@@ -53,10 +74,12 @@ let defaultImage = "sentinel/mariadb:bookworm"
 
 /// The system calls of the service's container in a recording, in order. Read as a stream: an hour
 /// of a busy database is some 20 GB of JSON lines.
-func readCalls(_ path: String, image databaseImage: String) -> [Call] {
+func readCalls(_ path: String, image databaseImage: String) -> Recording {
     var calls: [Call] = []
     var database: String?
     var problem: String?
+    var containerPIDs: Set<Int64> = []
+    var execs: [(pid: Int64, time: UInt64, ppid: Int64)] = []
     let replay = ReplaySensor(path: path) { problem = problem ?? $0.description }
     do {
         try replay.run { event in
@@ -64,15 +87,20 @@ func readCalls(_ path: String, image databaseImage: String) -> [Call] {
                 if database != nil, database != event.containerID { problem = problem ?? "\(path) holds two containers of \(databaseImage)" }
                 database = event.containerID
             }
-            guard case .syscall(let number) = event.payload, let id = event.containerID, id == database else { return }
-            calls.append(Call(time: event.time, thread: event.tid, number: Int(number)))
+            guard let id = event.containerID, id == database else { return }
+            containerPIDs.insert(event.pid)
+            if event.type == .execve, let ppid = event.ppid { execs.append((event.pid, event.time, ppid)) }
+            guard case .syscall(let number) = event.payload else { return }
+            calls.append(Call(time: event.time, pid: event.pid, thread: event.tid, number: Int(number)))
         }
     } catch {
         fail("\(error)")
     }
     if let problem { fail(problem) }
     guard !calls.isEmpty else { fail("\(path) holds no system calls of a \(databaseImage) container") }
-    return calls
+    var entered: [Int64: UInt64] = [:]
+    for exec in execs where !containerPIDs.contains(exec.ppid) && entered[exec.pid] == nil { entered[exec.pid] = exec.time }
+    return Recording(calls: calls, entered: entered)
 }
 
 /// How a profile is trained on the training run.
@@ -183,25 +211,33 @@ struct Repetition {
     var bags: Int
 }
 
+/// The results of the defaults' training with the runtime's own calls passed over.
+let withoutRuntimeKey = "without the runtime's calls"
 let directories = Array(CommandLine.arguments.dropFirst())
 guard !directories.isEmpty else { fail("usage: bosc-evaluation RUN_DIR...") }
 /// Per training and epoch size: the repetitions.
 var results: [String: [Repetition]] = [:]
 for directory in directories {
     let image = readWholeFile(directory + "/image").flatMap { String(decoding: $0, as: UTF8.self).split(whereSeparator: \.isWhitespace).first.map(String.init) } ?? defaultImage
-    let training = readCalls(directory + "/training.jsonl", image: image)
-    let normal = readCalls(directory + "/normal.jsonl", image: image)
-    let attack = readCalls(directory + "/attack.jsonl", image: image)
+    let recordings = ["training", "normal", "attack"].map { readCalls(directory + "/\($0).jsonl", image: image) }
+    let (training, normal, attack) = (recordings[0].calls, recordings[1].calls, recordings[2].calls)
     guard let window = readWholeFile(directory + "/attack-window").map({ String(decoding: $0, as: UTF8.self).split(whereSeparator: \.isWhitespace).compactMap { UInt64($0) } }),
           window.count == 2 else { fail("\(directory)/attack-window must hold the attack's start and end in nanoseconds") }
-    print("\(directory): \(training.count) training calls, \(normal.count) normal, \(attack.count) in the attack run")
-    for way in Training.allCases { for epoch in epochSizes {
+    print("\(directory): \(training.count) training calls, \(normal.count) normal, \(attack.count) in the attack run; "
+          + "processes the runtime brought in: \(recordings.map { String($0.entered.count) }.joined(separator: ", "))")
+    func evaluate(_ training: [Call], _ normal: [Call], _ attack: [Call], way: Training, epoch: Int) -> Repetition {
         let profile = train(training, epoch: epoch, way)
-        results["\(way.name) \(epoch)", default: []].append(Repetition(
-            normal: judge(normal, profile: profile, epoch: epoch), attack: judge(attack, profile: profile, epoch: epoch),
-            attackStart: window[0], attackEnd: window[1], trainingEpochs: profile.training.epochs,
-            endedBy: profile.training.endedBy?.rawValue ?? "-", bags: profile.bags.count))
+        return Repetition(normal: judge(normal, profile: profile, epoch: epoch), attack: judge(attack, profile: profile, epoch: epoch),
+                          attackStart: window[0], attackEnd: window[1], trainingEpochs: profile.training.epochs,
+                          endedBy: profile.training.endedBy?.rawValue ?? "-", bags: profile.bags.count)
+    }
+    for way in Training.allCases { for epoch in epochSizes {
+        results["\(way.name) \(epoch)", default: []].append(evaluate(training, normal, attack, way: way, epoch: epoch))
     } }
+    let withoutRuntime = recordings.map(\.passingOverTheRuntime)
+    for epoch in epochSizes {
+        results["\(withoutRuntimeKey) \(epoch)", default: []].append(evaluate(withoutRuntime[0], withoutRuntime[1], withoutRuntime[2], way: .defaults, epoch: epoch))
+    }
 }
 
 /// The attack's alert: the first within the attack (from its start to 2 s after its end), in
@@ -256,9 +292,10 @@ func perHour(_ count: Int, _ nanoseconds: UInt64) -> String {
 }
 
 print("\nAlerts per hour of normal load and attacks caught, by scoring (trained \(Training.defaults.name); episodes: alerts under \(episodeGap / 1_000_000_000) s apart are one)")
+for (calls, key) in [("every call of the container", Training.defaults.name), ("the runtime's own calls passed over (docker exec's runc init, until it executes the image's program)", withoutRuntimeKey)] {
 for epoch in epochSizes {
-    let repetitions = results["\(Training.defaults.name) \(epoch)"]!
-    print("\nepoch \(epoch)")
+    let repetitions = results["\(key) \(epoch)"]!
+    print("\nepoch \(epoch), \(calls)")
     print("scoring | normal epochs flagged | false alerts per hour | false episodes per hour | attacks flagged | seconds to alert (each run)")
     for scoring in scorings {
         var flagged = 0, total = 0, episodes = 0, detected = 0
@@ -277,4 +314,5 @@ for epoch in epochSizes {
         print("\(scoring.name) | \(percent(flagged, total)) of \(total) | \(perHour(flagged, normalTime)) | \(perHour(episodes, normalTime)) | "
               + "\(detected)/\(repetitions.count) | \(delays.joined(separator: ", "))")
     }
+}
 }
