@@ -15,8 +15,14 @@
  * consecutive epochs (which ends a training) is kept up to date per call. User space hears of each
  * epoch's end with its figures, and reads the bags once the training is over.
  *
+ * A process the container runtime brings into a watched container from outside (`docker exec`:
+ * runc's init, a Go program, joins the cgroup, then executes the image's program) is the runtime's
+ * until that exec: its calls there, as many or as few as the scheduler lets fall after the join,
+ * are neither judged nor trained on, and its windows start at the exec.
+ *
  * Attached only when a rule needs system calls. */
 #include "include/syscall_batch.bpf.h"
+#include <bpf/bpf_tracing.h>
 
 /* A batch waits at most this long for the next call before it is sent. */
 #define BATCH_MAX_AGE_NS (50 * 1000 * 1000ULL)
@@ -79,6 +85,17 @@ struct {
 	__type(value, __u64);
 } bosc_training_calls SEC(".maps");
 
+/* Written by the cgroup-attach program (a process moved into a cgroup BoSC watches: the runtime's);
+ * read by the system-call program when a thread's window starts, and deleted by it once the process
+ * has executed the image's program. LRU: a process that exits before its exec leaves an entry that
+ * ages out. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u8);
+} bosc_entering SEC(".maps");
+
 /* Known bags a thread met lately, direct-mapped by the hash's low bits: a program's loops bring
  * the same few bags back, and this spares most of them the hash-map probe. */
 #define BOSC_RECENT_BAGS 8
@@ -92,7 +109,11 @@ struct bosc_window {
 	__u16 next;
 	__u16 filled;
 	__u16 since_unseen;
-	__u16 reserved[3];
+	/* Set while the thread belongs to a process the runtime brought in, until it executes: the
+	 * exec count it had then. */
+	__u16 entering;
+	__u32 reserved;
+	__u64 entered_exec_id;
 	__u64 values[SENTINEL_BOSC_WINDOW_MAX];
 	__u16 calls[SENTINEL_BOSC_WINDOW_MAX];
 	/* Only known bags, of this generation's profile; profiles only gain bags while loaded. */
@@ -140,12 +161,20 @@ static __always_inline void send_epoch(struct sentinel_bosc_container *container
 	submit_record(record);
 }
 
-/* Slides the thread's window by one call; returns it once it holds a whole bag. */
-static __always_inline struct bosc_window *slide(struct sentinel_bosc_container *container, __u64 cgroup_id, __u32 nr)
+static __always_inline void restart_window(struct bosc_window *window)
 {
-	__u32 size = container->window;
-	if (size < 2 || size > SENTINEL_BOSC_WINDOW_MAX)
-		return 0;
+	window->hash = 0;
+	window->next = 0;
+	window->filled = 0;
+	window->since_unseen = 0x7fff;
+	/* Zero is a bag's hash only by a 2^-64 chance: as a marker it at worst costs a probe. */
+	__builtin_memset(window->recent_known, 0, sizeof(window->recent_known));
+}
+
+/* The thread's window, or 0 if the call is not the image's: its process is the runtime's, brought
+ * in from outside and not yet executed. */
+static __always_inline struct bosc_window *window_of_current(struct sentinel_bosc_container *container, __u64 cgroup_id)
+{
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct bosc_window *window = bpf_task_storage_get(&bosc_windows, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!window) {
@@ -155,13 +184,29 @@ static __always_inline struct bosc_window *slide(struct sentinel_bosc_container 
 	if (window->cgroup_id != cgroup_id || window->generation != container->generation) {
 		window->cgroup_id = cgroup_id;
 		window->generation = container->generation;
-		window->hash = 0;
-		window->next = 0;
-		window->filled = 0;
-		window->since_unseen = 0x7fff;
-		/* Zero is a bag's hash only by a 2^-64 chance: as a marker it at worst costs a probe. */
-		__builtin_memset(window->recent_known, 0, sizeof(window->recent_known));
+		restart_window(window);
+		__u32 tgid = task->tgid;
+		window->entering = bpf_map_lookup_elem(&bosc_entering, &tgid) != 0;
+		window->entered_exec_id = task->self_exec_id;
 	}
+	if (window->entering) {
+		if (task->self_exec_id == window->entered_exec_id)
+			return 0;
+		/* The image's program, from its first call. */
+		__u32 tgid = task->tgid;
+		bpf_map_delete_elem(&bosc_entering, &tgid);
+		window->entering = 0;
+		restart_window(window);
+	}
+	return window;
+}
+
+/* Slides the thread's window by one call; returns it once it holds a whole bag. */
+static __always_inline struct bosc_window *slide(struct sentinel_bosc_container *container, struct bosc_window *window, __u32 nr)
+{
+	__u32 size = container->window;
+	if (size < 2 || size > SENTINEL_BOSC_WINDOW_MAX)
+		return 0;
 	__u32 index = (container->profile % SENTINEL_BOSC_PROFILES) * SENTINEL_BOSC_CALLS + nr;
 	struct sentinel_bosc_call *call = bpf_map_lookup_elem(&bosc_call_values, &index);
 	if (!call)
@@ -184,8 +229,10 @@ static __always_inline struct bosc_window *slide(struct sentinel_bosc_container 
  * another CPU in that instant may count in the next epoch). */
 static __always_inline void judge(struct sentinel_bosc_container *container, __u64 cgroup_id, __u32 nr)
 {
-	struct bosc_window *window = slide(container, cgroup_id, nr);
-	if (window) {
+	struct bosc_window *window = window_of_current(container, cgroup_id);
+	if (!window)
+		return;
+	if (slide(container, window, nr)) {
 		__u64 *recent = &window->recent_known[window->hash & (BOSC_RECENT_BAGS - 1)];
 		struct sentinel_bosc_bag bag = { .profile = container->profile, .hash = window->hash };
 		if (*recent == window->hash) {
@@ -256,12 +303,14 @@ static __always_inline void train(struct sentinel_bosc_container *container, __u
 	struct sentinel_bosc_training *training = bpf_map_lookup_elem(&bosc_trainings, &profile);
 	if (!training || training->epoch_length == 0)
 		return;
+	struct bosc_window *window = window_of_current(container, cgroup_id);
+	if (!window)
+		return;
 	__u32 index = profile * SENTINEL_BOSC_CALLS + nr;
 	__u64 *count = bpf_map_lookup_elem(&bosc_training_calls, &index);
 	if (count)
 		__sync_fetch_and_add(count, 1);
-	struct bosc_window *window = slide(container, cgroup_id, nr);
-	if (window)
+	if (slide(container, window, nr))
 		count_training_bag(training, window, profile);
 	__u32 calls = __sync_fetch_and_add(&training->epoch_calls, 1) + 1;
 	if (calls != training->epoch_length)
@@ -289,6 +338,22 @@ static __always_inline void train(struct sentinel_bosc_container *container, __u
 static __always_inline __u32 clamped(long id)
 {
 	return id < 0 || id >= SENTINEL_BOSC_CALLS ? SENTINEL_BOSC_CALLS - 1 : id;
+}
+
+/* cgroup_attach_task(struct cgroup *dst_cgrp, const char *path, struct task_struct *task, bool threadgroup):
+ * a process moved into a cgroup, as the runtime moves runc's init into a running container. A
+ * process inside a container cannot move itself into another cgroup (its cgroup file system is
+ * read-only) unless the container is privileged. */
+SEC("tp_btf/cgroup_attach_task")
+int BPF_PROG(on_cgroup_attach, struct cgroup *dst_cgrp, const char *path, struct task_struct *task, _Bool threadgroup)
+{
+	__u64 cgroup_id = dst_cgrp->kn->id;
+	if (!bpf_map_lookup_elem(&bosc_containers, &cgroup_id))
+		return 0;
+	__u32 tgid = task->tgid;
+	__u8 one = 1;
+	bpf_map_update_elem(&bosc_entering, &tgid, &one, BPF_ANY);
+	return 0;
 }
 
 /* sys_enter(struct pt_regs *regs, long id) */

@@ -99,5 +99,55 @@ extension LiveTests {
             _ = try? command(["docker", "rmi", "-f", rebuiltID])
             try? FileManager.default.removeItem(atPath: state)
         }
+            /// The rule at its defaults (trained 90 s rather than 10 minutes) on a database under a mixed
+        /// load: quiet through a minute more of that load, and an alert once sqlmap goes through
+        /// the database.
+        @Test func aProfileTrainedUnderAMixedLoadStaysQuietAndCatchesSqlmap() throws {
+            try #require(LiveEnvironment.problem == nil, "\(LiveEnvironment.problem ?? "")")
+            for tool in ["/usr/bin/sqlmap", "/usr/lib/python3/dist-packages/pymysql"] {
+                try #require(FileManager.default.fileExists(atPath: tool), "script/test installs \(tool)")
+            }
+            let packets = Packets()
+            let name = "sentinel-live-bosc-db"
+            let database = try packets.startContainer(name, image: "sentinel/mariadb:bookworm", Packets.database)
+            defer { _ = try? command(["docker", "rm", "-f", name]) }
+            let ready = waitUntil(seconds: 60) { (try? command(["docker", "exec", name, "mariadb", "-e", "select 1"]))?.status == 0 }
+            try #require(ready, "MariaDB did not start in its container")
+            try command(["docker", "exec", name, "mariadb", "-e",
+                         "CREATE DATABASE shop; CREATE USER load@'%' IDENTIFIED BY 'load'; GRANT ALL ON shop.* TO load@'%';"])
+            let link = try Packets.Link(containerPID: database.pid)
+            defer { withExtendedLifetime(link) {} }
+            let script = "Tests/sentinelTests/Fixtures/live/mixed-load.py"
+            try #require(try command(["/usr/bin/python3", script, Packets.containerAddress, name, "setup"]).status == 0)
+
+            let state = NSTemporaryDirectory() + "sentinel-bosc-mixed-" + UUID().uuidString
+            defer { try? FileManager.default.removeItem(atPath: state) }
+            let sentinel = try LiveSentinel(["--state-dir", state],
+                                            command: ["--rules", "Tests/sentinelTests/Fixtures/live/bosc-mixed.json", "-o", "json", "--append-output", "id=%container.id"])
+            let load = Process()
+            load.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+            load.arguments = [script, Packets.containerAddress, name, "run", "240"]
+            try load.run()
+            defer { load.terminate() }
+            func alerts() -> [[String: Any]] {
+                sentinel.alerts.filter { ($0["output_fields"] as? [String: Any])?["container.id"] as? String == database.id }
+            }
+
+            let trained = waitUntil(seconds: 150) { sentinel.stderr.contains("): trained on") }
+            try #require(trained, "no profile learnt: \(sentinel.stderr)")
+            // A minute more of the same load: nothing.
+            usleep(60_000_000)
+            #expect(load.isRunning, "the load ended early")
+            #expect(alerts().isEmpty, "alerts on the load it was trained on: \(alerts().map { $0["output"] ?? "" })")
+
+            let output = NSTemporaryDirectory() + "sentinel-sqlmap-" + UUID().uuidString
+            defer { try? FileManager.default.removeItem(atPath: output) }
+            let attack = try command(["/usr/bin/sqlmap", "-d", "mysql://load:load@\(Packets.containerAddress):3306/shop", "--batch", "--banner",
+                                      "--users", "--dbs", "--tables", "--dump", "-T", "items", "--stop", "5", "--output-dir", output])
+            #expect(attack.status == 0, "sqlmap: \(attack.stdout.suffix(2000))")
+            let caught = waitUntil(seconds: 10) { !alerts().isEmpty }
+            #expect(caught, "no BoSC alert for sqlmap: \(sentinel.stderr)")
+            #expect(sentinel.stop() == 0, "\(sentinel.stderr)")
+        }
     }
 }

@@ -143,6 +143,15 @@ struct task_struct {
 	struct mm_struct *mm;
 	struct fs_struct *fs;
 	struct files_struct *files;
+	__u64 self_exec_id; /* counts the task's execs */
+} CORE;
+
+struct kernfs_node {
+	__u64 id; /* a cgroup's: its id, as bpf_get_current_cgroup_id gives it */
+} CORE;
+
+struct cgroup {
+	struct kernfs_node *kn;
 } CORE;
 
 struct linux_binprm {

@@ -85,6 +85,26 @@ import Testing
     static let workload = "for i in $(seq 60); do cat /etc/hostname; ls /; id -u; done > /dev/null"
     static let unusual = "for i in $(seq 20); do cat /etc/hostname; ls /; done > /dev/null; uname -a; df; sleep 0.01; for i in $(seq 20); do id -u; done > /dev/null"
 
+    /// The test's shell writes itself into the cgroup, as a runtime brings a process in: the kernel
+    /// passes over its calls until it has executed (its execve calls among them: the shell tries
+    /// each directory of PATH in turn), and starts its window afresh after. User space is given the
+    /// calls the same way: the entering shell's up to its last execve dropped (the workload's shell
+    /// executes nothing itself), its later ones under a thread number of their own.
+    static func passingOverTheEntry(_ events: [Event]) -> [Event] {
+        guard let entering = events.first(where: { $0.type == .syscall })?.pid,
+              let executed = events.lastIndex(where: { event in
+                  guard event.pid == entering, case .syscall(59) = event.payload else { return false }
+                  return true
+              }) else { return events }
+        return events.enumerated().compactMap { index, event in
+            guard event.pid == entering, case .syscall = event.payload else { return event }
+            guard index > executed else { return nil }
+            var renamed = event
+            renamed.tid |= 1 << 40
+            return renamed
+        }
+    }
+
     /// A test cgroup and a sensor running, ready for requests; nil where the machine cannot load
     /// the probes (a failure in CI).
     func started() throws -> (TestCgroup, KernelRequests, RunningSensor)? {
@@ -123,7 +143,7 @@ import Testing
         running.apply(.judge(container: cgroup.id, profile: KernelProfile(profile: profile, parameters: parameters), streamAll: true), through: requests)
         try cgroup.run(Self.unusual)
         running.settle()
-        let events = running.stop().filter { $0.containerID == cgroup.id }
+        let events = Self.passingOverTheEntry(running.stop().filter { $0.containerID == cgroup.id })
 
         let detector = BoSCDetector(profile: profile, parameters: parameters)
         var userSpace: [EpochResult] = []
@@ -168,7 +188,7 @@ import Testing
         try cgroup.run(Self.workload)
         running.settle()
         let counts = try #require(requests.trainingCounts(profile: "test-image"), "no training counted in the kernel")
-        let events = running.take().filter { $0.containerID == cgroup.id }
+        let events = Self.passingOverTheEntry(running.take().filter { $0.containerID == cgroup.id })
 
         let userSpace = BoSCTrainer(parameters: parameters)
         let kernel = BoSCTrainer(parameters: parameters)
