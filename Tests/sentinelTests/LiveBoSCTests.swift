@@ -94,6 +94,9 @@ extension LiveTests {
             #expect(second.stop() == 0, "\(second.stderr)")
             let statuses = try command(["/bin/sh", "-c", "\(sentinelBinary) bosc status --state-dir \(state)"]).stdout
             #expect(statuses.contains("container.image.id=\(rebuiltID)  container.image=sentinel/busybox:bosc-test  training"), "\(statuses)")
+            // Saved at exit with what the kernel had counted of it by then.
+            let training = statuses.split(separator: "\n").first { $0.contains(rebuiltID) && $0.contains("training") } ?? ""
+            #expect(training.contains(" bags=") && !training.contains(" bags=0 "), "\(training)")
             #expect(statuses.contains("container.image.id=\(imageID)  container.image=sentinel/busybox:bosc-test  detecting"), "\(statuses)")
             _ = try? command(["docker", "rm", "-f", "sentinel-live-bosc-3"])
             _ = try? command(["docker", "rmi", "-f", rebuiltID])

@@ -94,7 +94,9 @@ public final class EBPFSensor: Sensor {
             processes.announceAll(deliverWithContainer)
             try readRecords()
         }
-        probes.detach()
+        // The maps stay until the sensor goes: rules read what the kernel counted (BoSC's
+        // trainings) when they save their state, after the run.
+        probes.detachPrograms()
     }
 
     private func readRecords() throws {
