@@ -116,8 +116,9 @@ extension LiveTests {
             defer { _ = try? command(["docker", "rm", "-f", name]) }
             let ready = waitUntil(seconds: 60) { (try? command(["docker", "exec", name, "mariadb", "-e", "select 1"]))?.status == 0 }
             try #require(ready, "MariaDB did not start in its container")
-            try command(["docker", "exec", name, "mariadb", "-e",
-                         "CREATE DATABASE shop; CREATE USER load@'%' IDENTIFIED BY 'load'; GRANT ALL ON shop.* TO load@'%';"])
+            let created = try command(["docker", "exec", name, "mariadb", "-e",
+                                       "CREATE DATABASE shop; CREATE USER shopper@'%' IDENTIFIED BY 'shopper'; GRANT ALL ON shop.* TO shopper@'%';"])
+            try #require(created.status == 0, "the shop's database and account")
             let link = try Packets.Link(containerPID: database.pid)
             defer { withExtendedLifetime(link) {} }
             let script = "Tests/sentinelTests/Fixtures/live/mixed-load.py"
@@ -130,8 +131,14 @@ extension LiveTests {
             let load = Process()
             load.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
             load.arguments = [script, Packets.containerAddress, name, "run", "240"]
+            // Not the test's output: a child holding it open would keep the test runner waiting.
+            load.standardOutput = FileHandle.nullDevice
+            load.standardError = FileHandle.nullDevice
             try load.run()
-            defer { load.terminate() }
+            defer {
+                load.terminate()
+                load.waitUntilExit()
+            }
             func alerts() -> [[String: Any]] {
                 sentinel.alerts.filter { ($0["output_fields"] as? [String: Any])?["container.id"] as? String == database.id }
             }
@@ -145,7 +152,7 @@ extension LiveTests {
 
             let output = NSTemporaryDirectory() + "sentinel-sqlmap-" + UUID().uuidString
             defer { try? FileManager.default.removeItem(atPath: output) }
-            let attack = try command(["/usr/bin/sqlmap", "-d", "mysql://load:load@\(Packets.containerAddress):3306/shop", "--batch", "--banner",
+            let attack = try command(["/usr/bin/sqlmap", "-d", "mysql://shopper:shopper@\(Packets.containerAddress):3306/shop", "--batch", "--banner",
                                       "--users", "--dbs", "--tables", "--dump", "-T", "items", "--stop", "5", "--output-dir", output])
             #expect(attack.status == 0, "sqlmap: \(attack.stdout.suffix(2000))")
             let caught = waitUntil(seconds: 10) { !alerts().isEmpty }

@@ -17,7 +17,8 @@ host, container, mode = sys.argv[1], sys.argv[2], sys.argv[3]
 
 
 def connect():
-    return pymysql.connect(host=host, port=3306, user="load", password="load", database="shop", autocommit=True)
+    return pymysql.connect(host=host, port=3306, user="shopper", password="shopper", database="shop", autocommit=True,
+                           connect_timeout=5, read_timeout=5, write_timeout=5)
 
 
 if mode == "setup":
@@ -78,7 +79,7 @@ def short_connection(pick):
 
 
 def health_check(pick):
-    subprocess.run(["docker", "exec", container, "mariadb-admin", "ping"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(["docker", "exec", container, "mariadb-admin", "ping"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=10)
 
 
 clients = [threading.Thread(target=with_connection, args=(100, point_read)),
