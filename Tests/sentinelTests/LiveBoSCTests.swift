@@ -59,11 +59,11 @@ extension LiveTests {
             #expect(first.stop() == 0)
             let counts = LiveTests.recordCounts(first.stderr)
             #expect((counts["bosc_epoch"]?.produced ?? 0) > 0 && counts["bosc_epoch"]?.dropped == 0, "\(first.stderr)")
-            // Trained in the kernel: epochs' figures came up, not the calls.
+            // Trained in the kernel: the epochs' figures came up from it (a training in user space
+            // sends none), and the training ended on them.
             #expect((counts["bosc_training_epoch"]?.produced ?? 0) >= 3 && counts["bosc_training_epoch"]?.dropped == 0, "\(first.stderr)")
             let trainedOn = first.stderr.components(separatedBy: "\(profileName): trained on ").last?.split(separator: " ").first.flatMap { Int($0) } ?? 0
-            #expect(trainedOn >= 3000 && (counts["syscalls"]?.produced ?? 0) < trainedOn / 2,
-                    "calls streamed while training in the kernel: \(first.stderr)")
+            #expect(trainedOn >= 3000, "\(first.stderr)")
 
             // A restart: the image's profile is read back, and a new container is judged from its start.
             let status = try command(["/bin/sh", "-c", "\(sentinelBinary) bosc status --state-dir \(state)"])
