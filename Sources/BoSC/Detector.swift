@@ -108,10 +108,13 @@ public final class BoSCDetector {
         state.pointee.epochs[stream] = DetectionState.StreamEpoch()
     }
 
-    /// The unknown bags of the stream's epoch so far: an evaluation watches it rise to learn when
-    /// each threshold would have been passed.
-    public func mismatchesSoFar(stream: Int) -> Int {
-        stream < state.pointee.epochs.count ? state.pointee.epochs[stream].mismatches : 0
+    /// The unknown bags of the stream's epoch so far, and of those the ones holding a call
+    /// training never saw: an evaluation watches them rise to learn when each threshold would have
+    /// been passed.
+    public func mismatchesSoFar(stream: Int) -> (all: Int, unseen: Int) {
+        guard stream < state.pointee.epochs.count else { return (0, 0) }
+        let epoch = state.pointee.epochs[stream]
+        return (epoch.mismatches, epoch.unseenMismatches)
     }
 }
 
@@ -140,7 +143,6 @@ struct DetectionState {
     let newCallThreshold: Int
     let perThread: Bool
     let slots: [UInt16]
-    /// By call number: whether training never saw it.
     let unseen: [Bool]
     let values = BagHash.values
     var known: BagHashSet
@@ -158,7 +160,7 @@ struct DetectionState {
         newCallThreshold = parameters.newCallThreshold ?? Int.max
         perThread = parameters.windows == .thread
         slots = profile.slots
-        unseen = (0..<BagHash.slotCount).map { profile.trainingCalls[UInt16($0)] == nil }
+        unseen = profile.unseenCalls
         known = profile.known
         keptStride = BoSCParameters.unknownBagsKept * profile.window
     }

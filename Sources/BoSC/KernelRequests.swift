@@ -72,7 +72,7 @@ public struct KernelProfile: Sendable, Equatable {
     public init(profile: BoSCProfile, parameters: BoSCParameters) {
         name = profile.value
         callValues = profile.slots.map { BagHash.values[Int($0)] }
-        unseenCalls = (0..<BagHash.slotCount).map { profile.trainingCalls[UInt16($0)] == nil }
+        unseenCalls = profile.unseenCalls
         knownHashes = Array(profile.bags.keys)
         window = profile.window
         epoch = parameters.epoch
@@ -82,7 +82,7 @@ public struct KernelProfile: Sendable, Equatable {
 }
 
 /// What the kernel counted for one training: calls by number, and bags by their calls.
-public struct KernelTrainingCounts: Sendable, Equatable {
+public struct KernelTrainingCounts: Sendable {
     public var callCounts: [UInt64]
     public var bags: [(calls: [UInt16], frequency: UInt64)]
     /// New bags the kernel's map had no room for.
@@ -92,10 +92,5 @@ public struct KernelTrainingCounts: Sendable, Equatable {
         self.callCounts = callCounts
         self.bags = bags
         self.droppedBags = droppedBags
-    }
-
-    public static func == (lhs: Self, rhs: Self) -> Bool {
-        lhs.callCounts == rhs.callCounts && lhs.droppedBags == rhs.droppedBags
-            && lhs.bags.elementsEqual(rhs.bags) { $0.calls == $1.calls && $0.frequency == $1.frequency }
     }
 }

@@ -25,6 +25,9 @@ public struct BoSCProfile: Sendable {
     public let training: TrainingProgress
     /// Each call number's slot, for the windows.
     public let slots: [UInt16]
+    /// By call number: whether training never saw the call (its windows count apart, in
+    /// `unseenMismatches`).
+    public let unseenCalls: [Bool]
     public private(set) var known: BagHashSet
 
     public var otherSlot: UInt16 { UInt16(slotCalls.count) }
@@ -43,6 +46,7 @@ public struct BoSCProfile: Sendable {
         var slots = [UInt16](repeating: UInt16(slotCalls.count), count: BagHash.slotCount)
         for (slot, call) in slotCalls.enumerated() { slots[Int(call)] = UInt16(slot) }
         self.slots = slots
+        unseenCalls = (0..<BagHash.slotCount).map { trainingCalls[UInt16($0)] == nil }
         known = BagHashSet(bags.keys)
     }
 

@@ -90,11 +90,16 @@ public final class BoSCTrainer {
         if full { count(bag: windows.windows[index].hash, index: index) }
         callsInEpoch += 1
         if callsInEpoch == parameters.epoch { endEpoch() }
+        endIfPastLimits(time: time)
+        return completion != nil
+    }
+
+    /// Training ends after `training_calls` or `training_seconds`, stable or not.
+    private func endIfPastLimits(time: UInt64) {
         if completion == nil, let limit = parameters.trainingCalls, calls >= limit { completion = .calls }
         if completion == nil, let limit = parameters.trainingSeconds, let started, time &- started >= UInt64(limit) * 1_000_000_000 {
             completion = .duration
         }
-        return completion != nil
     }
 
     /// A thread exited: its window goes with it.
@@ -147,10 +152,7 @@ public final class BoSCTrainer {
         if started == nil { started = time }
         lastCallTime = time
         judgeStability(dot: Double(figures.dot), normSquared: Double(figures.normSquared), previousNormSquared: Double(figures.previousNormSquared))
-        if completion == nil, let limit = parameters.trainingCalls, calls >= limit { completion = .calls }
-        if completion == nil, let limit = parameters.trainingSeconds, let started, time &- started >= UInt64(limit) * 1_000_000_000 {
-            completion = .duration
-        }
+        endIfPastLimits(time: time)
         return completion != nil
     }
 

@@ -139,28 +139,25 @@ func judge(_ calls: [Call], profile: BoSCProfile, epoch: Int) -> [JudgedEpoch] {
     let empty = JudgedEpoch(start: 0, end: 0, mismatches: 0, mismatchTimes: [], mismatchUnseen: [])
     var current = empty
     var callsInEpoch = 0
-    /// Per thread, calls since its last call that training never saw: its window holds one while
-    /// this is below the window's size.
-    var sinceUnseen: [Int64: Int] = [:]
+    var unseenSoFar = 0
     for call in calls {
         if callsInEpoch == 0 { current.start = call.time }
         callsInEpoch += 1
-        let unseen = profile.trainingCalls[UInt16(clamping: call.number)] == nil
-        let since = unseen ? 0 : (sinceUnseen[call.thread] ?? profile.window) + 1
-        sinceUnseen[call.thread] = since
         let result = detector.observe(stream: 0, thread: call.thread, call: call.number)
-        // A complete verdict has started the next epoch: its own count is in the result.
-        let mismatches = result?.complete == true ? result!.mismatches : detector.mismatchesSoFar(stream: 0)
+        // A complete verdict has started the next epoch: its own counts are in the result.
+        let (mismatches, unseen) = result?.complete == true ? (result!.mismatches, result!.unseenMismatches) : detector.mismatchesSoFar(stream: 0)
         if mismatches > current.mismatches {
             current.mismatchTimes.append(call.time)
-            current.mismatchUnseen.append(since < profile.window)
+            current.mismatchUnseen.append(unseen > unseenSoFar)
             current.mismatches = mismatches
+            unseenSoFar = unseen
         }
         guard let result, result.complete else { continue }
         current.end = call.time
         epochs.append(current)
         current = empty
         callsInEpoch = 0
+        unseenSoFar = 0
     }
     return epochs
 }
