@@ -35,13 +35,21 @@ let package = Package(
         // Compiles bpf/*.bpf.c and embeds the objects into Sensors.
         .plugin(name: "BPFCompiler", capability: .buildTool(), dependencies: ["bpf-embed"]),
         .executableTarget(name: "bpf-embed"),
-        .target(name: "Outputs", dependencies: ["Engine", "SentinelJSON"]),
+        // libcurl and zlib from Debian, for the http output (HTTPSink says why libcurl).
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "Outputs", dependencies: ["Engine", "SentinelJSON", "CCurl", "CZlib"]),
+        // sentinel's own pages (/healthz, /metrics, /versions), served by GNU libmicrohttpd.
+        .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
+        .target(name: "Web", dependencies: ["CMicroHTTPD"]),
+        // Sinks that keep, stall or refuse alerts, for the unit tests of what sits in front of outputs.
+        .target(name: "OutputsTestSupport", dependencies: ["Outputs", "Engine"]),
         // `sentinel rules import`: Falco's YAML rule files, with Falco's semantics, into sentinel's JSON.
         .target(name: "FalcoImport", dependencies: ["Rules", "SentinelJSON", .product(name: "Yams", package: "Yams")]),
         .executableTarget(
             name: "sentinel",
             dependencies: [
-                "Engine", "Rules", "Sensors", "Outputs", "BoSC", "FalcoImport",
+                "Engine", "Rules", "Sensors", "Outputs", "BoSC", "FalcoImport", "Web",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -52,6 +60,8 @@ let package = Package(
         // bench/bosc-evaluation's arithmetic: false and true positives over recorded runs.
         .executableTarget(name: "bosc-evaluation", dependencies: ["BoSC", "Engine", "SentinelJSON", "Sensors"]),
 
+        // bench/http-output: the http output's alerts per second to a local receiver.
+        .executableTarget(name: "outputs-bench", dependencies: ["Outputs", "Engine"]),
         // bench/packets: a pcap of mixed traffic through the dissectors and the stock rules.
         .executableTarget(name: "packets-bench", dependencies: ["Packets", "Sensors", "Engine", "Rules", "SentinelJSON"]),
         // The dissectors under libFuzzer (fuzz/run), or replaying a corpus (the tests).
@@ -64,7 +74,8 @@ let package = Package(
         .testTarget(name: "BoSCTests", dependencies: ["BoSC", "Engine", "SentinelJSON"], exclude: ["Fixtures"]),
         .testTarget(name: "PacketsTests", dependencies: ["Packets", "Engine"]),
         .testTarget(name: "FalcoImportTests", dependencies: ["FalcoImport", "Rules", "SentinelJSON"], exclude: ["Fixtures"]),
-        .testTarget(name: "OutputsTests", dependencies: ["Outputs", "Engine", "SentinelJSON"]),
+        .testTarget(name: "WebTests", dependencies: ["Web"]),
+        .testTarget(name: "OutputsTests", dependencies: ["Outputs", "OutputsTestSupport", "Engine", "SentinelJSON"], exclude: ["Fixtures"]),
         // Runs the built `sentinel` binary as a user would; the dependency makes sure it is built.
         .testTarget(name: "sentinelTests", dependencies: ["sentinel", "packets-fuzz"], exclude: ["Fixtures"]),
     ]

@@ -1,45 +1,154 @@
+import Synchronization
+
 /// Runs events through the rules: keeps the process and container tables up to date and evaluates
 /// each event against only the rules indexed under its type. One engine serves one event stream,
 /// on one thread; live and replayed events take this same path.
 public final class Engine {
-    public struct Statistics: Sendable {
-        public var events: UInt64 = 0
-        public var alerts: UInt64 = 0
-        public var eventsByType = [UInt64](repeating: 0, count: EventType.allCases.count)
+    /// What the engine counted, readable from any thread while it runs (each rule counts its own
+    /// alerts: `CompiledRule.alerts`).
+    public final class Statistics: Sendable {
+        /// Events per type, by `EventType.rawValue`.
+        public let eventsByType = SingleWriterCounters(count: EventType.allCases.count)
+
+        public var events: UInt64 { (0..<eventsByType.count).reduce(0) { $0 + eventsByType[$1] } }
     }
 
     public let processes: ProcessTable
     public let containers: ContainerTable
-    public let rules: [CompiledRule]
-    public private(set) var statistics = Statistics()
+    /// The rules judging now; `replaceRules` changes them between two events. The engine's thread
+    /// only: another reads `currentRules`.
+    public var rules: [CompiledRule] { index.rules }
+    /// The rules judging now, for any thread (`/metrics`).
+    public var currentRules: [CompiledRule] { publishedRules.withLock { $0 } }
+    private let publishedRules: Mutex<[CompiledRule]>
+    public let statistics = Statistics()
+    /// The events seen so far: each event's `evt.num`.
+    private var eventNumber: UInt64 = 0
     private var writtenFiles = WrittenFiles()
     private var socketOwners = SocketOwners()
     private var socketPeers = SocketPeers()
-    private let judgesPeerChanges: Bool
+    private var index: RuleIndex
     /// The shared subconditions' answers (SharedSubconditions), this engine's own.
-    private let memo: UnsafeMutablePointer<MemoSlot>
-    private let memoCount: Int
-    private let rulesByType: [[CompiledRule]]
-    /// Whether some rule judges captured messages: only then is it worth learning who holds each
-    /// connection (a busy host makes hundreds of thousands a second).
-    private let judgesMessages: Bool
+    private var memo: UnsafeMutablePointer<MemoSlot>
+    private var memoCount: Int
 
     public init(rules: [CompiledRule], processes: ProcessTable = ProcessTable(), containers: ContainerTable = ContainerTable()) {
-        self.rules = rules
         self.processes = processes
         self.containers = containers
-        let rulesByType = EventType.allCases.map { type in rules.filter { $0.condition.eventTypes.contains(type) } }
-        self.rulesByType = rulesByType
-        judgesMessages = EventType.messages.contains { !rulesByType[Int($0.rawValue)].isEmpty }
-        memoCount = max(1, rules.map(\.condition.memoSlots).max() ?? 0)
+        index = RuleIndex(rules: rules)
+        publishedRules = Mutex(rules)
+        memoCount = index.memoSlots
         memo = .allocate(capacity: memoCount)
         memo.initialize(repeating: MemoSlot(), count: memoCount)
-        judgesPeerChanges = rules.contains { $0.condition.fieldNames.contains("fd.name_changed") || $0.output.fieldNames.contains("fd.name_changed") }
     }
 
     deinit {
         memo.deinitialize(count: memoCount)
         memo.deallocate()
+    }
+
+    /// Judges with `index`'s rules from the next event on. What the engine knows of the host (its
+    /// processes, containers, written files, sockets) stays: it does not depend on the rules. Call
+    /// it where `process` is called, between two events.
+    public func replaceRules(with index: RuleIndex) {
+        self.index = index
+        publishedRules.withLock { $0 = index.rules }
+        if index.memoSlots > memoCount {
+            memo.deinitialize(count: memoCount)
+            memo.deallocate()
+            memoCount = index.memoSlots
+            memo = .allocate(capacity: memoCount)
+            memo.initialize(repeating: MemoSlot(), count: memoCount)
+        }
+    }
+
+    public var ruleIndex: RuleIndex { index }
+    // What the rules need, as `RuleIndex` says.
+    public var neededEventTypes: Set<EventType> { index.neededEventTypes }
+    public var fieldNames: Set<String> { index.fieldNames }
+    public var namesToResolve: Set<String> { index.namesToResolve }
+    public var callFilters: [EventType: CallFilter] { index.callFilters }
+    public var neededSystemCalls: SystemCallNumbers { index.neededSystemCalls }
+    /// The event is consumed: it moves into the context the rules read, uncopied.
+    public func process(_ event: consuming Event, emit: (Alert) -> Void) {
+        eventNumber += 1
+        statistics.eventsByType.add(Int(event.type.rawValue))
+
+        var context: EventContext
+        if case .message(let connection, _) = event.payload {
+            let owner = event.pid != 0 ? event.pid : socketOwners.owner(of: connection)
+            let peer = connection.peerContainerID.map { containers.record(for: $0) }
+            let peerOwner = peer == nil ? nil : socketOwners.owner(of: connection.reversed)
+            let container = containers.record(for: event.containerID ?? ContainerRecord.hostID)
+            context = EventContext(event: consume event, process: owner.flatMap { processes[$0] }, container: container,
+                                   peerContainer: peer, peerProcess: peerOwner.flatMap { processes[$0] }, number: eventNumber)
+        } else if !event.type.hasProcess {
+            let id = event.containerID ?? ContainerRecord.hostID
+            if case .container(let facts) = event.payload { containers.update(id: id, with: facts) }
+            context = EventContext(event: consume event, process: nil, container: containers.record(for: id), number: eventNumber)
+        } else {
+            let container = event.containerID.map { containers.record(for: $0) }
+            let process = processes.apply(event, container: container)
+            if event.type.isExec {
+                process.isExeWritten = writtenFiles.contains(container: process.container, path: process.exePath)
+            } else if case .open(let path, let flags, let result, _, _) = event.payload, flags.isWrite, result >= 0 {
+                writtenFiles.insert(container: process.container, path: path)
+            } else if index.judgesMessages, event.type == .connect || event.type == .accept {
+                socketOwners.update(with: event)
+            }
+            context = EventContext(event: consume event, process: process, container: process.container, number: eventNumber)
+            if index.judgesPeerChanges, let descriptor = context.descriptor, descriptor.kind?.isSocket == true, !descriptor.isConnected,
+               case .call(let arguments) = context.event.payload, let peer = arguments.address {
+                context.nameChanged = socketPeers.changes(socket: descriptor.inode, to: peer)
+            }
+        }
+
+        context.memo = memo
+        for rule in index.rulesByType[Int(context.event.type.rawValue)] {
+            guard rule.condition.matches(context) else {
+                rule.builtin?.passedOver(context)
+                continue
+            }
+            var finding: [String: FieldValue] = [:]
+            if let builtin = rule.builtin {
+                guard let found = builtin.observe(context) else { continue }
+                finding = found
+            }
+            let (text, fields) = rule.output.render(context, finding: finding)
+            rule.countAlert()
+            emit(Alert(time: context.event.time, rule: rule.name, priority: rule.priority, output: text,
+                       outputFields: fields, tags: rule.tags, source: rule.source))
+        }
+
+        if let credentials = context.event.process.credentialsAfter, let process = context.process {
+            processes.change(process, to: credentials)
+        }
+        if context.event.type == .procexit, context.event.tid == context.event.pid {
+            processes.exited(pid: context.event.pid, at: context.event.time)
+        }
+        processes.forgetExited(before: context.event.time)
+    }
+}
+
+/// A rule set indexed for judging: its rules by the event types they watch, and what the sensors
+/// must gather for them. Made once per rule set (at start, at each reload, off the engine's
+/// thread); the engine swaps it in whole.
+public struct RuleIndex {
+    public let rules: [CompiledRule]
+    let rulesByType: [[CompiledRule]]
+    /// Whether some rule judges captured messages: only then is it worth learning who holds each
+    /// connection (a busy host makes hundreds of thousands a second).
+    let judgesMessages: Bool
+    let judgesPeerChanges: Bool
+    let memoSlots: Int
+
+    public init(rules: [CompiledRule]) {
+        self.rules = rules
+        let rulesByType = EventType.allCases.map { type in rules.filter { $0.condition.eventTypes.contains(type) } }
+        self.rulesByType = rulesByType
+        judgesMessages = EventType.messages.contains { !rulesByType[Int($0.rawValue)].isEmpty }
+        memoSlots = max(1, rules.map(\.condition.memoSlots).max() ?? 0)
+        judgesPeerChanges = rules.contains { $0.condition.fieldNames.contains("fd.name_changed") || $0.output.fieldNames.contains("fd.name_changed") }
     }
 
     /// The event types some rule needs: sensors attach only the probes these require.
@@ -82,66 +191,5 @@ public final class Engine {
     /// The system calls some rule could match: the others need not become events.
     public var neededSystemCalls: SystemCallNumbers {
         rulesByType[Int(EventType.syscall.rawValue)].reduce(.none) { $0.union($1.condition.systemCalls) }
-    }
-
-    /// The event is consumed: it moves into the context the rules read, uncopied.
-    public func process(_ event: consuming Event, emit: (Alert) -> Void) {
-        statistics.events += 1
-        statistics.eventsByType[Int(event.type.rawValue)] += 1
-
-        var context: EventContext
-        if case .message(let connection, _) = event.payload {
-            let owner = event.pid != 0 ? event.pid : socketOwners.owner(of: connection)
-            let peer = connection.peerContainerID.map { containers.record(for: $0) }
-            let peerOwner = peer == nil ? nil : socketOwners.owner(of: connection.reversed)
-            let container = containers.record(for: event.containerID ?? ContainerRecord.hostID)
-            context = EventContext(event: consume event, process: owner.flatMap { processes[$0] }, container: container,
-                                   peerContainer: peer, peerProcess: peerOwner.flatMap { processes[$0] }, number: statistics.events)
-        } else if !event.type.hasProcess {
-            let id = event.containerID ?? ContainerRecord.hostID
-            if case .container(let facts) = event.payload { containers.update(id: id, with: facts) }
-            context = EventContext(event: consume event, process: nil, container: containers.record(for: id), number: statistics.events)
-        } else {
-            let container = event.containerID.map { containers.record(for: $0) }
-            let process = processes.apply(event, container: container)
-            if event.type.isExec {
-                process.isExeWritten = writtenFiles.contains(container: process.container, path: process.exePath)
-            } else if case .open(let path, let flags, let result, _, _) = event.payload, flags.isWrite, result >= 0 {
-                writtenFiles.insert(container: process.container, path: path)
-            } else if judgesMessages, event.type == .connect || event.type == .accept {
-                socketOwners.update(with: event)
-            }
-            context = EventContext(event: consume event, process: process, container: process.container, number: statistics.events)
-            if judgesPeerChanges, let descriptor = context.descriptor, descriptor.kind?.isSocket == true, !descriptor.isConnected,
-               case .call(let arguments) = context.event.payload, let peer = arguments.address {
-                context.nameChanged = socketPeers.changes(socket: descriptor.inode, to: peer)
-            }
-        }
-
-        context.memo = memo
-        for rule in rulesByType[Int(context.event.type.rawValue)] {
-            guard rule.condition.matches(context) else {
-                rule.builtin?.passedOver(context)
-                continue
-            }
-            var finding: [String: FieldValue] = [:]
-            if let builtin = rule.builtin {
-                guard let found = builtin.observe(context) else { continue }
-                finding = found
-            }
-            let (text, fields) = rule.output.render(context, finding: finding)
-            rule.alertCount += 1
-            statistics.alerts += 1
-            emit(Alert(time: context.event.time, rule: rule.name, priority: rule.priority, output: text,
-                       outputFields: fields, tags: rule.tags, source: rule.source))
-        }
-
-        if let credentials = context.event.process.credentialsAfter, let process = context.process {
-            processes.change(process, to: credentials)
-        }
-        if context.event.type == .procexit, context.event.tid == context.event.pid {
-            processes.exited(pid: context.event.pid, at: context.event.time)
-        }
-        processes.forgetExited(before: context.event.time)
     }
 }

@@ -17,8 +17,9 @@ extension BuiltinRule {
     public func passedOver(_ context: EventContext) {}
 }
 
-/// A rule ready to run.
-public final class CompiledRule {
+/// A rule ready to run. Its engine's thread judges with it; other threads (`/metrics`) read only
+/// its constants and its alert count, which is why it may cross to them.
+public final class CompiledRule: @unchecked Sendable {
     public let name: String
     public let description: String
     public let priority: Priority
@@ -27,10 +28,16 @@ public final class CompiledRule {
     public let condition: CompiledCondition
     public let output: OutputTemplate
     public let builtin: BuiltinRule?
-    public internal(set) var alertCount: UInt64 = 0
+    /// Everything that decides what the rule does, as text (its name, condition, output, priority,
+    /// tags, source, type and parameters), and nothing of where its file wrote it: a reload keeps
+    /// the running rule, state and counts with it, when the new one's identity is the same.
+    public let identity: String
+    /// Alerts raised, counted by the engine's thread and read from any (`/metrics`).
+    private let alertCounter = SingleWriterCounters(count: 1)
+    public var alerts: UInt64 { alertCounter[0] }
 
     public init(name: String, description: String = "", priority: Priority, tags: [String] = [], source: String = "syscall",
-                condition: CompiledCondition, output: OutputTemplate, builtin: BuiltinRule? = nil) {
+                condition: CompiledCondition, output: OutputTemplate, builtin: BuiltinRule? = nil, identity: String? = nil) {
         self.name = name
         self.description = description
         self.priority = priority
@@ -39,17 +46,20 @@ public final class CompiledRule {
         self.condition = condition
         self.output = output
         self.builtin = builtin
+        self.identity = identity ?? name
     }
+
+    func countAlert() { alertCounter.add(0) }
 
     /// The same rule with `extra` after its output (`--append-output`).
     public func appendingOutput(_ extra: OutputTemplate) -> CompiledRule {
         CompiledRule(name: name, description: description, priority: priority, tags: tags, source: source,
-                     condition: condition, output: output.appending(extra), builtin: builtin)
+                     condition: condition, output: output.appending(extra), builtin: builtin, identity: identity)
     }
 
-    /// The same rule with no alerts counted and fresh built-in state.
+    /// The same rule with fresh built-in state.
     public var freshCopy: CompiledRule {
         CompiledRule(name: name, description: description, priority: priority, tags: tags, source: source,
-                     condition: condition, output: output, builtin: builtin?.fresh())
+                     condition: condition, output: output, builtin: builtin?.fresh(), identity: identity)
     }
 }

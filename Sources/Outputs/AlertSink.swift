@@ -3,53 +3,65 @@ import SentinelJSON
 
 /// Where alerts go. Each sink runs on its own queue behind `AlertDispatcher`, so `write` may block
 /// (a TCP connection, a full disk) without stalling the sensors; a write that throws is retried.
-public protocol AlertSink: AnyObject, SendableMetatype {
-    /// The name a config file uses: `{"type": "syslog", ...}`.
-    static var typeName: String { get }
-    /// The keys its config may hold besides "type" and "min_priority".
-    static var configKeys: [String] { get }
-    static func make(config: JSONObjectCursor, diagnostics: Diagnostics) -> AlertSink?
-
+public protocol AlertSink: AnyObject {
     /// A short description for messages: "file /var/log/sentinel.jsonl".
     var label: String { get }
+    /// Most alerts one `write(batch:)` takes: 1 (the default) for a sink that writes each alone.
+    var batchLimit: Int { get }
     func write(_ alert: Alert) throws
-    /// Reopens files (after logrotate moved them, on SIGHUP) and reconnects.
+    /// Writes the alerts together (an http output's one request); all count delivered or none.
+    func write(batch: [Alert]) throws
+    /// Reopens files (after logrotate moved them, on SIGUSR1 or SIGHUP) and reconnects.
     func reopen() throws
     func flush()
 }
 
+extension AlertSink {
+    public var batchLimit: Int { 1 }
+
+    public func write(batch: [Alert]) throws {
+        for alert in batch { try write(alert) }
+    }
+}
+
+/// A write the peer refused for good (an HTTP 400 or 403): trying again would not help, so the
+/// dispatcher counts the alerts failed at once instead of retrying.
+public struct RefusedByPeer: Error, CustomStringConvertible {
+    public let description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}
+
+/// A sink as its config describes it: parsed and checked, not yet opened. Outputs open when the
+/// run starts (or a reload brings a new one), so reading a config never touches a file or a peer.
+public protocol SinkSpec: Sendable {
+    /// The same text as the sink's label.
+    var label: String { get }
+    func open() throws -> AlertSink
+    /// Whether `other` describes the same sink: a reload keeps an output whose spec did not change.
+    func isSame(as other: any SinkSpec) -> Bool
+}
+
+extension SinkSpec where Self: Equatable {
+    public func isSame(as other: any SinkSpec) -> Bool { (other as? Self) == self }
+}
+
+/// A kind of output a config may name, registered in `SinkRegistry.types`.
+public protocol SinkType {
+    /// The name a config file uses: `{"type": "syslog", ...}`.
+    static var typeName: String { get }
+    /// The keys its config may hold besides the ones every output takes (`OutputSpec.commonKeys`).
+    static var configKeys: [String] { get }
+    static func parse(config: JSONObjectCursor, diagnostics: Diagnostics) -> SinkSpec?
+}
+
 /// The sink types a config may name.
 public enum SinkRegistry {
-    public static let types: [AlertSink.Type] = [StdoutSink.self, FileSink.self, SyslogSink.self]
+    public static let types: [SinkType.Type] = [StdoutSink.self, FileSink.self, SyslogSink.self, HTTPSink.self, ProgramSink.self]
 
-    public static func type(named name: String) -> AlertSink.Type? { types.first { $0.typeName == name } }
-
-    /// Builds the sink an output config describes, with its minimum priority.
-    public static func make(_ cursor: JSONCursor, diagnostics: Diagnostics) -> (sink: AlertSink, minimumPriority: Priority)? {
-        guard case .object = cursor.node.value, let typeCursor = cursor.node["type"] else {
-            diagnostics.add(cursor.diagnostic("an output is an object with a \"type\": \(types.map { $0.typeName }.joined(separator: ", "))"))
-            return nil
-        }
-        let typeName = JSONCursor(node: typeCursor, path: cursor.childPath("type"), source: cursor.source)
-        guard let name = typeName.string(diagnostics) else { return nil }
-        guard let type = type(named: name) else {
-            var message = "unknown output type \"\(name)\""
-            if let suggestion = closestMatch(to: name, among: types.map { $0.typeName }) { message += " (did you mean \"\(suggestion)\"?)" }
-            diagnostics.add(typeName.diagnostic(message))
-            return nil
-        }
-        guard let object = cursor.object(diagnostics, allowedKeys: ["type", "min_priority"] + type.configKeys) else { return nil }
-        var minimum = Priority.debug
-        if let priorityCursor = object.optional("min_priority"), let text = priorityCursor.string(diagnostics) {
-            guard let priority = Priority(name: text) else {
-                diagnostics.add(priorityCursor.diagnostic("unknown priority \"\(text)\""))
-                return nil
-            }
-            minimum = priority
-        }
-        guard let sink = type.make(config: object, diagnostics: diagnostics) else { return nil }
-        return (sink, minimum)
-    }
+    public static func type(named name: String) -> SinkType.Type? { types.first { $0.typeName == name } }
 }
 
 /// How a sink writes each alert.

@@ -9,9 +9,22 @@ import Darwin
 
 /// Alerts appended to a file, JSON lines by default. `reopen` (on SIGHUP) opens the path anew, so
 /// that logrotate's move-then-HUP gives a fresh file and nothing is written into the rotated one.
-public final class FileSink: AlertSink {
+public final class FileSink: AlertSink, SinkType {
     public static let typeName = "file"
     public static let configKeys = ["path", "format"]
+
+    public struct Spec: SinkSpec, Equatable {
+        public var path: String
+        public var format: AlertFormat
+
+        public init(path: String, format: AlertFormat = .json) {
+            self.path = path
+            self.format = format
+        }
+
+        public var label: String { "file \(path)" }
+        public func open() throws -> AlertSink { try FileSink(path: path, format: format) }
+    }
 
     public let path: String
     public let format: AlertFormat
@@ -28,15 +41,10 @@ public final class FileSink: AlertSink {
         if descriptor >= 0 { close(descriptor) }
     }
 
-    public static func make(config: JSONObjectCursor, diagnostics: Diagnostics) -> AlertSink? {
-        guard let pathCursor = config.required("path", diagnostics), let path = pathCursor.string(diagnostics),
+    public static func parse(config: JSONObjectCursor, diagnostics: Diagnostics) -> SinkSpec? {
+        guard let path = config.required("path", diagnostics)?.string(diagnostics),
               let format = AlertFormat.read(config, default: .json, diagnostics) else { return nil }
-        do {
-            return try FileSink(path: path, format: format)
-        } catch {
-            diagnostics.add(pathCursor.diagnostic("cannot open \(path): \(error)"))
-            return nil
-        }
+        return Spec(path: path, format: format)
     }
 
     public func write(_ alert: Alert) throws {

@@ -10,7 +10,7 @@ import Darwin
 /// Alerts to a syslog daemon: RFC 5424 (or RFC 3164 on request) over the local unix socket, UDP or
 /// TCP (octet-counted framing, RFC 6587). Attacker-controlled values are escaped so that no alert
 /// can forge a second log line or break out of a structured-data parameter.
-public final class SyslogSink: AlertSink {
+public final class SyslogSink: AlertSink, SinkType {
     public static let typeName = "syslog"
     public static let configKeys = ["format", "transport", "path", "host", "port", "facility", "app_name"]
 
@@ -28,33 +28,47 @@ public final class SyslogSink: AlertSink {
         "local6": 22, "local7": 23,
     ]
 
-    public let format: Format
-    public let transport: Transport
-    public let facility: Int
-    public let appName: String
+    public struct Spec: SinkSpec, Equatable {
+        public var format: Format
+        public var transport: Transport
+        public var facility: Int
+        public var appName: String
+
+        public var label: String {
+            switch transport {
+            case .unix(let path): return "syslog unix:\(path)"
+            case .udp(let host, let port): return "syslog udp:\(host):\(port)"
+            case .tcp(let host, let port): return "syslog tcp:\(host):\(port)"
+            }
+        }
+
+        public func open() throws -> AlertSink { SyslogSink(self) }
+    }
+
+    public let spec: Spec
+    public var format: Format { spec.format }
+    public var transport: Transport { spec.transport }
+    public var facility: Int { spec.facility }
+    public var appName: String { spec.appName }
     private let processID = getpid()
     private var socketDescriptor: Int32 = -1
 
-    public var label: String {
-        switch transport {
-        case .unix(let path): return "syslog unix:\(path)"
-        case .udp(let host, let port): return "syslog udp:\(host):\(port)"
-        case .tcp(let host, let port): return "syslog tcp:\(host):\(port)"
-        }
+    public var label: String { spec.label }
+
+    /// Connects at the first alert: a syslog daemon that is not up yet costs retries, not the start.
+    public init(_ spec: Spec) {
+        self.spec = spec
     }
 
-    public init(format: Format = .rfc5424, transport: Transport = .unix(path: "/dev/log"), facility: Int = 1, appName: String = "sentinel") {
-        self.format = format
-        self.transport = transport
-        self.facility = facility
-        self.appName = appName
+    public convenience init(format: Format = .rfc5424, transport: Transport = .unix(path: "/dev/log"), facility: Int = 1, appName: String = "sentinel") {
+        self.init(Spec(format: format, transport: transport, facility: facility, appName: appName))
     }
 
     deinit {
         if socketDescriptor >= 0 { close(socketDescriptor) }
     }
 
-    public static func make(config: JSONObjectCursor, diagnostics: Diagnostics) -> AlertSink? {
+    public static func parse(config: JSONObjectCursor, diagnostics: Diagnostics) -> SinkSpec? {
         let before = diagnostics.errors.count
         func choice<T>(_ key: String, _ options: [String: T], default value: T) -> T? {
             guard let cursor = config.optional(key) else { return value }
@@ -81,7 +95,7 @@ public final class SyslogSink: AlertSink {
             break
         }
         guard diagnostics.errors.count == before, let format, let facility, let transport else { return nil }
-        return SyslogSink(format: format, transport: transport, facility: facility, appName: appName)
+        return Spec(format: format, transport: transport, facility: facility, appName: appName)
     }
 
     public func write(_ alert: Alert) throws {

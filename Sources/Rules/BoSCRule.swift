@@ -12,7 +12,7 @@ import SentinelJSON
 /// profile is stable; its bags are read from the kernel then. A learnt profile is handed to the
 /// kernel, which judges every call and reports only epochs. Replayed calls, and windows per
 /// container, are trained on and judged here.
-public final class BoSCRule: BuiltinRule, RuleType, PersistentRule {
+public final class BoSCRule: BuiltinRule, RuleType, StatefulRule {
     public static let name = "bosc"
     public static let parameterNames = BoSCParameters.names
     public static let observedEventTypes: Set<EventType>? = [.syscall, .procexit, .boscepoch]
@@ -32,7 +32,7 @@ public final class BoSCRule: BuiltinRule, RuleType, PersistentRule {
     public var notice: (String) -> Void = { _ in }
     /// Where to ask for containers' calls to be streamed or judged in the kernel; nil to judge
     /// every call here (replays).
-    public var kernel: KernelRequests?
+    public private(set) var kernel: KernelRequests?
     /// Calls of containers whose profile key (the image) was not known yet: passed over.
     public private(set) var unattributedCalls: UInt64 = 0
 
@@ -132,6 +132,14 @@ public final class BoSCRule: BuiltinRule, RuleType, PersistentRule {
         if window != parameters.window { return "has windows of \(window) calls, the rule \(parameters.window)" }
         if windows != parameters.windows { return "has windows per \(windows.rawValue), the rule per \(parameters.windows.rawValue)" }
         return nil
+    }
+
+    public func attach(to kernel: KernelRequests) {
+        self.kernel = kernel
+    }
+
+    public var closingReport: [String] {
+        unattributedCalls == 0 ? [] : ["\(unattributedCalls) system calls not judged: their container's image was not known yet"]
     }
 
     public func saveState() -> [String] {
@@ -360,11 +368,20 @@ extension BoSCRule.ProfileSlot {
     }
 }
 
-/// A built-in rule whose state outlives a run (BoSC's profiles).
-public protocol PersistentRule: BuiltinRule {
+/// A built-in rule with state beyond one event: what it learnt (BoSC's profiles), what it asks of
+/// the kernel, what it has to say. The run calls these for every such rule alike, in this order:
+/// `notice` is set, `openState`, `attach` (live only), then the events, then `saveState` and
+/// `closingReport`.
+public protocol StatefulRule: BuiltinRule {
+    /// Where it tells what it decided (a profile trained, loaded): the run prints each line.
+    var notice: (String) -> Void { get set }
     /// Loads what was saved in `directory`, creating it if need be. Files that cannot be read are
     /// reported in `diagnostics`.
     func openState(directory: String, diagnostics: Diagnostics) throws(FileError)
+    /// Offered the kernel's side of the live sensor; a replay offers none.
+    func attach(to kernel: KernelRequests)
     /// Saves what changed; returns what could not be saved.
     func saveState() -> [String]
+    /// What it has to say when the run ends (events it could not judge), a line each.
+    var closingReport: [String] { get }
 }

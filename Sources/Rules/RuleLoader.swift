@@ -88,8 +88,10 @@ public enum RuleLoader {
             if rule.builtinType != nil, builtinRule == nil { continue }
             // A SIEM routes by source: rules on captured traffic alone say so, as Falco's plugins do.
             let source = !condition.eventTypes.isEmpty && condition.eventTypes.isSubset(of: EventType.messages) ? "pcap" : "syscall"
+            let identity = [name, fullConditions[name]?.canonicalText ?? "", outputText.text, rule.priority.ruleName, rule.tags.joined(separator: ","),
+                            source, rule.builtinType ?? "", rule.params?.node.canonicalText ?? ""].joined(separator: "\u{1F}")
             compiled.append(CompiledRule(name: name, description: rule.description, priority: rule.priority, tags: rule.tags, source: source,
-                                         condition: condition, output: output, builtin: builtinRule?.rule))
+                                         condition: condition, output: output, builtin: builtinRule?.rule, identity: identity))
         }
         if diagnostics.hasErrors { throw DiagnosticsError(diagnostics.sorted(fileOrder: sources.map(\.name))) }
         return RuleSet(rules: compiled, summaries: summaries, warnings: diagnostics.warnings, files: sources.map(\.name))

@@ -5,11 +5,48 @@ import Engine
 public protocol Sensor: AnyObject {
     /// A short description for messages: "replay demo/attack.jsonl".
     var label: String { get }
-    /// Delivers events until the source ends or `stop` is called.
-    func run(deliver: (Event) -> Void) throws
+    /// Delivers events until the source ends or `stop` is called. `between` runs on the same
+    /// thread as `deliver`, never during it, at least every 200 ms whether events come or not:
+    /// where the run swaps in a reloaded rule set.
+    func run(deliver: (Event) -> Void, between: () -> Void) throws
     /// Asks `run` to return soon; safe to call from any thread (a signal handler's queue).
     func stop()
     var statistics: SensorStatistics { get }
+    /// Its own counts beyond `statistics`, for `/metrics`; read from any thread while it runs.
+    var metrics: [SensorMetric] { get }
+}
+
+extension Sensor {
+    public var metrics: [SensorMetric] { [] }
+
+    public func run(deliver: (Event) -> Void) throws {
+        try run(deliver: deliver, between: {})
+    }
+}
+
+/// One count a sensor keeps, served as `sentinel_<name>` with its labels: the records of one kind
+/// the kernel produced, the frames libpcap dropped.
+public struct SensorMetric: Sendable {
+    public enum Kind: Sendable { case counter, gauge }
+
+    public let name: String
+    public let kind: Kind
+    public let help: String
+    public let labels: [Label]
+    public let value: UInt64
+
+    public struct Label: Sendable {
+        public let name: String
+        public let value: String
+    }
+
+    public init(_ name: String, _ help: String, kind: Kind = .counter, labels: [(String, String)] = [], _ value: UInt64) {
+        self.name = name
+        self.kind = kind
+        self.help = help
+        self.labels = labels.map { Label(name: $0.0, value: $0.1) }
+        self.value = value
+    }
 }
 
 /// What a sensor produced and what it lost, reported at exit: nothing is dropped silently.

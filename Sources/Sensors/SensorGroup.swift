@@ -23,11 +23,14 @@ public final class SensorGroup: Sensor {
         }
     }
 
+    public var metrics: [SensorMetric] { sensors.flatMap(\.metrics) }
+
     public func stop() {
         for sensor in sensors { sensor.stop() }
     }
 
-    public func run(deliver: (Event) -> Void) throws {
+    /// `between` runs on the first sensor's thread, under the same lock as `deliver`.
+    public func run(deliver: (Event) -> Void, between: () -> Void) throws {
         try withoutActuallyEscaping(deliver) { deliver in
             let serialized: (Event) -> Void = { [self] event in delivering.withLock { _ in deliver(event) } }
             let others = DispatchGroup()
@@ -41,7 +44,11 @@ public final class SensorGroup: Sensor {
                 DispatchQueue.global().async(group: others) { task.value() }
             }
             var firstError: Error?
-            do { try sensors[0].run(deliver: serialized) } catch { firstError = error }
+            do {
+                try sensors[0].run(deliver: serialized, between: { delivering.withLock { _ in between() } })
+            } catch {
+                firstError = error
+            }
             stop()
             others.wait()
             if let error = firstError ?? failures.withLock({ $0.first }) { throw error }

@@ -95,3 +95,34 @@ public struct JSONSource: Sendable {
         return String(decoding: bytes[start..<end], as: UTF8.self)
     }
 }
+
+extension JSONNode {
+    /// The value as compact JSON with each object's keys in order: equal for equal values however
+    /// they were spaced or ordered in their files.
+    public var canonicalText: String {
+        var writer = JSONWriter()
+        write(to: &writer)
+        return writer.text
+    }
+
+    private func write(to writer: inout JSONWriter) {
+        switch value {
+        case .null: writer.null()
+        case .bool(let value): writer.bool(value)
+        case .integer(let value): writer.integer(value)
+        case .double(let value): writer.double(value)
+        case .string(let value): writer.string(value)
+        case .array(let items):
+            writer.beginArray()
+            for item in items { item.write(to: &writer) }
+            writer.endArray()
+        case .object(let members):
+            writer.beginObject()
+            for member in members.sorted(by: { $0.key < $1.key }) {
+                writer.key(member.key)
+                member.value.write(to: &writer)
+            }
+            writer.endObject()
+        }
+    }
+}

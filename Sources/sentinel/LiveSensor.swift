@@ -49,10 +49,26 @@ struct LiveOptions: ParsableArguments {
         return SensorGroup([probes, capture])
     }
 
-    private func makeEBPFSensor(gathering wanted: ProbeSelection, kernelRequests: KernelRequests?, onDrop: @escaping (Alert) -> Void) throws -> EBPFSensor {
+    /// What the probes gather: what the rules want, as the command line says (the host too?).
+    func probes(gathering wanted: ProbeSelection, withKernelRequests: Bool) -> ProbeSelection {
         var probes = wanted
-        probes.streamUndecided = kernelRequests != nil
+        probes.streamUndecided = withKernelRequests
         probes.includeHost = includeHost
+        return probes
+    }
+
+    /// Each part of a live run tried on this host, for `--dry-run` and `sentinel check`: a line
+    /// each on stderr; whether every part a run cannot do without works.
+    func checkHost(gathering wanted: ProbeSelection, withKernelRequests: Bool) -> Bool {
+        let findings = HostCheck.run(probes: probes(gathering: wanted, withKernelRequests: withKernelRequests),
+                                     dockerSocket: dockerSocket.isEmpty ? nil : dockerSocket,
+                                     capture: !wanted.eventTypes.isDisjoint(with: EventType.messages))
+        for finding in findings { printError("sentinel: \(finding.line)") }
+        return findings.allSatisfy { $0.problem == nil || $0.optional }
+    }
+
+    private func makeEBPFSensor(gathering wanted: ProbeSelection, kernelRequests: KernelRequests?, onDrop: @escaping (Alert) -> Void) throws -> EBPFSensor {
+        let probes = probes(gathering: wanted, withKernelRequests: kernelRequests != nil)
         let options = EBPFSensor.Options(
             probes: probes,
             dockerSocket: dockerSocket.isEmpty ? nil : dockerSocket,

@@ -45,7 +45,7 @@ struct Record: ParsableCommand {
         if !syscalls { types.remove(.syscall) }
         if messages { types.formUnion(EventType.messages) }
         let sensor = try live.makeSensor(gathering: ProbeSelection(eventTypes: types, includeHost: false), onDrop: { alert in printError("sentinel: \(alert.output)") })
-        let signals = handleSignals(stopping: sensor, onHangup: {})
+        let signals = handleSignals(stopping: sensor, onReopen: {}, onHangup: {})
         if let seconds {
             DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [sensor = UncheckedSensor(sensor)] in sensor.value.stop() }
         }

@@ -6,6 +6,7 @@ import Outputs
 import Rules
 import SentinelJSON
 import Sensors
+import Web
 
 #if canImport(Glibc)
 import Glibc
@@ -53,68 +54,113 @@ struct Run: ParsableCommand {
 
     static let defaultStateDirectory = "/var/lib/sentinel"
 
+    @Flag(name: .customLong("dry-run"), help: "Load the config, the rules and the outputs, try the probes, Docker and capture on this host, say what is missing, and exit (0: ready, 1: something is missing, 2: bad input).")
+    var dryRun = false
+
     @OptionGroup(title: "Live monitoring")
     var live: LiveOptions
 
+    /// What the config file, the rule files and these options make together.
+    var loadoutSource: LoadoutSource {
+        LoadoutSource(configPath: config, rulePaths: rules, minimumPriority: minPriority,
+                      stdoutFormat: output.map { $0 == .json ? .json : .text }, appendOutput: appendOutput)
+    }
+
     func run() throws {
-        let settings = try loadSettings()
-        let ruleSet = try loadRuleSet(settings.rulePaths, minimumPriority: settings.minimumPriority)
-        let dispatcher = startOutputs(settings)
-        let engine = Engine(rules: try appendingOutput(to: ruleSet.rules))
-        let persistentRules = try openState(of: engine.rules)
-        let sensor = try makeSensor(gathering: ProbeSelection(for: engine), kernelRequests: kernelRequests(for: engine.rules), pcap: settings.pcap, dispatcher: dispatcher)
+        // Until the handlers are in place, a SIGHUP or SIGUSR1 (a reload or a log rotation sent
+        // early) must not end the run, as their default action would.
+        signal(SIGHUP, SIG_IGN)
+        signal(SIGUSR1, SIG_IGN)
+        let loadout: Loadout
+        do {
+            loadout = try loadoutSource.read()
+        } catch {
+            printDiagnostics(error.diagnostics)
+            if let summary = error.summary { printError("sentinel: \(summary)") }
+            throw ExitStatus.badInput
+        }
+        printDiagnostics(loadout.warnings)
+        let settings = loadout.settings
+        let dispatcher = try startOutputs(loadout.outputs)
+        if dryRun { try checkOnly(loadout) }
+        let engine = Engine(rules: loadout.rules)
+        let statefulRules = try openState(of: engine.rules)
+        let kernel = kernelRequests(for: statefulRules)
+        let sensor = try makeSensor(gathering: ProbeSelection(for: engine.ruleIndex), kernelRequests: kernel, pcap: settings.pcap, dispatcher: dispatcher)
         // Live only: a replay's addresses were resolved, or not, when it was recorded.
         let resolver = NameResolver(names: replay == nil ? engine.namesToResolve : [])
         resolver.start()
         defer { resolver.stop() }
-        let signals = handleSignals(stopping: sensor, onHangup: dispatcher.reopenAll)
+        let reloader = Reloader(source: loadoutSource, engine: engine, outputs: loadout.outputs, dispatcher: dispatcher,
+                                stateDirectory: stateBase, kernel: kernel, gathered: replay == nil ? ProbeNeeds(engine.ruleIndex) : nil)
+        let observability = try settings.web.map {
+            try serveObservability(on: $0, engine: engine, sensor: sensor, dispatcher: dispatcher, reloads: { reloader.status })
+        }
+        defer { observability?.stop() }
+        let watcher = try settings.watchRules ? watchRules(settings.rulePaths + [config].compactMap { $0 }, reloader: reloader) : nil
+        defer { watcher?.stop() }
+        // SIGHUP reloads, and reopens the output files as it always did.
+        let signals = handleSignals(stopping: sensor, onReopen: { dispatcher.reopenAll() },
+                                    onHangup: { reloader.request(); dispatcher.reopenAll() })
+        // A test or a script feeding stdin learns that signals are handled from here on.
+        if replay == "-" { printError("sentinel: judging the events on stdin") }
         var sensorError: Error?
         do {
-            try sensor.run { event in engine.process(event, emit: dispatcher.dispatch) }
+            try sensor.run(deliver: { event in engine.process(event, emit: dispatcher.dispatch) }, between: reloader.applyPrepared)
         } catch {
             sensorError = error
         }
+        observability?.sensorStopped()
         signals.forEach { $0.cancel() }
-        let unsaved = persistentRules.flatMap { $0.saveState() }
+        // The rules in force now: a reload may have changed them since the start.
+        let inForce = engine.rules.compactMap { rule in (rule.builtin as? StatefulRule).map { (name: rule.name, rule: $0) } }
+        let unsaved = inForce.flatMap { $0.rule.saveState() }
         unsaved.forEach { printError("sentinel: \($0)") }
-        for rule in engine.rules {
-            guard let bosc = rule.builtin as? BoSCRule, bosc.unattributedCalls > 0 else { continue }
-            printError("sentinel: rule \"\(rule.name)\": \(bosc.unattributedCalls) system calls not judged: their container's image was not known yet")
+        for (name, rule) in inForce {
+            for line in rule.closingReport { printError("sentinel: rule \"\(name)\": \(line)") }
         }
         try finish(engine: engine, sensor: sensor, dispatcher: dispatcher, sensorError: sensorError)
         if !unsaved.isEmpty { throw ExitStatus.failure }
     }
 
-    // MARK: - Steps, in order
-
-    private func loadSettings() throws -> Config {
-        var settings = Config()
-        if let config {
-            let diagnostics = Diagnostics()
-            guard let loaded = Config.load(path: config, diagnostics: diagnostics) else {
-                printDiagnostics(diagnostics.all)
-                throw ExitStatus.badInput
-            }
-            settings = loaded
-        }
-        if !rules.isEmpty { settings.rulePaths = rules }
-        if let minPriority { settings.minimumPriority = minPriority }
-        if settings.rulePaths.isEmpty {
-            printError("sentinel: no rules: give --rules DIR (or \"rules\" in the config file)")
+    private func watchRules(_ paths: [String], reloader: Reloader) throws -> RulesWatcher {
+        do {
+            let watcher = try RulesWatcher(paths: paths) { reloader.request() }
+            printError("sentinel: watching \(paths.joined(separator: ", ")) for changes (watch_rules)")
+            return watcher
+        } catch {
+            printError("sentinel: watch_rules: \(error)")
             throw ExitStatus.badInput
         }
-        return settings
     }
 
+    /// `--dry-run`: the loadout was read and its outputs opened; what a live run needs is tried.
+    private func checkOnly(_ loadout: Loadout) throws -> Never {
+        printError("sentinel: config and rules: ok, \(loadout.rules.count) rules, \(loadout.outputs.count) outputs opened")
+        guard replay == nil else {
+            printError("sentinel: a replay needs nothing of this host: ready")
+            throw ExitStatus.success
+        }
+        let stateful = loadout.rules.contains { $0.builtin is StatefulRule }
+        let ready = live.checkHost(gathering: ProbeSelection(for: RuleIndex(rules: loadout.rules)), withKernelRequests: stateful)
+        printError(ready ? "sentinel: ready to run" : "sentinel: not ready: see the problems above")
+        throw ready ? ExitStatus.success : ExitStatus.failure
+    }
+
+    /// Where rules keep what they learn; nil (in memory) for a replay without --state-dir.
+    private var stateBase: String? { stateDirectory ?? (replay == nil ? Run.defaultStateDirectory : nil) }
+
+    // MARK: - Steps, in order
 
     /// Loads what rules learnt in earlier runs, each rule from its own folder of the state
     /// directory: `<state-dir>/rules/<rule name>/`.
-    private func openState(of rules: [CompiledRule]) throws -> [PersistentRule] {
-        let persistent = rules.compactMap { rule in (rule.builtin as? PersistentRule).map { (rule.name, $0) } }
-        guard let base = stateDirectory ?? (replay == nil ? Run.defaultStateDirectory : nil) else { return persistent.map(\.1) }
+    private func openState(of rules: [CompiledRule]) throws -> [(name: String, rule: StatefulRule)] {
+        let stateful = rules.compactMap { rule in (rule.builtin as? StatefulRule).map { (name: rule.name, rule: $0) } }
+        // A replay without a state directory learns in memory, and says nothing of it.
+        guard let base = stateBase else { return stateful }
         let diagnostics = Diagnostics()
-        for (name, rule) in persistent {
-            if let bosc = rule as? BoSCRule { bosc.notice = { printError("sentinel: rule \"\(name)\": \($0)") } }
+        for (name, rule) in stateful {
+            rule.notice = { printError("sentinel: rule \"\(name)\": \($0)") }
             do {
                 try rule.openState(directory: "\(base)/rules/\(fileNameSafe(name))", diagnostics: diagnostics)
             } catch {
@@ -127,38 +173,40 @@ struct Run: ParsableCommand {
             printError("sentinel: the state directory \(base) has files that cannot be read; move them away or fix them")
             throw ExitStatus.badInput
         }
-        return persistent.map(\.1)
+        return stateful
     }
 
-    private func appendingOutput(to rules: [CompiledRule]) throws -> [CompiledRule] {
-        guard let appendOutput else { return rules }
-        let diagnostics = Diagnostics()
-        let extra = OutputTemplate.compile(ConditionOrigin(text: appendOutput, file: "--append-output"), diagnostics: diagnostics)
-        if !diagnostics.all.isEmpty {
-            printDiagnostics(diagnostics.all)
-            throw ExitStatus.badInput
+    /// Opens every output; one that cannot open (a file in a missing folder) is bad input.
+    private func startOutputs(_ specs: [OutputSpec]) throws -> AlertDispatcher {
+        var sinks: [(sink: AlertSink, filter: AlertFilter)] = []
+        var failures: [Diagnostic] = []
+        for spec in specs {
+            do { sinks.append((try spec.open(), spec.filter)) } catch { failures.append(error) }
         }
-        return rules.map { $0.appendingOutput(extra) }
-    }
-
-    private func startOutputs(_ settings: Config) -> AlertDispatcher {
-        var sinks = settings.outputs
-        if let output {
-            let format: AlertFormat = output == .json ? .json : .text
-            sinks.removeAll { $0.sink is StdoutSink }
-            sinks.append((StdoutSink(format: format), .debug))
-        } else if !settings.hasOutputs {
-            sinks.append((StdoutSink(format: .text), .debug))
+        if !failures.isEmpty {
+            printDiagnostics(failures)
+            throw ExitStatus.badInput
         }
         return AlertDispatcher(sinks: sinks) { message in printError("sentinel: \(message)") }
     }
 
-    /// Live, `bosc` rules have the kernel stream their containers' calls or judge them there.
-    private func kernelRequests(for rules: [CompiledRule]) -> KernelRequests? {
-        let bosc = rules.compactMap { $0.builtin as? BoSCRule }
-        guard replay == nil, !bosc.isEmpty else { return nil }
+    private func serveObservability(on address: ListenAddress, engine: Engine, sensor: Sensor, dispatcher: AlertDispatcher,
+                                    reloads: @escaping @Sendable () -> Reloader.Status) throws -> Observability {
+        do {
+            let observability = try Observability(address: address, engine: engine, sensor: sensor, dispatcher: dispatcher, reloads: reloads)
+            printError("sentinel: serving /healthz, /metrics and /versions on http://\(address)")
+            return observability
+        } catch {
+            printError("sentinel: web.listen: \(error)")
+            throw ExitStatus.badInput
+        }
+    }
+
+    /// Live, stateful rules (BoSC) have the kernel stream their containers' calls or judge them there.
+    private func kernelRequests(for rules: [(name: String, rule: StatefulRule)]) -> KernelRequests? {
+        guard replay == nil, !rules.isEmpty else { return nil }
         let requests = KernelRequests()
-        for rule in bosc { rule.kernel = requests }
+        for (_, rule) in rules { rule.attach(to: requests) }
         return requests
     }
 
@@ -174,11 +222,13 @@ struct Run: ParsableCommand {
         let drained = dispatcher.drain(timeout: 30)
         let sensorStatistics = sensor.statistics
         printError("sentinel: \(sensor.label): \(sensorStatistics.delivered) events delivered, \(sensorStatistics.dropped) dropped; "
-                   + "engine: \(engine.statistics.events) events, \(engine.statistics.alerts) alerts")
+                   + "engine: \(engine.statistics.events) events, \(engine.rules.reduce(0) { $0 + $1.alerts }) alerts")
         var lost = false
         for output in dispatcher.statistics {
-            printError("sentinel: output \(output.label): \(output.delivered) delivered, \(output.dropped) dropped, \(output.failed) failed")
-            lost = lost || output.dropped > 0 || output.failed > 0
+            // What is still queued after the drain's timeout will not be delivered.
+            let dropped = output.dropped + UInt64(output.queued)
+            printError("sentinel: output \(output.label): \(output.delivered) delivered, \(dropped) dropped, \(output.failed) failed")
+            lost = lost || dropped > 0 || output.failed > 0
         }
         if !drained { printError("sentinel: outputs did not drain within 30 s") }
         if let sensorError {

@@ -16,14 +16,15 @@ struct Sentinel: ParsableCommand {
         abstract: "Runtime security monitor for Docker containers.",
         discussion: """
         Judges container events (process, network, file, system call) with JSON rules and raises \
-        alerts to stdout, files and syslog.
+        alerts to stdout, files, syslog, HTTP collectors and programs.
 
           sentinel --rules DIR [--replay FILE] [--config FILE] [-o json]
 
         runs the monitor (the `run` command, the default): live, as root, without --replay. \
         `sentinel run --help` explains its options; `sentinel record --out FILE` records live events.
         """,
-        subcommands: [Run.self, Record.self, RulesCommand.self, Fields.self, BoSCCommand.self],
+        version: sentinelVersion,
+        subcommands: [Run.self, Record.self, RulesCommand.self, Fields.self, BoSCCommand.self, Check.self, Version.self],
         defaultSubcommand: Run.self
     )
 
@@ -51,6 +52,8 @@ struct ExitStatus: Error {
 
     /// Bad input: rules, config, arguments, recordings.
     static let badInput = ExitStatus(code: 2)
+    /// Done, and well: for a command that ends early on purpose (`--dry-run`).
+    static let success = ExitStatus(code: 0)
     /// The run finished but lost something (alerts not delivered) or a rule test failed.
     static let failure = ExitStatus(code: 1)
 }

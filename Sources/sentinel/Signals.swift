@@ -6,28 +6,29 @@ import Glibc
 #endif
 
 /// SIGINT and SIGTERM stop the sensor (the command then finishes its work: drains the outputs,
-/// closes the recording); SIGHUP calls `onHangup` (the outputs reopen their files). Cancel the
+/// closes the recording); SIGUSR1 calls `onReopen` (the outputs reopen their files: Falco's signal
+/// for it, which logrotate configs written for Falco send); SIGHUP calls `onHangup`. Cancel the
 /// returned sources when the sensor has stopped.
-func handleSignals(stopping sensor: Sensor, onHangup: @escaping @Sendable () -> Void) -> [DispatchSourceSignal] {
+func handleSignals(stopping sensor: Sensor, onReopen: @escaping @Sendable () -> Void,
+                   onHangup: @escaping @Sendable () -> Void) -> [DispatchSourceSignal] {
     signal(SIGPIPE, SIG_IGN)
     let queue = DispatchQueue(label: "sentinel.signals")
     let box = UncheckedBox(sensor)
-    var sources: [DispatchSourceSignal] = []
+    let actions: [(Int32, @Sendable () -> Void)] = [
+        (SIGINT, { box.value.stop() }), (SIGTERM, { box.value.stop() }), (SIGUSR1, onReopen), (SIGHUP, onHangup),
+    ]
     // A supervisor may start us with these blocked; we handle them, so take them back.
     var handled = sigset_t()
     sigemptyset(&handled)
-    for number in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&handled, number) }
+    for (number, _) in actions { sigaddset(&handled, number) }
     pthread_sigmask(SIG_UNBLOCK, &handled, nil)
-    for number in [SIGINT, SIGTERM, SIGHUP] {
+    return actions.map { number, action in
         signal(number, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-        source.setEventHandler {
-            if number == SIGHUP { onHangup() } else { box.value.stop() }
-        }
+        source.setEventHandler(handler: action)
         source.resume()
-        sources.append(source)
+        return source
     }
-    return sources
 }
 
 /// Hands a non-Sendable reference to the signal queue; `Sensor.stop` is safe from any thread.

@@ -91,7 +91,19 @@ import SentinelJSON
         var fired: [String] = []
         engine.process(exec(1, ppid: 0, "/bin/sh", ["sh"])) { fired.append($0.rule) }
         #expect(fired == ["exec"])
-        #expect(engine.rules[1].alertCount == 0)
+        #expect(engine.rules.map(\.alerts) == [1, 0])
+        #expect(engine.statistics.eventsByType[Int(EventType.execve.rawValue)] == 1 && engine.statistics.events == 1)
+    }
+
+    @Test func replacingRulesKeepsWhatTheEngineKnowsOfTheHost() throws {
+        let engine = Engine(rules: [try rule("exec", "evt.type = execve")])
+        engine.process(exec(1, ppid: 0, "/bin/sh", ["sh"])) { _ in }
+        engine.replaceRules(with: RuleIndex(rules: [try rule("child of sh", "evt.type = execve and proc.pname = sh")]))
+        var fired: [String] = []
+        engine.process(exec(2, ppid: 1, "/usr/bin/id", ["id"])) { fired.append($0.rule) }
+        #expect(fired == ["child of sh"], "the process table from before the swap names the parent")
+        #expect(engine.currentRules.map(\.name) == ["child of sh"])
+        #expect(engine.statistics.events == 2)
     }
 
     /// A rule on messages alone still needs the connects and accepts that name their processes.

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import Engine
 @testable import Outputs
+import OutputsTestSupport
 import SentinelJSON
 
 @Suite struct AlertRenderingTests {
@@ -45,66 +46,38 @@ import SentinelJSON
         #expect(fresh.contains("\"rule\":\"third\"") && !fresh.contains("second"))
     }
 
-    @Test func anUnwritablePathIsAConfigError() throws {
-        let diagnostics = Diagnostics()
-        let config = try JSONParser.parse(#"{"type": "file", "path": "/nonexistent-dir/alerts.jsonl"}"#)
-        let made = SinkRegistry.make(JSONCursor(node: config, path: "outputs[0]", source: JSONSource(name: "c.json", bytes: [])), diagnostics: diagnostics)
-        #expect(made == nil)
-        #expect(diagnostics.errors.first?.message == "cannot open /nonexistent-dir/alerts.jsonl: open /nonexistent-dir/alerts.jsonl: No such file or directory")
+    @Test func anUnwritablePathIsReportedWhereTheConfigNamesIt() throws {
+        let spec = try #require(parseOutput(#"{"type": "file", "path": "/nonexistent-dir/alerts.jsonl"}"#))
+        #expect(throws: Diagnostic.self) { try spec.open() }
+        do {
+            _ = try spec.open()
+        } catch {
+            #expect(error.description == "c.json:1:1: outputs[0]: cannot open output file /nonexistent-dir/alerts.jsonl: open /nonexistent-dir/alerts.jsonl: No such file or directory")
+        }
     }
 }
 
 @Suite struct AlertDispatcherTests {
-    /// A sink that blocks until released, to stand for a stalled syslog server.
-    final class StalledSink: AlertSink, @unchecked Sendable {
-        static let typeName = "stalled"
-        static let configKeys: [String] = []
-        static func make(config: JSONObjectCursor, diagnostics: Diagnostics) -> AlertSink? { nil }
-        let gate = DispatchSemaphore(value: 0)
-        var written: [String] = []
-        var label: String { "stalled" }
-        func write(_ alert: Alert) throws {
-            gate.wait()
-            written.append(alert.rule)
-        }
-        func reopen() throws {}
-        func flush() {}
-    }
-
-    final class FailingSink: AlertSink, @unchecked Sendable {
-        static let typeName = "failing"
-        static let configKeys: [String] = []
-        static func make(config: JSONObjectCursor, diagnostics: Diagnostics) -> AlertSink? { nil }
-        var attempts = 0
-        var label: String { "failing" }
-        func write(_ alert: Alert) throws {
-            attempts += 1
-            throw SystemError("send", code: ECONNREFUSED)
-        }
-        func reopen() throws {}
-        func flush() {}
-    }
-
     @Test func aStalledSinkNeverBlocksAndItsLossesAreCounted() {
         let stalled = StalledSink()
-        let memory = StalledSink()
-        let dispatcher = AlertDispatcher(sinks: [(stalled, .debug), (memory, .debug)], capacity: 2)
+        let other = StalledSink()
+        let dispatcher = AlertDispatcher(sinks: [(stalled, AlertFilter()), (other, AlertFilter())], capacity: 2)
         let start = Date()
         for index in 0..<5 { dispatcher.dispatch(sampleAlert(rule: "r\(index)")) }
         #expect(Date().timeIntervalSince(start) < 1, "dispatch does not wait for the sink")
-        for _ in 0..<5 { memory.gate.signal() }
-        for _ in 0..<2 { stalled.gate.signal() }
+        other.release(5)
+        stalled.release(2)
         #expect(dispatcher.drain(timeout: 5))
         let statistics = dispatcher.statistics
         #expect(statistics[0].delivered == 2 && statistics[0].dropped == 3)
         #expect(statistics[1].delivered == 2 && statistics[1].dropped == 3)
-        #expect(stalled.written == ["r0", "r1"])
+        #expect(stalled.rules == ["r0", "r1"])
     }
 
     @Test func failedWritesAreRetriedThenCountedAndReported() {
         let failing = FailingSink()
         let reports = ReportLog()
-        let dispatcher = AlertDispatcher(sinks: [(failing, .debug)], retryDelays: [0.001, 0.001]) { reports.append($0) }
+        let dispatcher = AlertDispatcher(sinks: [(failing, AlertFilter())], retryDelays: [0.001, 0.001]) { reports.append($0) }
         dispatcher.dispatch(sampleAlert())
         #expect(dispatcher.drain(timeout: 5))
         #expect(failing.attempts == 3)
@@ -112,14 +85,54 @@ import SentinelJSON
         #expect(reports.lines.first?.contains("not delivered after 3 attempts") == true)
     }
 
-    @Test func minimumPriorityPerSink() {
-        let quiet = StalledSink()
-        let dispatcher = AlertDispatcher(sinks: [(quiet, .critical)])
-        dispatcher.dispatch(sampleAlert(priority: .warning))
-        quiet.gate.signal()
-        dispatcher.dispatch(sampleAlert(priority: .emergency))
+    @Test func eachSinkTakesWhatItsFilterAccepts() {
+        let pager = MemorySink(), team = MemorySink(), tagged = MemorySink()
+        let dispatcher = AlertDispatcher(sinks: [
+            (pager, AlertFilter(minimumPriority: .critical)),
+            (team, AlertFilter(rules: ["Shell spawned in container"])),
+            (tagged, AlertFilter(minimumPriority: .notice, tags: ["mitre_exfiltration", "network"])),
+        ])
+        dispatcher.dispatch(sampleAlert(rule: "Shell spawned in container", priority: .warning))
+        dispatcher.dispatch(sampleAlert(rule: "Module loaded", priority: .emergency, tags: ["host"]))
+        dispatcher.dispatch(sampleAlert(rule: "Outbound to a miner", priority: .notice, tags: ["network"]))
+        dispatcher.dispatch(sampleAlert(rule: "Outbound to a miner", priority: .debug, tags: ["network"]))
         #expect(dispatcher.drain(timeout: 5))
-        #expect(dispatcher.statistics[0].delivered == 1)
+        #expect(pager.rules == ["Module loaded"])
+        #expect(team.rules == ["Shell spawned in container"])
+        #expect(tagged.rules == ["Outbound to a miner"])
+    }
+}
+
+@Suite struct OutputSpecTests {
+    @Test func filtersAndFormatsAreRead() throws {
+        let spec = try #require(parseOutput(#"{"type": "stdout", "format": "json", "min_priority": "WARNING", "rules": ["A", "B"], "tags": ["shell"]}"#))
+        #expect(spec.filter == AlertFilter(minimumPriority: .warning, rules: ["A", "B"], tags: ["shell"]))
+        #expect(spec.sink.isSame(as: StdoutSink.Spec(format: .json)))
+        #expect(!spec.sink.isSame(as: StdoutSink.Spec(format: .text)))
+    }
+
+    @Test func everyMistakeIsReportedWithItsPlace() {
+        let diagnostics = Diagnostics()
+        let spec = parseOutput(#"{"type": "program", "comand": "jq .", "min_priority": "LOUD", "tags": [], "keep_alive": "yes"}"#, diagnostics: diagnostics)
+        #expect(spec == nil)
+        #expect(diagnostics.errors.map(\.description) == [
+            #"c.json:1:21: outputs[0].comand: unknown key "comand" (did you mean "command"?)"#,
+            #"c.json:1:55: outputs[0].min_priority: unknown priority "LOUD" (expected one of: EMERGENCY, ALERT, CRITICAL, ERROR, WARNING, NOTICE, INFORMATIONAL, DEBUG)"#,
+            #"c.json:1:71: outputs[0].tags: tags names at least one tag; leave it out to take them all"#,
+            #"c.json:1:1: outputs[0]: missing required key "command""#,
+            #"c.json:1:89: outputs[0].keep_alive: expected true or false, found a string"#,
+        ])
+    }
+
+    @Test func stdoutWritesToTheDescriptorItIsGiven() throws {
+        var ends: [Int32] = [-1, -1]
+        #expect(pipe(&ends) == 0)
+        defer { close(ends[0]) }
+        let sink = try StdoutSink.Spec(format: .text, descriptor: ends[1]).open()
+        try sink.write(sampleAlert())
+        close(ends[1])
+        let written = FileHandle(fileDescriptor: ends[0]).readDataToEndOfFile()
+        #expect(String(decoding: written, as: UTF8.self) == AlertRendering.text(sampleAlert()) + "\n")
     }
 }
 

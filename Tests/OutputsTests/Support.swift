@@ -1,5 +1,7 @@
 import Foundation
 import Engine
+import Outputs
+import SentinelJSON
 
 /// Whether this run is CI's: there, a missing tool fails the test instead of skipping it.
 let isCI = ProcessInfo.processInfo.environment["CI"] != nil
@@ -7,13 +9,20 @@ let isCI = ProcessInfo.processInfo.environment["CI"] != nil
 func toolExists(_ path: String) -> Bool { FileManager.default.isExecutableFile(atPath: path) }
 
 func sampleAlert(output: String = "Shell spawned (cmdline=sh -c id)", rule: String = "Shell spawned in container",
-                 priority: Priority = .warning, fields: [Alert.Field]? = nil) -> Alert {
+                 priority: Priority = .warning, tags: [String] = ["container", "shell"], fields: [Alert.Field]? = nil) -> Alert {
     Alert(time: 1_795_341_600_123_456_789, rule: rule, priority: priority, output: output,
           outputFields: fields ?? [Alert.Field(name: "proc.cmdline", value: .string("sh -c id")),
                                    Alert.Field(name: "proc.pid", value: .number(42)),
                                    Alert.Field(name: "proc.is_exe_written", value: .bool(false)),
                                    Alert.Field(name: "container.name", value: .missing)],
-          tags: ["container", "shell"], source: "syscall")
+          tags: tags, source: "syscall")
+}
+
+/// One output's config as the first entry of a config file's `outputs`, read as Config reads it.
+func parseOutput(_ text: String, diagnostics: Diagnostics = Diagnostics()) -> OutputSpec? {
+    let source = JSONSource(name: "c.json", bytes: Array(text.utf8))
+    guard let root = diagnostics.take(source.parse()) else { return nil }
+    return OutputSpec.parse(JSONCursor(node: root.node, path: "outputs[0]", source: source), diagnostics: diagnostics)
 }
 
 func temporaryDirectory() throws -> String {

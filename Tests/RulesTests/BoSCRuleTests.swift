@@ -48,7 +48,7 @@ import Testing
         let engine = Engine(rules: ruleSet.rules)
         let rule = try #require(ruleSet.rules.first?.builtin as? BoSCRule)
         let kernel = KernelRequests()
-        rule.kernel = kernel
+        rule.attach(to: kernel)
         for index in 0..<500 {
             engine.process(Event(type: .syscall, time: UInt64(index), pid: 1, payload: .syscall(number: 0))) { _ in }
         }

@@ -23,9 +23,15 @@ struct RunResult {
 /// Runs sentinel with `arguments` from the package root, feeding `input` to its stdin; `wrapper`
 /// (a command such as setpriv with its options) runs it when given.
 func sentinel(_ arguments: [String], input: String = "", as wrapper: [String] = []) throws -> RunResult {
+    wrapper.isEmpty ? try runProgram(sentinelBinary, arguments, input: input)
+        : try runProgram("/usr/bin/env", wrapper + [sentinelBinary] + arguments, input: input)
+}
+
+/// Runs a program from the package root to its end, feeding `input` to its stdin.
+func runProgram(_ path: String, _ arguments: [String], input: String = "") throws -> RunResult {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: wrapper.isEmpty ? sentinelBinary : "/usr/bin/env")
-    process.arguments = wrapper.isEmpty ? arguments : wrapper + [sentinelBinary] + arguments
+    process.executableURL = URL(fileURLWithPath: path)
+    process.arguments = arguments
     process.currentDirectoryURL = URL(fileURLWithPath: packageRoot)
     let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
     process.standardInput = stdin
@@ -267,6 +273,70 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         #expect(process.terminationStatus == 0)
         #expect(lines(alerts + ".1") == 1)
         #expect(lines(alerts) == 1)
+    }
+}
+
+extension LogRotationTests {
+    /// Debian's logrotate, with the postrotate line a Falco deployment's config has, rotates the
+    /// file three times while alerts stream in: every alert is in exactly one of the files.
+    @Test func logrotateWithSigusr1KeepsEveryLine() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/logrotate") else {
+            #expect(ProcessInfo.processInfo.environment["CI"] == nil, "logrotate is missing: script/test installs it")
+            return
+        }
+        let alerts = try temporaryFile("alerts.jsonl", "")
+        let directory = (alerts as NSString).deletingLastPathComponent
+        let config = try temporaryFile("sentinel.json", #"{"rules": ["rules/"], "outputs": [{"type": "file", "path": "\#(alerts)"}]}"#)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: sentinelBinary)
+        process.arguments = ["--config", config, "--replay", "-", "--append-output", "pid=%proc.pid"]
+        process.currentDirectoryURL = URL(fileURLWithPath: packageRoot)
+        let stdin = Pipe()
+        process.standardInput = stdin
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let rotation = directory + "/logrotate.conf"
+        try """
+        \(alerts) {
+            rotate 10
+            nocompress
+            postrotate
+                kill -USR1 \(process.processIdentifier)
+            endscript
+        }
+
+        """.write(toFile: rotation, atomically: true, encoding: .utf8)
+        let total = 3_000
+        let writer = Thread {
+            for pid in 1...total {
+                stdin.fileHandleForWriting.write(Data((#"{"evt.type": "execve", "evt.time": \#(pid), "proc.pid": \#(pid), "proc.exepath": "/usr/bin/xmrig", "proc.args": ["xmrig"]}"# + "\n").utf8))
+                if pid % 100 == 0 { usleep(20_000) }
+            }
+            try? stdin.fileHandleForWriting.close()
+        }
+        writer.start()
+        for _ in 0..<3 {
+            usleep(150_000)
+            let logrotate = Process()
+            logrotate.executableURL = URL(fileURLWithPath: "/usr/sbin/logrotate")
+            logrotate.arguments = ["--force", "--state", directory + "/logrotate.state", rotation]
+            try logrotate.run()
+            logrotate.waitUntilExit()
+            #expect(logrotate.terminationStatus == 0)
+        }
+        while process.isRunning { usleep(10_000) }
+        #expect(process.terminationStatus == 0)
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("alerts.jsonl") }
+        #expect(files.count == 4, "the file and its three rotations: \(files)")
+        var pids: [Int] = []
+        for file in files {
+            let text = try String(contentsOfFile: directory + "/" + file, encoding: .utf8)
+            for line in text.split(separator: "\n") {
+                let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                pids.append(try #require((object["output_fields"] as? [String: Any])?["proc.pid"] as? Int))
+            }
+        }
+        #expect(pids.count == total && Set(pids) == Set(1...total), "each alert once: \(pids.count) lines, \(Set(pids).count) distinct")
     }
 }
 

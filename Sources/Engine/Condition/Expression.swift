@@ -203,3 +203,38 @@ public struct Comparison: Sendable {
 extension String {
     var replacingNewlines: String { String(map { $0 == "\n" || $0 == "\r" ? " " : $0 }) }
 }
+
+extension Expression {
+    /// What the condition says, without where it was written: two conditions that mean the same
+    /// comparisons in the same shape have the same text, wherever their files put them (a reload
+    /// keeps a rule whose meaning did not change).
+    public var canonicalText: String {
+        switch self {
+        case .and(let left, let right): return "(\(left.canonicalText) and \(right.canonicalText))"
+        case .or(let left, let right): return "(\(left.canonicalText) or \(right.canonicalText))"
+        case .not(let inner): return "(not \(inner.canonicalText))"
+        case .constant(let value): return value ? "true" : "false"
+        case .reference(let name, _): return name
+        case .comparison(let comparison):
+            var text = comparison.field.text + " "
+            if let modifier = comparison.modifier { text += modifier.rawValue + " " }
+            text += comparison.op.rawValue
+            switch comparison.operand {
+            case .none: break
+            case .value(let literal): text += " " + literal.canonicalText
+            case .list(let literals): text += " (" + literals.map(\.canonicalText).joined(separator: ", ") + ")"
+            case .field(let field): text += " val(\(field.text))"
+            }
+            return text
+        }
+    }
+}
+
+extension Literal {
+    /// Quoted as JSON quotes strings, so that no literal's text can pass for syntax around it.
+    var canonicalText: String {
+        var writer = JSONWriter()
+        writer.string(text)
+        return quoted ? writer.text : "~" + writer.text
+    }
+}

@@ -44,6 +44,25 @@ public final class EBPFSensor: Sensor {
 
     public let label = "ebpf"
     public var statistics: SensorStatistics { counters.withLock { $0.statistics } }
+
+    /// Per record kind: what the kernel produced and dropped (read from its map now) and what
+    /// arrived here.
+    public var metrics: [SensorMetric] {
+        let kernel = probes.readCounters()
+        let (received, malformed, passedOver) = counters.withLock { ($0.receivedByKind, $0.malformed, $0.systemCallsPassedOver) }
+        var metrics: [SensorMetric] = []
+        for kind in 1..<received.count {
+            let produced = kind < kernel.count ? kernel[kind].produced : 0
+            let dropped = kind < kernel.count ? kernel[kind].dropped : 0
+            let name = RecordDecoder.kindName(UInt32(kind))
+            metrics.append(SensorMetric("kernel_records_produced_total", "Records the eBPF probes wrote, or tried to, per kind.", labels: [("kind", name)], produced))
+            metrics.append(SensorMetric("kernel_records_received_total", "Records read from the ring buffer, per kind.", labels: [("kind", name)], received[kind]))
+            metrics.append(SensorMetric("kernel_records_dropped_total", "Records the kernel could not write (the ring buffer was full), per kind.", labels: [("kind", name)], dropped))
+        }
+        metrics.append(SensorMetric("kernel_records_malformed_total", "Records that could not be decoded.", malformed))
+        metrics.append(SensorMetric("kernel_system_calls_passed_over_total", "System calls received for the host's cgroups and not made events.", passedOver))
+        return metrics
+    }
     /// Which probe families are attached, for the start-up message.
     public var attachedFamilies: [String] { probes.attached }
 
@@ -85,24 +104,25 @@ public final class EBPFSensor: Sensor {
 
     public func stop() { stopped.set() }
 
-    public func run(deliver: (Event) -> Void) throws {
+    public func run(deliver: (Event) -> Void, between: () -> Void) throws {
         try withoutActuallyEscaping(deliver) { deliver in
             self.deliver = deliver
             defer { self.deliver = nil }
             metadata?.start(isStopped: { [stopped] in stopped.isSet })
             cgroups.classifyExisting()
             processes.announceAll(deliverWithContainer)
-            try readRecords()
+            try readRecords(between: between)
         }
         // The maps stay until the sensor goes: rules read what the kernel counted (BoSC's
         // trainings) when they save their state, after the run.
         probes.detachPrograms()
     }
 
-    private func readRecords() throws {
+    private func readRecords(between: () -> Void) throws {
         let reader = try RingReader(ringFD: probes.eventsFD) { [unowned self] record, size in handle(record: record, size: size) }
         var lastStatistics = clock.monotonicSeconds()
         try reader.run(isStopped: { stopped.isSet }) {
+            between()
             applyKernelRequests()
             let now = clock.monotonicSeconds()
             if now - lastStatistics >= options.statisticsInterval {

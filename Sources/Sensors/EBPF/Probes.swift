@@ -38,10 +38,10 @@ public struct ProbeSelection: Sendable, Equatable {
     /// What the probes must gather for the engine's rules: the event types and system calls they
     /// need, the calls they narrow, and the environment if one reads it. The command line adds
     /// what is its own to decide (the host, BoSC's streaming).
-    public init(for engine: Engine) {
-        self.init(eventTypes: engine.neededEventTypes, streamedSystemCalls: engine.neededSystemCalls, includeHost: false)
-        callFilters = engine.callFilters
-        readEnvironment = engine.fieldNames.contains("proc.env")
+    public init(for rules: RuleIndex) {
+        self.init(eventTypes: rules.neededEventTypes, streamedSystemCalls: rules.neededSystemCalls, includeHost: false)
+        callFilters = rules.callFilters
+        readEnvironment = rules.fieldNames.contains("proc.env")
     }
 
     /// The switches every family's programs read.

@@ -31,6 +31,25 @@ public struct DockerClient: Sendable {
     }
 
     /// The full ids of the running containers.
+    /// The engine's name and version, as `GET /version` gives them ("Docker Engine - Community
+    /// 28.2.2"; Podman's compatible socket names itself too).
+    public func version() throws(Failure) -> String {
+        let (status, body) = try request("/version", timeoutSeconds: 2)
+        guard status == 200, let root = try? JSONParser.parse(body), case .object(let members) = root.value else {
+            throw Failure(description: "\(socketPath) answered /version with status \(status)")
+        }
+        func text(_ key: String) -> String? {
+            if case .string(let value)? = members.first(where: { $0.key == key })?.value.value { return value }
+            return nil
+        }
+        let product = members.first { $0.key == "Components" }.flatMap { component -> String? in
+            guard case .array(let items) = component.value.value, case .object(let first)? = items.first?.value else { return nil }
+            if case .string(let name)? = first.first(where: { $0.key == "Name" })?.value.value { return name }
+            return nil
+        }
+        return [product ?? "Docker", text("Version") ?? "(no version)"].joined(separator: " ")
+    }
+
     func runningContainerIDs() throws(Failure) -> [String] {
         let (status, body) = try request("/containers/json", timeoutSeconds: 2)
         guard status == 200, let root = try? JSONParser.parse(body), case .array(let items) = root.value else {

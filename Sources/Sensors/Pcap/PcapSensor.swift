@@ -77,7 +77,7 @@ public final class PcapSensor: Sensor {
     }
 
     /// What captures counted, summed.
-    private struct Totals {
+    private struct Totals: Sendable {
         var kernelReceived: UInt64 = 0
         var kernelDropped: UInt64 = 0
         var overBudget: UInt64 = 0
@@ -92,6 +92,8 @@ public final class PcapSensor: Sensor {
     private let rescanRequested = RescanRequest()
     private let clock = BootClock()
     private let counts = Mutex(SensorStatistics())
+    /// The totals as of the last second, for `metrics` (the captures belong to the capture loop).
+    private let published = Mutex((totals: Totals(), lostWaiting: UInt64(0), interfaces: 0))
     private var captures: [String: Capture] = [:]
     private var closed = Totals()
     private var waiting = MessageQueue(limit: 100_000)
@@ -108,10 +110,11 @@ public final class PcapSensor: Sensor {
 
     public func stop() { stopped.set() }
 
-    public func run(deliver: (Event) -> Void) throws {
+    public func run(deliver: (Event) -> Void, between: () -> Void) throws {
         followDockerEvents()
         var lastRescan = -Double.infinity
         var lastStatistics = clock.monotonicSeconds()
+        var lastPublished = lastStatistics
         var descriptors: [pollfd] = []
         while !stopped.isSet {
             let now = clock.monotonicSeconds()
@@ -120,13 +123,17 @@ public final class PcapSensor: Sensor {
                 lastRescan = now
                 descriptors = captures.values.map { pollfd(fd: $0.handle.selectableDescriptor, events: Int16(POLLIN), revents: 0) }
             }
-            // With nothing to capture, wake up only to look for new interfaces.
-            _ = poll(&descriptors, nfds_t(descriptors.count), captures.isEmpty ? 200 : 10)
+            // With nothing to capture, wake up only to look for new interfaces (and for `between`).
+            _ = poll(&descriptors, nfds_t(descriptors.count), captures.isEmpty ? 100 : 10)
             for capture in Array(captures.values) { read(capture) }
             deliverDue(before: clock.now(), deliver)
+            between()
             if now - lastStatistics >= options.statisticsInterval {
                 lastStatistics = now
                 reportStatistics()
+            } else if now - lastPublished >= 1 {
+                lastPublished = now
+                publishTotals()
             }
         }
         for capture in Array(captures.values) { read(capture) }
@@ -243,9 +250,33 @@ public final class PcapSensor: Sensor {
 
     // MARK: - Statistics
 
-    private func reportStatistics() {
+    public var metrics: [SensorMetric] {
+        let (totals, lostWaiting, interfaces) = published.withLock { $0 }
+        let dissected = totals.dissected
+        return [
+            SensorMetric("pcap_interfaces", "Interfaces captured on.", kind: .gauge, UInt64(interfaces)),
+            SensorMetric("pcap_frames_received_total", "Frames the kernel passed to libpcap.", totals.kernelReceived),
+            SensorMetric("pcap_frames_dropped_total", "Frames dropped before libpcap read them: by the kernel, or over the packet budget.",
+                         labels: [("reason", "kernel")], totals.kernelDropped),
+            SensorMetric("pcap_frames_dropped_total", "", labels: [("reason", "budget")], totals.overBudget),
+            SensorMetric("pcap_frames_read_total", "Frames read and dissected.", UInt64(dissected.frames)),
+            SensorMetric("pcap_messages_total", "Application messages read (HTTP, DNS, TLS, MySQL).", UInt64(dissected.messages)),
+            SensorMetric("pcap_messages_lost_total", "Messages dropped while waiting for their connection's process.", lostWaiting),
+            SensorMetric("pcap_malformed_total", "Frames and messages that contradict their own lengths or protocol.", UInt64(dissected.malformed)),
+            SensorMetric("pcap_streams_abandoned_total", "TCP streams given up before their end.", UInt64(dissected.streamsAbandoned)),
+        ]
+    }
+
+    @discardableResult
+    private func publishTotals() -> Totals {
         var totals = closed
         for capture in captures.values { add(capture, to: &totals) }
+        published.withLock { $0 = (totals, waiting.dropped, captures.count) }
+        return totals
+    }
+
+    private func reportStatistics() {
+        let totals = publishTotals()
         let dropped = totals.kernelDropped + totals.overBudget + waiting.dropped
         let statistics = counts.withLock { counts in
             counts.dropped = dropped

@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+
+extension LiveTests {
+    /// Podman, through its Docker-compatible socket: the same probes see its containers (their
+    /// cgroups are `libpod-<id>`), and the socket gives their names and images.
+    @Suite(.serialized) struct Podman {
+        static let socket = "/run/sentinel-test-podman.sock"
+        static let name = "sentinel-podman-victim"
+
+        @Test func aPodmanContainersAlertCarriesItsNameAndImage() throws {
+            try #require(LiveEnvironment.problem == nil, "\(LiveEnvironment.problem ?? "")")
+            guard let podman = tool("podman") else { return }
+            // The busybox test image, handed from Docker to Podman's own store.
+            let loaded = try shell("docker save \(LiveEnvironment.image) | \(podman) load")
+            try #require(loaded.status == 0, "podman load: \(loaded.output)")
+            let service = Process()
+            service.executableURL = URL(fileURLWithPath: podman)
+            service.arguments = ["system", "service", "--time=0", "unix://\(Self.socket)"]
+            service.standardError = FileHandle.nullDevice
+            try service.run()
+            defer { service.terminate(); service.waitUntilExit() }
+            try #require(waitUntil(seconds: 20) { FileManager.default.fileExists(atPath: Self.socket) }, "podman's service did not open \(Self.socket)")
+
+            let sentinel = try LiveSentinel(["--docker-socket", Self.socket])
+            _ = try shell("\(podman) rm -f \(Self.name)")
+            // Limits podman's defaults would raise: a host without CAP_SYS_RESOURCE (a CI sandbox)
+            // refuses that, and a victim needs no more.
+            let run = try shell("\(podman) run -d --network none --ulimit nofile=1024:1024 --ulimit nproc=4096:4096 --name \(Self.name) "
+                                + "\(LiveEnvironment.image) /bin/sh -c 'sleep 1; /bin/cat /etc/shadow >/dev/null; sleep 5'")
+            defer { _ = try? shell("\(podman) rm -f \(Self.name)") }
+            try #require(run.status == 0, "podman run: \(run.output)")
+            let id = String(run.output.trimmingCharacters(in: .whitespacesAndNewlines).suffix(64).prefix(12))
+            let fields = try #require(sentinel.alert("Sensitive file read in container", container: id, within: 15),
+                                      "no alert for podman's container \(id): \(sentinel.alerts.map { $0["output"] ?? "" })")
+            #expect(fields["container.name"] as? String == Self.name)
+            #expect((fields["container.image"] as? String)?.contains("sentinel/busybox") == true, "image: \(fields["container.image"] ?? "none")")
+            #expect(sentinel.stop() == 0)
+        }
+    }
+}
+
+/// Runs a shell command line; its status and its output and errors together.
+func shell(_ line: String) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/sh")
+    process.arguments = ["-c", line]
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = output
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
