@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""An endless stream of recorded events on stdout, for bench/reload: ten containers whose
-processes exec, open files and connect, as fast as the reader takes them. Each line is a
-recorded event as `sentinel --replay -` reads it."""
+"""An endless stream of recorded events on stdout, for bench/reload: ten containers of ten
+images whose processes exec, open files and make system calls, as fast as the reader takes
+them. Each line is a recorded event as `sentinel --replay -` reads it."""
 import json, sys
 
 containers = ["%064x" % (0x3f2a9c1b7d4e0000 + index) for index in range(10)]
@@ -11,7 +11,8 @@ time = 1_795_341_600_000_000_000
 try:
     for index, container in enumerate(containers):
         out.write(json.dumps({"evt.type": "container", "evt.time": 1, "container.id": container,
-                              "container.name": f"app-{index}", "container.image": f"shop/app:{index}"}) + "\n")
+                              "container.name": f"app-{index}", "container.image": f"shop/app:{index}",
+                              "container.image.id": "sha256:%064x" % index}) + "\n")
     while True:
         for container in containers:
             pid += 1
@@ -23,6 +24,10 @@ try:
                 time += 1000
                 out.write(json.dumps({"evt.type": "openat", "evt.time": time, "proc.pid": pid, "fd.name": path,
                                       "evt.arg.flags": "O_RDONLY", "evt.rawres": 3, "container.id": container}) + "\n")
+            for number in (0, 1, 3, 0, 1, 232, 0, 1, 3, 202):
+                time += 1000
+                out.write(json.dumps({"evt.type": "syscall", "evt.time": time, "proc.pid": pid, "syscall.nr": number,
+                                      "container.id": container}) + "\n")
             time += 1000
             out.write(json.dumps({"evt.type": "procexit", "evt.time": time, "proc.pid": pid, "container.id": container}) + "\n")
 except BrokenPipeError:

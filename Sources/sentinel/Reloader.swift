@@ -208,6 +208,7 @@ private func monotonicSeconds() -> Double {
     return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
 }
 
+/// Milliseconds to the microsecond: a swap takes well under one.
 private func milliseconds(_ seconds: Double) -> String {
-    String((seconds * 10_000).rounded() / 10)
+    String((seconds * 1_000_000).rounded() / 1000)
 }

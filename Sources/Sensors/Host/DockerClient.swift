@@ -47,7 +47,9 @@ public struct DockerClient: Sendable {
             if case .string(let name)? = first.first(where: { $0.key == "Name" })?.value.value { return name }
             return nil
         }
-        return [product ?? "Docker", text("Version") ?? "(no version)"].joined(separator: " ")
+        // Docker calls its own component "Engine"; Podman's says "Podman Engine".
+        let name = product.map { $0 == "Engine" ? "Docker Engine" : $0 } ?? "Docker"
+        return "\(name) \(text("Version") ?? "(no version)")"
     }
 
     func runningContainerIDs() throws(Failure) -> [String] {
