@@ -9,6 +9,10 @@ public final class Engine {
     public final class Statistics: Sendable {
         /// Events per type, by `EventType.rawValue`.
         public let eventsByType = SingleWriterCounters(count: EventType.allCases.count)
+        /// The process and container tables: entries now, and entries evicted to keep them bounded,
+        /// as of the last `publishTableSizes`.
+        public let tables = SingleWriterCounters(count: 4)
+        public static let processes = 0, containers = 1, processesEvicted = 2, containersEvicted = 3
 
         public var events: UInt64 { (0..<eventsByType.count).reduce(0) { $0 + eventsByType[$1] } }
     }
@@ -63,6 +67,15 @@ public final class Engine {
     }
 
     public var ruleIndex: RuleIndex { index }
+
+    /// Copies the tables' sizes where another thread can read them; the engine's thread, between
+    /// events (the tables are the engine's alone).
+    public func publishTableSizes() {
+        statistics.tables.set(Statistics.processes, UInt64(processes.count))
+        statistics.tables.set(Statistics.containers, UInt64(containers.count))
+        statistics.tables.set(Statistics.processesEvicted, processes.evictedCount)
+        statistics.tables.set(Statistics.containersEvicted, containers.evictedCount)
+    }
     // What the rules need, as `RuleIndex` says.
     public var neededEventTypes: Set<EventType> { index.neededEventTypes }
     public var fieldNames: Set<String> { index.fieldNames }

@@ -1,5 +1,6 @@
 import BoSC
 import Engine
+import Synchronization
 import SentinelJSON
 
 /// `"type": "bosc"`: the Bag of System Calls anomaly detector as a rule. Each profile (an image's,
@@ -35,6 +36,9 @@ public final class BoSCRule: BuiltinRule, RuleType, StatefulRule {
     public private(set) var kernel: KernelRequests?
     /// Calls of containers whose profile key (the image) was not known yet: passed over.
     public private(set) var unattributedCalls: UInt64 = 0
+    /// Epochs judged against a profile, here or in the kernel.
+    private var epochsJudged: UInt64 = 0
+    private let published = Mutex<[MetricReading]>([])
 
     private var profiles: [String: ProfileSlot] = [:]
     private var store: ProfileStore?
@@ -138,6 +142,23 @@ public final class BoSCRule: BuiltinRule, RuleType, StatefulRule {
         self.kernel = kernel
     }
 
+    public func publishMetrics() {
+        var training = 0, detecting = 0
+        for slot in profiles.values {
+            if case .training = slot.phase { training += 1 } else { detecting += 1 }
+        }
+        let containers = profiles.values.reduce(0) { $0 + $1.members.count }
+        published.withLock {
+            $0 = [MetricReading("bosc_profiles", "Profiles of a BoSC rule, per phase.", kind: .gauge, labels: [("phase", "training")], UInt64(training)),
+                  MetricReading("bosc_profiles", "", kind: .gauge, labels: [("phase", "detecting")], UInt64(detecting)),
+                  MetricReading("bosc_containers", "Containers a BoSC rule trains on or judges now.", kind: .gauge, UInt64(containers)),
+                  MetricReading("bosc_epochs_judged_total", "Epochs a BoSC rule judged against a profile.", epochsJudged),
+                  MetricReading("bosc_unattributed_calls_total", "System calls not judged: their container's image was not known yet.", unattributedCalls)]
+        }
+    }
+
+    public var metrics: [MetricReading] { published.withLock { $0 } }
+
     public var closingReport: [String] {
         unattributedCalls == 0 ? [] : ["\(unattributedCalls) system calls not judged: their container's image was not known yet"]
     }
@@ -239,6 +260,7 @@ public final class BoSCRule: BuiltinRule, RuleType, StatefulRule {
             return nil
         case .detecting(let detector):
             guard let result = detector.observe(stream: slot.members[member]!.stream, thread: thread, call: number) else { return nil }
+            if result.complete { epochsJudged += 1 }
             return alert(result, slot: slot, member: member, profile: detector.profile)
         }
     }
@@ -262,6 +284,8 @@ public final class BoSCRule: BuiltinRule, RuleType, StatefulRule {
 
     private func kernelVerdict(_ epoch: BoSCEpoch, slot: ProfileSlot, member: ObjectIdentifier) -> [String: FieldValue]? {
         guard case .detecting(let detector) = slot.phase, let stream = slot.members[member]?.stream else { return nil }
+        // The kernel may send an early verdict before an epoch's final one: the final one counts.
+        if epoch.complete { epochsJudged += 1 }
         var result = EpochResult(stream: stream, epoch: Int(epoch.epoch), calls: Int(epoch.calls), mismatches: Int(epoch.mismatches),
                                  anomalous: parameters.isAnomalous(mismatches: Int(epoch.mismatches), unseen: Int(epoch.unseenMismatches)),
                                  complete: epoch.complete, unknownBags: epoch.unknownBags)
@@ -384,4 +408,8 @@ public protocol StatefulRule: BuiltinRule {
     func saveState() -> [String]
     /// What it has to say when the run ends (events it could not judge), a line each.
     var closingReport: [String] { get }
+    /// Copies what `metrics` reports where other threads read it: the engine's thread, between events.
+    func publishMetrics()
+    /// Its state for `/metrics` as last published; any thread.
+    var metrics: [MetricReading] { get }
 }

@@ -13,39 +13,14 @@ public protocol Sensor: AnyObject {
     func stop()
     var statistics: SensorStatistics { get }
     /// Its own counts beyond `statistics`, for `/metrics`; read from any thread while it runs.
-    var metrics: [SensorMetric] { get }
+    var metrics: [MetricReading] { get }
 }
 
 extension Sensor {
-    public var metrics: [SensorMetric] { [] }
+    public var metrics: [MetricReading] { [] }
 
     public func run(deliver: (Event) -> Void) throws {
         try run(deliver: deliver, between: {})
-    }
-}
-
-/// One count a sensor keeps, served as `sentinel_<name>` with its labels: the records of one kind
-/// the kernel produced, the frames libpcap dropped.
-public struct SensorMetric: Sendable {
-    public enum Kind: Sendable { case counter, gauge }
-
-    public let name: String
-    public let kind: Kind
-    public let help: String
-    public let labels: [Label]
-    public let value: UInt64
-
-    public struct Label: Sendable {
-        public let name: String
-        public let value: String
-    }
-
-    public init(_ name: String, _ help: String, kind: Kind = .counter, labels: [(String, String)] = [], _ value: UInt64) {
-        self.name = name
-        self.kind = kind
-        self.help = help
-        self.labels = labels.map { Label(name: $0.0, value: $0.1) }
-        self.value = value
     }
 }
 

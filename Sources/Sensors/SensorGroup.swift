@@ -23,7 +23,7 @@ public final class SensorGroup: Sensor {
         }
     }
 
-    public var metrics: [SensorMetric] { sensors.flatMap(\.metrics) }
+    public var metrics: [MetricReading] { sensors.flatMap(\.metrics) }
 
     public func stop() {
         for sensor in sensors { sensor.stop() }

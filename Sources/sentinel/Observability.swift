@@ -1,5 +1,6 @@
 import Engine
 import Outputs
+import Rules
 import SentinelJSON
 import Sensors
 import Synchronization
@@ -99,10 +100,45 @@ final class Observability: @unchecked Sendable {
             page.sample("sentinel_alerts_total", ["rule": rule.name, "priority": rule.priority.displayName, "source": rule.source], rule.alerts)
         }
 
+        writeRuleState(rules, to: &page)
         writeSensors(to: &page)
         writeOutputs(to: &page)
         writeProcess(to: &page)
         return page.text
+    }
+
+    /// The tables' sizes and the stateful rules' own readings, as the engine's thread last published them.
+    private func writeRuleState(_ rules: [CompiledRule], to page: inout PrometheusText) {
+        let tables = engine.statistics.tables
+        typealias S = Engine.Statistics
+        page.family("sentinel_table_entries", .gauge, "Entries of the engine's process and container tables.")
+        page.sample("sentinel_table_entries", ["table": "processes"], tables[S.processes])
+        page.sample("sentinel_table_entries", ["table": "containers"], tables[S.containers])
+        page.family("sentinel_table_evictions_total", .counter, "Entries evicted to keep a table within its capacity.")
+        page.sample("sentinel_table_evictions_total", ["table": "processes"], tables[S.processesEvicted])
+        page.sample("sentinel_table_evictions_total", ["table": "containers"], tables[S.containersEvicted])
+        var readings: [(labels: [(String, String)], reading: MetricReading)] = []
+        for rule in rules {
+            guard let stateful = rule.builtin as? StatefulRule else { continue }
+            for reading in stateful.metrics { readings.append(([("rule", rule.name)] + reading.labels.map { ($0.name, $0.value) }, reading)) }
+        }
+        write(readings, to: &page)
+    }
+
+    /// Readings as families: each name once, its samples together, in the order first seen.
+    private func write(_ readings: [(labels: [(String, String)], reading: MetricReading)], to page: inout PrometheusText) {
+        var order: [String] = []
+        var families: [String: [(labels: [(String, String)], reading: MetricReading)]] = [:]
+        for entry in readings {
+            if families[entry.reading.name] == nil { order.append(entry.reading.name) }
+            families[entry.reading.name, default: []].append(entry)
+        }
+        for name in order {
+            let samples = families[name]!
+            let fullName = "sentinel_" + name
+            page.family(fullName, samples[0].reading.kind == .counter ? .counter : .gauge, samples.first { !$0.reading.help.isEmpty }?.reading.help ?? "")
+            for sample in samples { page.sample(fullName, labels: sample.labels, sample.reading.value) }
+        }
     }
 
     private func writeSensors(to page: inout PrometheusText) {
@@ -113,19 +149,7 @@ final class Observability: @unchecked Sendable {
         page.family("sentinel_sensor_events_dropped_total", .counter, "Events a sensor lost before the engine saw them.")
         for (label, counts) in statistics { page.sample("sentinel_sensor_events_dropped_total", ["sensor": label], counts.dropped) }
 
-        // A sensor's metrics come sample by sample; a family is written once, with its samples together.
-        var order: [String] = []
-        var families: [String: [SensorMetric]] = [:]
-        for metric in sensor.metrics {
-            if families[metric.name] == nil { order.append(metric.name) }
-            families[metric.name, default: []].append(metric)
-        }
-        for name in order {
-            let samples = families[name]!
-            let fullName = "sentinel_" + name
-            page.family(fullName, samples[0].kind == .counter ? .counter : .gauge, samples[0].help)
-            for sample in samples { page.sample(fullName, labels: sample.labels.map { ($0.name, $0.value) }, sample.value) }
-        }
+        write(sensor.metrics.map { reading in (reading.labels.map { ($0.name, $0.value) }, reading) }, to: &page)
     }
 
     private func writeOutputs(to page: inout PrometheusText) {
@@ -181,4 +205,20 @@ private func countEntries(in path: String) -> Int {
     }
     // The descriptor opendir itself holds.
     return max(count - 1, 0)
+}
+
+/// Has the engine and the stateful rules copy what `/metrics` reads, twice a second at most: on
+/// the engine's thread, between events.
+struct MetricsPublisher {
+    private var last = 0.0
+
+    mutating func publishIfDue(_ engine: Engine) {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let seconds = Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+        guard seconds - last >= 0.5 else { return }
+        last = seconds
+        engine.publishTableSizes()
+        for rule in engine.rules { (rule.builtin as? StatefulRule)?.publishMetrics() }
+    }
 }

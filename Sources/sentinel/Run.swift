@@ -102,11 +102,15 @@ struct Run: ParsableCommand {
         // SIGHUP reloads, and reopens the output files as it always did.
         let signals = handleSignals(stopping: sensor, onReopen: { dispatcher.reopenAll() },
                                     onHangup: { reloader.request(); dispatcher.reopenAll() })
+        var publisher = MetricsPublisher()
         // A test or a script feeding stdin learns that signals are handled from here on.
         if replay == "-" { printError("sentinel: judging the events on stdin") }
         var sensorError: Error?
         do {
-            try sensor.run(deliver: { event in engine.process(event, emit: dispatcher.dispatch) }, between: reloader.applyPrepared)
+            try sensor.run(deliver: { event in engine.process(event, emit: dispatcher.dispatch) }, between: {
+                reloader.applyPrepared()
+                publisher.publishIfDue(engine)
+            })
         } catch {
             sensorError = error
         }

@@ -56,4 +56,25 @@ import Testing
         #expect(kernel.take() == [.ignore(container: ContainerRecord.hostID)])
         #expect(rule.unattributedCalls == 0)
     }
+
+    @Test func itsPublishedMetricsCountProfilesByPhaseAndEpochsJudged() throws {
+        let ruleSet = try RuleLoader.load(sources: [JSONSource(name: "bosc.json", bytes: Array(Self.rules.utf8))])
+        let engine = Engine(rules: ruleSet.rules)
+        let rule = try #require(ruleSet.rules.first?.builtin as? BoSCRule)
+        var time: UInt64 = 1_700_000_000_000_000_000
+        func reading(_ name: String, phase: String? = nil) -> UInt64? {
+            rule.metrics.first { $0.name == name && (phase == nil || $0.labels.contains { $0.name == "phase" && $0.value == phase }) }?.value
+        }
+        for event in containerLifetime(1, image: "app:1", calls: 300, time: &time) { engine.process(event) { _ in } }
+        #expect(rule.metrics.isEmpty, "nothing until the engine's thread publishes")
+        rule.publishMetrics()
+        #expect(reading("bosc_profiles", phase: "training") == 1 && reading("bosc_profiles", phase: "detecting") == 0)
+        for number in 2...6 {
+            for event in containerLifetime(number, image: "app:1", calls: 1000, time: &time) { engine.process(event) { _ in } }
+        }
+        rule.publishMetrics()
+        #expect(reading("bosc_profiles", phase: "detecting") == 1, "trained and judging: \(rule.metrics.map { ($0.name, $0.value) })")
+        #expect((reading("bosc_epochs_judged_total") ?? 0) > 0)
+        #expect(reading("bosc_containers") == 0, "every container ended")
+    }
 }

@@ -25,16 +25,19 @@ import Testing
     @Test func prometheusScrapesTheMetricsPage() throws {
         guard let promtool = tool("promtool"), let prometheusBinary = tool("prometheus") else { return }
         let port = freePort()
-        let run = try RunningSentinel(config: #"{"rules": ["rules/"], "outputs": [], "web": {"listen": "127.0.0.1:\#(port)"}}"#)
+        let run = try RunningSentinel(config: #"{"rules": ["rules/", "rules/anomaly/"], "outputs": [], "web": {"listen": "127.0.0.1:\#(port)"}}"#)
         try run.feed(contentsOf: packageRoot + "/demo/attack.jsonl")
         // The demo's last alert is counted once every event before it was judged.
         let counted = #"sentinel_alerts_total{rule="Shell spawned in container",priority="Notice",source="syscall"} 2"#
-        #expect(waitUntil(seconds: 10) { (try? fetch(port, "/metrics"))?.contains(counted) == true })
+        // What the engine's thread publishes between events (twice a second at most) follows.
+        let published = #"sentinel_table_entries{table="containers"} 2"#
+        #expect(waitUntil(seconds: 10) { (try? fetch(port, "/metrics")).map { $0.contains(counted) && $0.contains(published) } == true })
 
         let page = try fetch(port, "/metrics")
         let checked = try runProgram(promtool, ["check", "metrics"], input: page)
         #expect(checked.status == 0, "promtool check metrics: \(checked.stdout)\(checked.stderr)")
         #expect(page.contains(#"sentinel_events_total{type="execve",source="syscall"}"#))
+        #expect(page.contains(#"sentinel_bosc_profiles{rule="Unusual system calls in container",phase="training"}"#), "\(page)")
         #expect(page.contains(#"sentinel_output_alerts_total{output="stdout"# ) == false, "the config chose no outputs")
         let health = try fetch(port, "/healthz")
         #expect(health == #"{"status":"ok"}"# + "\n")

@@ -47,20 +47,20 @@ public final class EBPFSensor: Sensor {
 
     /// Per record kind: what the kernel produced and dropped (read from its map now) and what
     /// arrived here.
-    public var metrics: [SensorMetric] {
+    public var metrics: [MetricReading] {
         let kernel = probes.readCounters()
         let (received, malformed, passedOver) = counters.withLock { ($0.receivedByKind, $0.malformed, $0.systemCallsPassedOver) }
-        var metrics: [SensorMetric] = []
+        var metrics: [MetricReading] = []
         for kind in 1..<received.count {
             let produced = kind < kernel.count ? kernel[kind].produced : 0
             let dropped = kind < kernel.count ? kernel[kind].dropped : 0
             let name = RecordDecoder.kindName(UInt32(kind))
-            metrics.append(SensorMetric("kernel_records_produced_total", "Records the eBPF probes wrote, or tried to, per kind.", labels: [("kind", name)], produced))
-            metrics.append(SensorMetric("kernel_records_received_total", "Records read from the ring buffer, per kind.", labels: [("kind", name)], received[kind]))
-            metrics.append(SensorMetric("kernel_records_dropped_total", "Records the kernel could not write (the ring buffer was full), per kind.", labels: [("kind", name)], dropped))
+            metrics.append(MetricReading("kernel_records_produced_total", "Records the eBPF probes wrote, or tried to, per kind.", labels: [("kind", name)], produced))
+            metrics.append(MetricReading("kernel_records_received_total", "Records read from the ring buffer, per kind.", labels: [("kind", name)], received[kind]))
+            metrics.append(MetricReading("kernel_records_dropped_total", "Records the kernel could not write (the ring buffer was full), per kind.", labels: [("kind", name)], dropped))
         }
-        metrics.append(SensorMetric("kernel_records_malformed_total", "Records that could not be decoded.", malformed))
-        metrics.append(SensorMetric("kernel_system_calls_passed_over_total", "System calls received for the host's cgroups and not made events.", passedOver))
+        metrics.append(MetricReading("kernel_records_malformed_total", "Records that could not be decoded.", malformed))
+        metrics.append(MetricReading("kernel_system_calls_passed_over_total", "System calls received for the host's cgroups and not made events.", passedOver))
         return metrics
     }
     /// Which probe families are attached, for the start-up message.

@@ -250,20 +250,20 @@ public final class PcapSensor: Sensor {
 
     // MARK: - Statistics
 
-    public var metrics: [SensorMetric] {
+    public var metrics: [MetricReading] {
         let (totals, lostWaiting, interfaces) = published.withLock { $0 }
         let dissected = totals.dissected
         return [
-            SensorMetric("pcap_interfaces", "Interfaces captured on.", kind: .gauge, UInt64(interfaces)),
-            SensorMetric("pcap_frames_received_total", "Frames the kernel passed to libpcap.", totals.kernelReceived),
-            SensorMetric("pcap_frames_dropped_total", "Frames dropped before libpcap read them: by the kernel, or over the packet budget.",
+            MetricReading("pcap_interfaces", "Interfaces captured on.", kind: .gauge, UInt64(interfaces)),
+            MetricReading("pcap_frames_received_total", "Frames the kernel passed to libpcap.", totals.kernelReceived),
+            MetricReading("pcap_frames_dropped_total", "Frames dropped before libpcap read them: by the kernel, or over the packet budget.",
                          labels: [("reason", "kernel")], totals.kernelDropped),
-            SensorMetric("pcap_frames_dropped_total", "", labels: [("reason", "budget")], totals.overBudget),
-            SensorMetric("pcap_frames_read_total", "Frames read and dissected.", UInt64(dissected.frames)),
-            SensorMetric("pcap_messages_total", "Application messages read (HTTP, DNS, TLS, MySQL).", UInt64(dissected.messages)),
-            SensorMetric("pcap_messages_lost_total", "Messages dropped while waiting for their connection's process.", lostWaiting),
-            SensorMetric("pcap_malformed_total", "Frames and messages that contradict their own lengths or protocol.", UInt64(dissected.malformed)),
-            SensorMetric("pcap_streams_abandoned_total", "TCP streams given up before their end.", UInt64(dissected.streamsAbandoned)),
+            MetricReading("pcap_frames_dropped_total", "", labels: [("reason", "budget")], totals.overBudget),
+            MetricReading("pcap_frames_read_total", "Frames read and dissected.", UInt64(dissected.frames)),
+            MetricReading("pcap_messages_total", "Application messages read (HTTP, DNS, TLS, MySQL).", UInt64(dissected.messages)),
+            MetricReading("pcap_messages_lost_total", "Messages dropped while waiting for their connection's process.", lostWaiting),
+            MetricReading("pcap_malformed_total", "Frames and messages that contradict their own lengths or protocol.", UInt64(dissected.malformed)),
+            MetricReading("pcap_streams_abandoned_total", "TCP streams given up before their end.", UInt64(dissected.streamsAbandoned)),
         ]
     }
 
