@@ -12,7 +12,7 @@ import Darwin
 /// can forge a second log line or break out of a structured-data parameter.
 public final class SyslogSink: AlertSink, SinkType {
     public static let typeName = "syslog"
-    public static let configKeys = ["format", "transport", "path", "host", "port", "facility", "app_name"]
+    public static let configKeys = ["format", "message", "transport", "path", "host", "port", "facility", "app_name"]
 
     public enum Format: String, Sendable { case rfc5424, rfc3164 }
 
@@ -33,6 +33,9 @@ public final class SyslogSink: AlertSink, SinkType {
         public var transport: Transport
         public var facility: Int
         public var appName: String
+        /// The message part: the alert's text line (the default) or its JSON, for a SIEM that
+        /// parses JSON out of syslog.
+        public var message: AlertFormat = .text
 
         public var label: String {
             switch transport {
@@ -50,6 +53,7 @@ public final class SyslogSink: AlertSink, SinkType {
     public var transport: Transport { spec.transport }
     public var facility: Int { spec.facility }
     public var appName: String { spec.appName }
+    public var messageFormat: AlertFormat { spec.message }
     private let processID = getpid()
     private var socketDescriptor: Int32 = -1
 
@@ -60,8 +64,9 @@ public final class SyslogSink: AlertSink, SinkType {
         self.spec = spec
     }
 
-    public convenience init(format: Format = .rfc5424, transport: Transport = .unix(path: "/dev/log"), facility: Int = 1, appName: String = "sentinel") {
-        self.init(Spec(format: format, transport: transport, facility: facility, appName: appName))
+    public convenience init(format: Format = .rfc5424, transport: Transport = .unix(path: "/dev/log"), facility: Int = 1, appName: String = "sentinel",
+                            message: AlertFormat = .text) {
+        self.init(Spec(format: format, transport: transport, facility: facility, appName: appName, message: message))
     }
 
     deinit {
@@ -81,6 +86,7 @@ public final class SyslogSink: AlertSink, SinkType {
         let facility = choice("facility", facilities, default: 1)
         let transportName = choice("transport", ["unix": "unix", "udp": "udp", "tcp": "tcp"], default: "unix")
         let appName = config.optional("app_name")?.string(diagnostics) ?? "sentinel"
+        let message = choice("message", ["text": AlertFormat.text, "json": .json], default: .text)
         var transport: Transport?
         switch transportName {
         case "unix":
@@ -94,8 +100,8 @@ public final class SyslogSink: AlertSink, SinkType {
         default:
             break
         }
-        guard diagnostics.errors.count == before, let format, let facility, let transport else { return nil }
-        return Spec(format: format, transport: transport, facility: facility, appName: appName)
+        guard diagnostics.errors.count == before, let format, let facility, let transport, let message else { return nil }
+        return Spec(format: format, transport: transport, facility: facility, appName: appName, message: message)
     }
 
     public func write(_ alert: Alert) throws {
@@ -136,7 +142,8 @@ public final class SyslogSink: AlertSink, SinkType {
     /// The message text, without transport framing.
     public func message(for alert: Alert) -> String {
         let priority = facility * 8 + alert.priority.rawValue
-        let text = escapeControlCharacters(alert.output)
+        // JSON escapes every control character itself: the message stays one line either way.
+        let text = messageFormat == .json ? AlertRendering.json(alert) : escapeControlCharacters(alert.output)
         switch format {
         case .rfc5424:
             // RFC 5424 allows at most six digits of fractional seconds.

@@ -114,6 +114,20 @@ struct SyslogSinkTests {
         #expect(lines[0].hasSuffix("Shell spawned (cmdline=sh -c id)"))
     }
 
+    /// `"message": "json"`: the message part is the alert's JSON, one line, for a SIEM's parser.
+    @Test func aJSONMessageArrivesWhole() throws {
+        let rsyslog = try Rsyslog()
+        defer { rsyslog.stop() }
+        let sink = SyslogSink(transport: .tcp(host: "127.0.0.1", port: rsyslog.tcpPort), message: .json)
+        try sink.write(sampleAlert(output: "evil\nforged", rule: "json rule"))
+        let lines = rsyslog.received(atLeast: 1)
+        try #require(lines.count == 1, "rsyslog received \(lines)")
+        let message = try #require(lines[0].split(separator: "|", maxSplits: 7, omittingEmptySubsequences: false).last.map(String.init))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(message.utf8)) as? [String: Any])
+        #expect(object["rule"] as? String == "json rule")
+        #expect((object["output"] as? String)?.hasSuffix(#"evil\nforged"#) == true)
+    }
+
     @Test func attackerControlledValuesCannotForgeLinesOrParameters() throws {
         let rsyslog = try Rsyslog()
         defer { rsyslog.stop() }
