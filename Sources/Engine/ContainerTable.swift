@@ -82,6 +82,17 @@ public final class ContainerTable {
         return record
     }
 
+    /// Forgets a container that is gone. Processes still holding its record keep it (their last
+    /// events still name it); a later event with the id makes a new, empty one.
+    public func remove(id: String) {
+        guard id != ContainerRecord.hostID else { return }
+        byID.removeValue(forKey: ContainerRecord.shortID(id))
+        if ContainerRecord.shortID(lastID) == ContainerRecord.shortID(id) {
+            lastID = ""
+            lastRecord = nil
+        }
+    }
+
     public func update(id: String, with facts: ContainerFacts) {
         let record = record(for: id)
         guard !record.isHost else { return }

@@ -97,8 +97,12 @@ public final class Engine {
                                    peerContainer: peer, peerProcess: peerOwner.flatMap { processes[$0] }, number: eventNumber)
         } else if !event.type.hasProcess {
             let id = event.containerID ?? ContainerRecord.hostID
-            if case .container(let facts) = event.payload { containers.update(id: id, with: facts) }
-            context = EventContext(event: consume event, process: nil, container: containers.record(for: id), number: eventNumber)
+            let container = containers.record(for: id)
+            if case .container(let facts) = event.payload {
+                // A removal still shows the container as the rules knew it; the table forgets it.
+                if facts.removed { containers.remove(id: id) } else { containers.update(id: id, with: facts) }
+            }
+            context = EventContext(event: consume event, process: nil, container: container, number: eventNumber)
         } else {
             let container = event.containerID.map { containers.record(for: $0) }
             let process = processes.apply(event, container: container)

@@ -365,6 +365,8 @@ public struct ContainerFacts: Sendable {
     /// When it started, in nanoseconds since the epoch; nil when the runtime did not say.
     public var startTime: UInt64?
     public var mounts: [Mount]
+    /// The container is gone (its cgroups are): the engine forgets it. Its other facts are empty.
+    public var removed = false
 
     /// A file system mounted into the container, as the runtime reports it.
     public struct Mount: Sendable, Equatable {
@@ -395,7 +397,8 @@ public struct ContainerFacts: Sendable {
     }
 
     public init(name: String, image: String, imageID: String = "", labels: [String: String] = [:], privileged: Bool = false,
-                startTime: UInt64? = nil, mounts: [Mount] = []) {
+                startTime: UInt64? = nil, mounts: [Mount] = [], removed: Bool = false) {
+        self.removed = removed
         self.name = name
         self.image = image
         self.imageID = imageID

@@ -47,6 +47,7 @@ public enum EventCodec {
         ("container.start_ts", "container events only: when it started, nanoseconds since the epoch or ISO 8601"),
         ("container.mounts", "container events only: its mounts, an array of \"source:dest:mode:rdwr:propagation\" strings"),
         ("container.labels", "container events only: its labels, an object of strings (k8s.* fields read the kubelet's)"),
+        ("container.removed", "container events only: true when the container is gone, and the engine forgets it (default false)"),
         ("evt.arg.status", "procexit: the exit status"),
         ("evt.arg.NAME", "captured system calls: each argument by its name (sentinel fields lists them): a number, or a string for paths (absolute) and text; flags also by their names, as \"AT_REMOVEDIR\""),
         ("evt.rawarg.NAME", "captured system calls: a path argument as the process gave it, when that was not its absolute path"),
@@ -112,7 +113,7 @@ public enum EventCodec {
     ]
 
     /// The keys only a container event carries.
-    private static let containerKeys = ["container.name", "container.image", "container.image.id", "container.privileged", "container.start_ts", "container.mounts", "container.labels"]
+    private static let containerKeys = ["container.name", "container.image", "container.image.id", "container.privileged", "container.start_ts", "container.mounts", "container.labels", "container.removed"]
 
     /// Decodes one line of a recording (line numbers count from 1); blank lines give nil and no error.
     public static func decodeLine(_ bytes: [UInt8], file: String, line: Int, diagnostics: Diagnostics) -> Event? {
@@ -356,7 +357,8 @@ public enum EventCodec {
             }
             return ContainerFacts(name: string("container.name") ?? "", image: string("container.image") ?? "",
                                   imageID: string("container.image.id") ?? "", labels: labels,
-                                  privileged: bool("container.privileged") ?? false, startTime: time("container.start_ts"), mounts: mounts)
+                                  privileged: bool("container.privileged") ?? false, startTime: time("container.start_ts"), mounts: mounts,
+                                  removed: bool("container.removed") ?? false)
         }
 
         /// A captured call's arguments: numbers (flags also by name), texts for string arguments.
@@ -533,6 +535,7 @@ public enum EventCodec {
                 for (key, value) in facts.labels.sorted(by: { $0.key < $1.key }) { writer.key(key); writer.string(value) }
                 writer.endObject()
             }
+            if facts.removed { writer.key("container.removed"); writer.bool(true) }
             writer.endObject()
             return writer.text
         }

@@ -106,6 +106,19 @@ import SentinelJSON
         #expect(engine.statistics.events == 2)
     }
 
+    @Test func aContainerGoneLeavesTheTable() throws {
+        let engine = Engine(rules: [try rule("named", "evt.type = execve and container.name = web")])
+        let id = String(repeating: "ab", count: 32)
+        engine.process(Event(type: .container, time: 1, pid: 0, containerID: id, payload: .container(ContainerFacts(name: "web", image: "shop:1")))) { _ in }
+        #expect(engine.containers.count == 1)
+        var fired: [String] = []
+        engine.process(Event(type: .container, time: 2, pid: 0, containerID: id, payload: .container(ContainerFacts(name: "", image: "", removed: true)))) { fired.append($0.rule) }
+        #expect(engine.containers.count == 0)
+        engine.process(exec(7, ppid: 0, "/bin/sh", ["sh"], container: id)) { fired.append($0.rule) }
+        #expect(fired.isEmpty, "a container seen again after it was removed starts with no name")
+        #expect(engine.containers.count == 1)
+    }
+
     /// A rule on messages alone still needs the connects and accepts that name their processes.
     @Test func messagesNeedTheirConnectionsOwners() throws {
         let engine = Engine(rules: [try rule("query", "evt.type = mysql")])

@@ -15,6 +15,7 @@ import SentinelJSON
     @Test func everyEventTypeRoundTrips() throws {
         let lines = [
             #"{"evt.type":"container","evt.time":5,"container.id":"abc","container.name":"web","container.image":"nginx:1"}"#,
+            #"{"evt.type":"container","evt.time":5,"container.id":"abc","container.name":"","container.image":"","container.removed":true}"#,
             #"{"evt.type":"execve","evt.time":6,"container.id":"abc","proc.pid":10,"proc.ppid":1,"proc.name":"sh","proc.exepath":"/bin/sh","proc.args":["sh","-c","x"],"proc.cwd":"/","proc.tty":0,"user.uid":0,"user.euid":0,"user.name":"root","group.gid":0}"#,
             #"{"evt.type":"clone","evt.time":7,"proc.pid":11,"proc.ppid":10}"#,
             #"{"evt.type":"procexit","evt.time":8,"proc.pid":11,"evt.arg.status":1}"#,

@@ -53,3 +53,27 @@ func shell(_ line: String) throws -> (status: Int32, output: String) {
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: data, as: UTF8.self))
 }
+
+extension LiveTests {
+    /// A container that ended leaves the engine's table and the kernel's verdicts map at the next
+    /// sweep (every statistics interval: 1 s here), as `/metrics` shows.
+    @Suite struct Churn {
+        @Test func aContainerThatEndedLeavesTheTablesAtTheNextSweep() throws {
+            try #require(LiveEnvironment.problem == nil, "\(LiveEnvironment.problem ?? "")")
+            let port = freePort()
+            let config = try temporaryFile("sentinel.json", #"{"rules": ["rules/"], "web": {"listen": "127.0.0.1:\#(port)"}}"#)
+            let sentinel = try LiveSentinel(["--config", config])
+            func reading(_ name: String) -> Int? {
+                guard let page = try? fetch(port, "/metrics") else { return nil }
+                return page.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Int($0.split(separator: " ").last ?? "") }
+            }
+            let before = try #require(reading("sentinel_kernel_cgroup_verdicts"))
+            let container = try TestContainer.run("sentinel-live-churn", "/bin/cat /etc/hostname; sleep 2")
+            #expect(waitUntil(seconds: 10) { (reading(#"sentinel_table_entries{table="containers"}"#) ?? 0) >= 1 }, "the container is in the table")
+            container.remove()
+            #expect(waitUntil(seconds: 10) { reading(#"sentinel_table_entries{table="containers"}"#) == 0 }, "and leaves it once its cgroup is gone")
+            #expect(waitUntil(seconds: 10) { (reading("sentinel_kernel_cgroup_verdicts") ?? .max) <= before }, "its cgroups leave the kernel's map")
+            #expect(sentinel.stop() == 0)
+        }
+    }
+}

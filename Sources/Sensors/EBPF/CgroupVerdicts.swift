@@ -18,6 +18,7 @@ final class CgroupVerdicts {
     let paths = CgroupPaths()
     private let includeHost: Bool
     private let tellKernel: (UInt64, sentinel_cgroup_verdict) -> Void
+    private let forgetInKernel: (UInt64) -> Void
     private let onLearnt: (UInt64, String) -> Void
     /// Cgroup id → its container id, or `ContainerRecord.hostID`.
     private var containerOfCgroup: [UInt64: String] = [:]
@@ -28,9 +29,11 @@ final class CgroupVerdicts {
 
     /// `tellKernel` writes a verdict where the probes read it; `onLearnt` hears of every cgroup
     /// learnt (the BoSC judge keeps its profiles by them).
-    init(includeHost: Bool, tellKernel: @escaping (UInt64, sentinel_cgroup_verdict) -> Void, onLearnt: @escaping (UInt64, String) -> Void) {
+    init(includeHost: Bool, tellKernel: @escaping (UInt64, sentinel_cgroup_verdict) -> Void, forgetInKernel: @escaping (UInt64) -> Void,
+         onLearnt: @escaping (UInt64, String) -> Void) {
         self.includeHost = includeHost
         self.tellKernel = tellKernel
+        self.forgetInKernel = forgetInKernel
         self.onLearnt = onLearnt
     }
 
@@ -50,6 +53,25 @@ final class CgroupVerdicts {
             containerID = learn(cgroupID: cgroupID, path: path)
         }
         return containerID == ContainerRecord.hostID && !includeHost ? .unwatched : .known(containerID)
+    }
+
+    /// Forgets the cgroups that no longer exist, here and in the kernel's map (which would fill up
+    /// over a long run of short containers); returns the containers none of whose cgroups exist.
+    func forget(notIn existing: Set<UInt64>) -> Set<String> {
+        var gone: Set<String> = []
+        var remaining: Set<String> = []
+        for (cgroupID, containerID) in containerOfCgroup {
+            if existing.contains(cgroupID) {
+                remaining.insert(containerID)
+            } else {
+                containerOfCgroup[cgroupID] = nil
+                forgetInKernel(cgroupID)
+                gone.insert(containerID)
+            }
+        }
+        gone.subtract(remaining)
+        gone.remove(ContainerRecord.hostID)
+        return gone
     }
 
     /// Tells the kernel at once about every cgroup that exists, so that the host's records stop

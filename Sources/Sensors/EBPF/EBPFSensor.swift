@@ -60,6 +60,8 @@ public final class EBPFSensor: Sensor {
             metrics.append(MetricReading("kernel_records_dropped_total", "Records the kernel could not write (the ring buffer was full), per kind.", labels: [("kind", name)], dropped))
         }
         metrics.append(MetricReading("kernel_records_malformed_total", "Records that could not be decoded.", malformed))
+        metrics.append(MetricReading("kernel_cgroup_verdicts", "Cgroups the kernel's verdicts map holds (those gone are swept out).",
+                                     kind: .gauge, UInt64(probes.verdictCount())))
         metrics.append(MetricReading("kernel_system_calls_passed_over_total", "System calls received for the host's cgroups and not made events.", passedOver))
         return metrics
     }
@@ -99,6 +101,7 @@ public final class EBPFSensor: Sensor {
         self.kernelJudge = kernelJudge
         cgroups = CgroupVerdicts(includeHost: options.probes.includeHost,
                                  tellKernel: { probes.setVerdict($1, cgroupID: $0) },
+                                 forgetInKernel: { probes.forgetVerdict(cgroupID: $0) },
                                  onLearnt: { kernelJudge?.learnt(cgroup: $0, container: $1) })
     }
 
@@ -128,7 +131,7 @@ public final class EBPFSensor: Sensor {
             if now - lastStatistics >= options.statisticsInterval {
                 lastStatistics = now
                 reportStatistics()
-                kernelJudge?.forgetCgroups(notIn: cgroups.paths.existingIDs())
+                sweepContainers()
             }
         }
         // Stop the producers first, then deliver what they wrote: the final counts then add up.
@@ -248,6 +251,16 @@ public final class EBPFSensor: Sensor {
         counters.withLock {
             $0.delivered += delivered
             $0.systemCallsPassedOver += UInt64(count) - delivered
+        }
+    }
+
+    /// Forgets the cgroups and containers that are gone, in the kernel's maps and here, and tells
+    /// the engine of each container gone, so that its tables stay as big as what runs.
+    private func sweepContainers() {
+        let existing = cgroups.paths.existingIDs()
+        kernelJudge?.forgetCgroups(notIn: existing)
+        for id in cgroups.forget(notIn: existing) where announcedContainers.remove(id) != nil {
+            deliver?(Event(type: .container, time: clock.now(), pid: 0, containerID: id, payload: .container(ContainerFacts(name: "", image: "", removed: true))))
         }
     }
 

@@ -254,6 +254,25 @@ final class Probes {
         var value = verdict.rawValue
         bpf_map_update_elem(verdictsFD, &key, &value, UInt64(BPF_ANY))
     }
+
+    /// How many cgroups the verdicts map holds (walked key by key: for `/metrics`, not per event).
+    func verdictCount() -> Int {
+        var count = 0
+        var key: UInt64 = 0, next: UInt64 = 0
+        var status = bpf_map_get_next_key(verdictsFD, nil, &next)
+        while status == 0 {
+            count += 1
+            key = next
+            status = bpf_map_get_next_key(verdictsFD, &key, &next)
+        }
+        return count
+    }
+
+    /// Takes a cgroup that is gone out of the verdicts map.
+    func forgetVerdict(cgroupID: UInt64) {
+        var key = cgroupID
+        bpf_map_delete_elem(verdictsFD, &key)
+    }
 }
 
 private func decodeHex(_ hex: String) -> [UInt8] {
