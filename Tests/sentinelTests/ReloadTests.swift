@@ -117,6 +117,35 @@ import Testing
         #expect(refusal["source"] as? String == "sentinel" && refusal["priority"] as? String == "Error")
     }
 
+    /// A BoSC rule that did not change goes on training across a reload: the profile saved at exit
+    /// counts every call, those before the reload and those after.
+    @Test func anUnchangedBoSCRuleKeepsItsProfileAcrossAReload() throws {
+        let bosc = #"{"rule": "Odd calls", "type": "bosc", "condition": "container.id != host", "params": {"epoch": 100, "min_training_seconds": 600, "profile": "container.image"}, "priority": "CRITICAL"}"#
+        let state = try temporaryDirectory()
+        let run = try Run(rules: [bosc, Self.minerRule], arguments: ["--state-dir", state])
+        let container = String(repeating: "c", count: 64)
+        func calls(_ count: Int, from start: Int) {
+            var lines = ""
+            for index in start..<(start + count) {
+                lines += #"{"evt.type": "syscall", "evt.time": \#(1_000 + index), "proc.pid": 500, "syscall.nr": \#([0, 1, 3, 232][index % 4]), "container.id": "\#(container)"}"# + "\n"
+            }
+            run.input.fileHandleForWriting.write(Data(lines.utf8))
+        }
+        run.input.fileHandleForWriting.write(Data((#"{"evt.type": "container", "evt.time": 1, "container.id": "\#(container)", "container.name": "app", "container.image": "app:1"}"# + "\n"
+                                                   + #"{"evt.type": "execve", "evt.time": 2, "proc.pid": 500, "proc.ppid": 1, "proc.exepath": "/bin/server", "proc.args": ["server"], "proc.vpid": 1, "container.id": "\#(container)"}"# + "\n").utf8))
+        calls(3_000, from: 0)
+        try run.rewrite([bosc, Self.catRule])
+        run.hangUp()
+        #expect(waitUntil(seconds: 10) { run.stderr.contains("reloaded: 2 rules (1 kept, 1 new, 1 gone)") }, "\(run.stderr)")
+        calls(3_000, from: 3_000)
+        #expect(run.finish() == 0, "\(run.stderr)")
+        #expect(run.stderr.components(separatedBy: "no profile yet; training").count == 2, "one profile, started once: \(run.stderr)")
+        let status = try sentinel(["bosc", "status", "--state-dir", state, "-o", "json"])
+        let profile = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any], "\(status.stdout)\(status.stderr)")
+        #expect(profile["phase"] as? String == "training")
+        #expect(profile["calls"] as? Int == 6_000, "every call, before and after the reload: \(profile)")
+    }
+
     /// A rules folder laid out as Kubernetes mounts a ConfigMap (each file a symlink into `..data`,
     /// itself a symlink to the current version), and a config file an editor saves by renaming.
     @Test func watchRulesReloadsOnAConfigMapSwapAndAnEditorsSave() throws {

@@ -1,5 +1,9 @@
 import Engine
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// User and group names as each container's own /etc/passwd and /etc/group give them: uid 33 is
 /// www-data in a Debian image and something else in another, so the host's files cannot say.
 /// Read through one of the container's processes (/proc/PID/root) when its first exec is met, and
@@ -24,16 +28,20 @@ struct AccountNames {
         var table = byContainer[containerID] ?? Table()
         let missing = table.users[uid] == nil || table.groups[gid] == nil
         if missing, table.readAt == 0 || now - table.readAt >= Self.rereadInterval {
-            // A process gone before its files could be read leaves what was read before.
-            if let passwd = file("etc/passwd", of: containerID, pid: pid) {
-                table.users = Self.parse(passwd)
-                table.groups = Self.parse(file("etc/group", of: containerID, pid: pid) ?? "")
-            }
-            table.readAt = now
+            // A process gone before its files could be read (a short `id`) leaves what was read
+            // before, and the next process of the container reads them: only files read whole,
+            // or a process that outlived the reading, settle the table until the reread interval.
+            let passwd = file("etc/passwd", of: containerID, pid: pid)
+            let group = file("etc/group", of: containerID, pid: pid)
+            if let passwd { table.users = Self.parse(passwd) }
+            if let group { table.groups = Self.parse(group) }
+            if (passwd != nil && group != nil) || processExists(pid) { table.readAt = now }
             byContainer[containerID] = table
         }
         return (table.users[uid], table.groups[gid])
     }
+
+    private func processExists(_ pid: Int32) -> Bool { kill(pid, 0) == 0 || errno == EPERM }
 
     private func file(_ path: String, of containerID: String, pid: Int32) -> String? {
         containerID == ContainerRecord.hostID ? readTextFile("/" + path) : readContainerFile(pid: pid, path: path)
