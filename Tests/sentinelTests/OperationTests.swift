@@ -200,3 +200,19 @@ func temporaryDirectory() throws -> String {
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
 }
+
+extension OperationTests {
+    /// README's config example is one a user can start from: it loads, and every output opens.
+    @Test func theReadmesConfigExampleLoads() throws {
+        let readme = try String(contentsOfFile: packageRoot + "/README.md", encoding: .utf8)
+        let section = try #require(readme.range(of: "## Outputs\n").map { readme[$0.upperBound...] })
+        let start = try #require(section.range(of: "```json\n"))
+        let end = try #require(section[start.upperBound...].range(of: "```"))
+        let directory = try temporaryDirectory()
+        let example = String(section[start.upperBound..<end.lowerBound]).replacingOccurrences(of: "/var/log/sentinel/", with: directory + "/")
+        let config = try temporaryFile("sentinel.json", example)
+        let result = try sentinel(["--config", config, "--rules", "rules/", "--replay", "demo/attack.jsonl", "--dry-run"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("outputs opened"), "\(result.stderr)")
+    }
+}
