@@ -23,18 +23,22 @@ public final class FileSink: AlertSink, SinkType {
         }
 
         public var label: String { "file \(path)" }
-        public func open() throws -> AlertSink { try FileSink(path: path, format: format) }
+        public func open() throws -> AlertSink { try FileSink(self) }
     }
 
-    public let path: String
-    public let format: AlertFormat
+    public let spec: Spec
+    public var path: String { spec.path }
+    public var format: AlertFormat { spec.format }
     private var descriptor: Int32 = -1
-    public var label: String { "file \(path)" }
+    public var label: String { spec.label }
 
-    public init(path: String, format: AlertFormat = .json) throws {
-        self.path = path
-        self.format = format
+    public init(_ spec: Spec) throws {
+        self.spec = spec
         try reopen()
+    }
+
+    public convenience init(path: String, format: AlertFormat = .json) throws {
+        try self.init(Spec(path: path, format: format))
     }
 
     deinit {

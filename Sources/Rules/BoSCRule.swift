@@ -413,3 +413,8 @@ public protocol StatefulRule: BuiltinRule {
     /// Its state for `/metrics` as last published; any thread.
     var metrics: [MetricReading] { get }
 }
+
+/// The rules of `rules` that keep state, with their names.
+public func statefulRules(in rules: [CompiledRule]) -> [(name: String, rule: StatefulRule)] {
+    rules.compactMap { rule in (rule.builtin as? StatefulRule).map { (name: rule.name, rule: $0) } }
+}

@@ -118,9 +118,8 @@ final class Observability: @unchecked Sendable {
         page.sample("sentinel_table_evictions_total", ["table": "processes"], tables[S.processesEvicted])
         page.sample("sentinel_table_evictions_total", ["table": "containers"], tables[S.containersEvicted])
         var readings: [(labels: [(String, String)], reading: MetricReading)] = []
-        for rule in rules {
-            guard let stateful = rule.builtin as? StatefulRule else { continue }
-            for reading in stateful.metrics { readings.append(([("rule", rule.name)] + reading.labels.map { ($0.name, $0.value) }, reading)) }
+        for (name, rule) in statefulRules(in: rules) {
+            for reading in rule.metrics { readings.append(([("rule", name)] + reading.labels.map { ($0.name, $0.value) }, reading)) }
         }
         write(readings, to: &page)
     }
@@ -174,37 +173,17 @@ final class Observability: @unchecked Sendable {
         page.family("process_cpu_seconds_total", .counter, "User and system CPU time spent, in seconds.")
         page.sample("process_cpu_seconds_total", [:], cpu)
         let pageSize = UInt64(sysconf(Int32(_SC_PAGESIZE)))
-        let statm = (try? readSmallFile("/proc/self/statm")) ?? ""
-        let fields = statm.split(separator: " ").compactMap { UInt64($0) }
+        let statm = readWholeFile("/proc/self/statm").map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let fields = statm.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { UInt64($0) }
         if fields.count >= 2 {
             page.single("process_virtual_memory_bytes", .gauge, "Virtual memory size in bytes.", fields[0] * pageSize)
             page.single("process_resident_memory_bytes", .gauge, "Resident memory size in bytes.", fields[1] * pageSize)
         }
-        page.single("process_open_fds", .gauge, "Open file descriptors.", countEntries(in: "/proc/self/fd"))
+        // Less the descriptor that lists them.
+        page.single("process_open_fds", .gauge, "Open file descriptors.", max(listDirectory("/proc/self/fd").count - 1, 0))
         page.family("process_start_time_seconds", .gauge, "Start time of the process since the epoch, in seconds.")
         page.sample("process_start_time_seconds", [:], startTime)
     }
-}
-
-private func readSmallFile(_ path: String) throws -> String {
-    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-    guard descriptor >= 0 else { return "" }
-    defer { close(descriptor) }
-    var buffer = [UInt8](repeating: 0, count: 4096)
-    let count = read(descriptor, &buffer, buffer.count)
-    return count > 0 ? String(decoding: buffer[0..<count], as: UTF8.self) : ""
-}
-
-private func countEntries(in path: String) -> Int {
-    guard let directory = opendir(path) else { return 0 }
-    defer { closedir(directory) }
-    var count = 0
-    while let entry = readdir(directory) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        if name != "." && name != ".." { count += 1 }
-    }
-    // The descriptor opendir itself holds.
-    return max(count - 1, 0)
 }
 
 /// Has the engine and the stateful rules copy what `/metrics` reads, twice a second at most: on
@@ -213,12 +192,10 @@ struct MetricsPublisher {
     private var last = 0.0
 
     mutating func publishIfDue(_ engine: Engine) {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        let seconds = Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
-        guard seconds - last >= 0.5 else { return }
-        last = seconds
+        let now = monotonicSeconds()
+        guard now - last >= 0.5 else { return }
+        last = now
         engine.publishTableSizes()
-        for rule in engine.rules { (rule.builtin as? StatefulRule)?.publishMetrics() }
+        for (_, rule) in statefulRules(in: engine.rules) { rule.publishMetrics() }
     }
 }

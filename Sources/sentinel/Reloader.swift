@@ -96,24 +96,18 @@ final class Reloader: @unchecked Sendable {
         let staying = Set(rules.map(ObjectIdentifier.init))
         let arriving = rules.filter { inForce[$0.identity] !== $0 }
         let stateDiagnostics = Diagnostics()
-        for rule in arriving {
-            guard let stateful = rule.builtin as? StatefulRule else { continue }
-            stateful.notice = { printError("sentinel: rule \"\(rule.name)\": \($0)") }
-            if let stateDirectory {
-                do {
-                    try stateful.openState(directory: "\(stateDirectory)/rules/\(fileNameSafe(rule.name))", diagnostics: stateDiagnostics)
-                } catch {
-                    stateDiagnostics.add(Diagnostic(file: stateDirectory, location: nil, path: "", message: "\(error)"))
-                }
-            }
-            if let kernel { stateful.attach(to: kernel) }
+        let arrivingStateful = statefulRules(in: arriving)
+        do {
+            try openRuleState(of: arrivingStateful, under: stateDirectory, diagnostics: stateDiagnostics)
+        } catch {
+            stateDiagnostics.add(Diagnostic(file: stateDirectory ?? "", location: nil, path: "", message: "\(error)"))
         }
+        if let kernel { for (_, rule) in arrivingStateful { rule.attach(to: kernel) } }
         if !stateDiagnostics.all.isEmpty {
             refuse(stateDiagnostics.all, summary: "the state directory has files that cannot be read")
             return
         }
-        let leaving = engine.currentRules.filter { !staying.contains(ObjectIdentifier($0)) }
-            .compactMap { rule in (rule.builtin as? StatefulRule).map { (name: rule.name, rule: $0) } }
+        let leaving = statefulRules(in: engine.currentRules.filter { !staying.contains(ObjectIdentifier($0)) })
 
         let oldOutputs = outputsInForce.withLock { $0 }
         var plan: [AlertDispatcher.Reconfigured] = []
@@ -200,12 +194,6 @@ struct ProbeNeeds {
         if index.neededSystemCalls.intersection(systemCalls) != index.neededSystemCalls { parts.append("system calls not gathered") }
         return parts.isEmpty ? nil : parts.joined(separator: "; ")
     }
-}
-
-private func monotonicSeconds() -> Double {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
 }
 
 /// Milliseconds to the microsecond: a swap takes well under one.

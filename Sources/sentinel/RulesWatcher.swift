@@ -74,9 +74,9 @@ final class RulesWatcher: @unchecked Sendable {
             var waiting = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
             if poll(&waiting, 1, 50) > 0 {
                 let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-                if count > 0, relevant(buffer[0..<count]) { changedAt = now() }
+                if count > 0, relevant(buffer[0..<count]) { changedAt = monotonicSeconds() }
             }
-            if let changed = changedAt, now() - changed >= 0.25 {
+            if let changed = changedAt, monotonicSeconds() - changed >= 0.25 {
                 changedAt = nil
                 onChange()
             }
@@ -104,11 +104,6 @@ final class RulesWatcher: @unchecked Sendable {
         return found
     }
 
-    private func now() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
-    }
 }
 
 struct WatchError: Error, CustomStringConvertible {

@@ -117,7 +117,7 @@ struct Run: ParsableCommand {
         observability?.sensorStopped()
         signals.forEach { $0.cancel() }
         // The rules in force now: a reload may have changed them since the start.
-        let inForce = engine.rules.compactMap { rule in (rule.builtin as? StatefulRule).map { (name: rule.name, rule: $0) } }
+        let inForce = Rules.statefulRules(in: engine.rules)
         let unsaved = inForce.flatMap { $0.rule.saveState() }
         unsaved.forEach { printError("sentinel: \($0)") }
         for (name, rule) in inForce {
@@ -156,23 +156,17 @@ struct Run: ParsableCommand {
 
     // MARK: - Steps, in order
 
-    /// Loads what rules learnt in earlier runs, each rule from its own folder of the state
-    /// directory: `<state-dir>/rules/<rule name>/`.
+    /// Loads what rules learnt in earlier runs; unreadable state files are bad input.
     private func openState(of rules: [CompiledRule]) throws -> [(name: String, rule: StatefulRule)] {
-        let stateful = rules.compactMap { rule in (rule.builtin as? StatefulRule).map { (name: rule.name, rule: $0) } }
-        // A replay without a state directory learns in memory, and says nothing of it.
-        guard let base = stateBase else { return stateful }
+        let stateful = statefulRules(in: rules)
         let diagnostics = Diagnostics()
-        for (name, rule) in stateful {
-            rule.notice = { printError("sentinel: rule \"\(name)\": \($0)") }
-            do {
-                try rule.openState(directory: "\(base)/rules/\(fileNameSafe(name))", diagnostics: diagnostics)
-            } catch {
-                printError("sentinel: \(error)")
-                throw ExitStatus.badInput
-            }
+        do {
+            try openRuleState(of: stateful, under: stateBase, diagnostics: diagnostics)
+        } catch {
+            printError("sentinel: \(error)")
+            throw ExitStatus.badInput
         }
-        if !diagnostics.all.isEmpty {
+        if !diagnostics.all.isEmpty, let base = stateBase {
             printDiagnostics(diagnostics.all)
             printError("sentinel: the state directory \(base) has files that cannot be read; move them away or fix them")
             throw ExitStatus.badInput
@@ -242,5 +236,16 @@ struct Run: ParsableCommand {
         // A replay's drops are malformed lines (bad input); live drops are events lost.
         if sensorStatistics.dropped > 0 { throw sensor is ReplaySensor ? ExitStatus.badInput : ExitStatus.failure }
         if lost || !drained { throw ExitStatus.failure }
+    }
+}
+
+/// Loads each stateful rule's state from its own folder, `<base>/rules/<rule name>/`, and has it
+/// tell its notices on stderr; with no base (a replay without --state-dir) the state stays in
+/// memory and the rule says nothing of it. Used at start and by a reload, for the rules it adds.
+func openRuleState(of rules: [(name: String, rule: StatefulRule)], under base: String?, diagnostics: Diagnostics) throws(FileError) {
+    guard let base else { return }
+    for (name, rule) in rules {
+        rule.notice = { printError("sentinel: rule \"\(name)\": \($0)") }
+        try rule.openState(directory: "\(base)/rules/\(fileNameSafe(name))", diagnostics: diagnostics)
     }
 }
