@@ -77,6 +77,6 @@ let package = Package(
         .testTarget(name: "WebTests", dependencies: ["Web"]),
         .testTarget(name: "OutputsTests", dependencies: ["Outputs", "OutputsTestSupport", "Engine", "SentinelJSON"], exclude: ["Fixtures"]),
         // Runs the built `sentinel` binary as a user would; the dependency makes sure it is built.
-        .testTarget(name: "sentinelTests", dependencies: ["sentinel", "packets-fuzz"], exclude: ["Fixtures"]),
+        .testTarget(name: "sentinelTests", dependencies: ["sentinel", "packets-fuzz", "CLibbpf"], exclude: ["Fixtures"]),
     ]
 )

@@ -56,24 +56,48 @@ func shell(_ line: String) throws -> (status: Int32, output: String) {
 
 extension LiveTests {
     /// A container that ended leaves the engine's table and the kernel's verdicts map at the next
-    /// sweep (every statistics interval: 1 s here), as `/metrics` shows.
+    /// sweep (every statistics interval: 1 s here), as `/metrics` and the map itself show.
     @Suite struct Churn {
         @Test func aContainerThatEndedLeavesTheTablesAtTheNextSweep() throws {
             try #require(LiveEnvironment.problem == nil, "\(LiveEnvironment.problem ?? "")")
             let port = freePort()
             let config = try temporaryFile("sentinel.json", #"{"rules": ["rules/"], "web": {"listen": "127.0.0.1:\#(port)"}}"#)
             let sentinel = try LiveSentinel(["--config", config])
-            func reading(_ name: String) -> Int? {
+            func containersInTable() -> Int? {
                 guard let page = try? fetch(port, "/metrics") else { return nil }
+                let name = #"sentinel_table_entries{table="containers"}"#
                 return page.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Int($0.split(separator: " ").last ?? "") }
             }
-            let before = try #require(reading("sentinel_kernel_cgroup_verdicts"))
-            let container = try TestContainer.run("sentinel-live-churn", "/bin/cat /etc/hostname; sleep 2")
-            #expect(waitUntil(seconds: 10) { (reading(#"sentinel_table_entries{table="containers"}"#) ?? 0) >= 1 }, "the container is in the table")
-            container.remove()
-            #expect(waitUntil(seconds: 10) { reading(#"sentinel_table_entries{table="containers"}"#) == 0 }, "and leaves it once its cgroup is gone")
-            #expect(waitUntil(seconds: 10) { (reading("sentinel_kernel_cgroup_verdicts") ?? .max) <= before }, "its cgroups leave the kernel's map")
+            let name = "sentinel-live-churn"
+            try command(["docker", "rm", "-f", name])
+            let started = try command(["docker", "run", "-d", "--network", "none", "--name", name, LiveEnvironment.image,
+                                       "/bin/sh", "-c", "/bin/cat /etc/hostname; sleep 3"])
+            defer { _ = try? command(["docker", "rm", "-f", name]) }
+            try #require(started.status == 0, "docker run failed")
+            let cgroup = try #require(unifiedCgroupID(named: started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)),
+                                      "the container's cgroup is not below \(unifiedCgroupMount)")
+            // Counted by cgroup id (the key of the kernel's map), not by the map's size: other
+            // cgroups come and go on a shared host.
+            #expect(waitUntil(seconds: 10) { (try? VerdictsMaps.contain(cgroup)) == true }, "the kernel's map learns the container's cgroup")
+            #expect(waitUntil(seconds: 10) { (containersInTable() ?? 0) >= 1 }, "the container is in the table")
+            try command(["docker", "wait", name])
+            #expect(waitUntil(seconds: 10) { containersInTable() == 0 }, "and leaves it once its cgroup is gone")
+            #expect(waitUntil(seconds: 10) { (try? VerdictsMaps.contain(cgroup)) == false }, "its cgroup leaves the kernel's map")
             #expect(sentinel.stop() == 0)
         }
     }
+}
+
+let unifiedCgroupMount = FileManager.default.fileExists(atPath: "/sys/fs/cgroup/unified/cgroup.procs") ? "/sys/fs/cgroup/unified" : "/sys/fs/cgroup"
+
+/// The id (inode) of the cgroup v2 directory whose name contains `containerID`: docker/<id> with
+/// the cgroupfs driver, system.slice/docker-<id>.scope with systemd's.
+func unifiedCgroupID(named containerID: String) -> UInt64? {
+    let enumerator = FileManager.default.enumerator(atPath: unifiedCgroupMount)
+    while let relative = enumerator?.nextObject() as? String {
+        guard relative.split(separator: "/").last?.contains(containerID) == true else { continue }
+        var status = stat()
+        if stat("\(unifiedCgroupMount)/\(relative)", &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR { return UInt64(status.st_ino) }
+    }
+    return nil
 }
