@@ -49,8 +49,13 @@ int on_exec(struct bpf_raw_tracepoint_args *ctx)
 	__u32 flags;
 	if (!watched(cgroup_id, &flags))
 		return 0;
+	const struct sentinel_settings *settings = current_settings();
+	if (!settings)
+		return 0;
+	/* Read once: a reload between two reads would leave a record without room for its environment. */
+	int read_environment = settings->read_environment;
 	struct sentinel_exec *record;
-	if (sentinel_config.read_environment)
+	if (read_environment)
 		record = reserve_record(SENTINEL_RECORD_EXEC, sizeof(struct sentinel_exec_environment), cgroup_id, flags);
 	else
 		record = reserve_record(SENTINEL_RECORD_EXEC, sizeof(*record), cgroup_id, flags);
@@ -112,7 +117,7 @@ int on_exec(struct bpf_raw_tracepoint_args *ctx)
 	struct mm_struct *mm = BPF_CORE_READ(task, mm);
 	record->args_len = read_strings(record->args, SENTINEL_ARGS_MAX, BPF_CORE_READ(mm, arg_start), BPF_CORE_READ(mm, arg_end),
 					&record->header.flags, SENTINEL_FLAG_ARGS_TRUNCATED);
-	if (sentinel_config.read_environment) {
+	if (read_environment) {
 		struct sentinel_exec_environment *with_env = (struct sentinel_exec_environment *)record;
 		with_env->reserved = 0;
 		with_env->env_len = read_strings(with_env->env, SENTINEL_ENV_MAX, BPF_CORE_READ(mm, env_start), BPF_CORE_READ(mm, env_end),

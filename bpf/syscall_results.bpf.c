@@ -115,7 +115,8 @@ static __always_inline void report_socket(struct pt_regs *regs, long nr, long re
 	read_endpoints(&record->ends, sk);
 	record->outbound = kind == SENTINEL_RECORD_CONNECT;
 	int tracked = record->ends.protocol == IPPROTO_TCP && kind != SENTINEL_RECORD_LISTEN && (result == 0 || result == -EINPROGRESS || kind == SENTINEL_RECORD_ACCEPT);
-	if (tracked && sentinel_config.track_connections) {
+	const struct sentinel_settings *settings = current_settings();
+	if (tracked && settings && settings->track_connections) {
 		__u64 key = (__u64)sk;
 		bpf_map_update_elem(&tcp_connections, &key, record, BPF_ANY);
 	}
@@ -245,7 +246,8 @@ int BPF_PROG(on_syscall_exit, struct pt_regs *regs, long result)
 {
 	__u32 nr = regs->orig_ax;
 	/* The mask as well as the bound: the verifier must see the index stay inside the array. */
-	if (nr >= SENTINEL_CALL_NUMBERS || !((sentinel_config.exit_numbers[(nr / 64) & (SENTINEL_CALL_NUMBERS / 64 - 1)] >> (nr % 64)) & 1))
+	const struct sentinel_settings *settings = current_settings();
+	if (!settings || nr >= SENTINEL_CALL_NUMBERS || !((settings->exit_numbers[(nr / 64) & (SENTINEL_CALL_NUMBERS / 64 - 1)] >> (nr % 64)) & 1))
 		return 0;
 	__u64 cgroup_id = bpf_get_current_cgroup_id();
 	__u32 flags;

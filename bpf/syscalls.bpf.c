@@ -128,9 +128,9 @@ struct {
 	__type(value, struct bosc_window);
 } bosc_windows SEC(".maps");
 
-static __always_inline int stream_number_wanted(__u32 nr)
+static __always_inline int stream_number_wanted(const struct sentinel_settings *settings, __u32 nr)
 {
-	return (sentinel_config.stream_numbers[(nr / 64) & (SENTINEL_BOSC_CALLS / 64 - 1)] >> (nr % 64)) & 1;
+	return (settings->stream_numbers[(nr / 64) & (SENTINEL_BOSC_CALLS / 64 - 1)] >> (nr % 64)) & 1;
 }
 
 static __always_inline void send_unknown_bag(struct sentinel_bosc_container *container, struct bosc_window *window,
@@ -369,10 +369,13 @@ int on_syscall_enter(struct bpf_raw_tracepoint_args *ctx)
 	struct sentinel_bosc_container *container = bpf_map_lookup_elem(&bosc_containers, &cgroup_id);
 	if (!container && !watched(cgroup_id, &flags))
 		return 0;
+	const struct sentinel_settings *settings = current_settings();
+	if (!settings)
+		return 0;
 	/* A call no rule names, as either numbering, goes no further: the 32-bit question is asked
 	 * only of calls something wants (BoSC judges or trains on every one). */
-	if (!container && !sentinel_config.stream_undecided && !stream_number_wanted(clamped(id)) &&
-	    !stream_number_wanted(clamped(id + SENTINEL_I386_BASE)))
+	if (!container && !settings->stream_undecided && !stream_number_wanted(settings, clamped(id)) &&
+	    !stream_number_wanted(settings, clamped(id + SENTINEL_I386_BASE)))
 		return 0;
 	if (id >= 0 && id < SENTINEL_I386_BASE && in_compat_syscall())
 		id += SENTINEL_I386_BASE;
@@ -382,9 +385,9 @@ int on_syscall_enter(struct bpf_raw_tracepoint_args *ctx)
 			judge(container, cgroup_id, nr);
 		else if (container->mode & SENTINEL_BOSC_TRAIN)
 			train(container, cgroup_id, nr);
-		stream = (container->mode & SENTINEL_BOSC_STREAM) || stream_number_wanted(nr);
+		stream = (container->mode & SENTINEL_BOSC_STREAM) || stream_number_wanted(settings, nr);
 	} else {
-		stream = sentinel_config.stream_undecided || stream_number_wanted(nr);
+		stream = settings->stream_undecided || stream_number_wanted(settings, nr);
 	}
 	if (!stream)
 		return 0;

@@ -33,28 +33,34 @@ struct LiveOptions: ParsableArguments {
     }
 
     /// Loads and attaches the probes that gather what `wanted` says (its event types, system calls,
-    /// narrowed calls), and what `bosc` rules ask through `kernelRequests`; the host is watched as
-    /// the command line says. Application messages
-    /// add the pcap sensor, set up by `pcap`. Statistics go to stderr; a rise in dropped events
-    /// also goes to `onDrop` (the outputs, as a `sentinel` alert), so that a SIEM sees the gap.
-    func makeSensor(gathering wanted: ProbeSelection, kernelRequests: KernelRequests? = nil,
-                    pcap: PcapSensor.Options = PcapSensor.Options(), onDrop: @escaping (Alert) -> Void) throws -> Sensor {
+    /// narrowed calls: see `probes(gathering:withKernelRequests:)`), and what `bosc` rules ask
+    /// through `kernelRequests`. Application messages add the pcap sensor, set up by `pcap`.
+    /// Statistics go to stderr; a rise in dropped events also goes to `onDrop` (the outputs, as a
+    /// `sentinel` alert), so that a SIEM sees the gap.
+    func makeSensors(gathering wanted: ProbeSelection, kernelRequests: KernelRequests? = nil,
+                     pcap: PcapSensor.Options = PcapSensor.Options(), onDrop: @escaping (Alert) -> Void) throws -> LiveSensors {
         let probes = try makeEBPFSensor(gathering: wanted, kernelRequests: kernelRequests, onDrop: onDrop)
-        guard !wanted.eventTypes.isDisjoint(with: EventType.messages) else { return probes }
+        guard !wanted.eventTypes.isDisjoint(with: EventType.messages) else { return LiveSensors(sensor: probes, probes: probes, capturing: false) }
         var options = pcap
         options.dockerSocket = dockerSocket.isEmpty ? nil : dockerSocket
         options.statisticsInterval = statisticsInterval
         let capture = PcapSensor(options: options, onStatistics: reportingDrops(of: "pcap", to: onDrop), onWarning: { printError("sentinel: \($0)") })
         printError("sentinel: reading application messages from \(options.interfaces.map { $0.joined(separator: ", ") } ?? "every container's veth") with libpcap")
-        return SensorGroup([probes, capture])
+        return LiveSensors(sensor: SensorGroup([probes, capture]), probes: probes, capturing: true)
     }
 
-    /// What the probes gather: what the rules want, as the command line says (the host too?).
+    /// What the probes gather: what the rules want, as the command line says (the host too?);
+    /// with `bosc` rules (`withKernelRequests`), every call of a container until one decides.
     func probes(gathering wanted: ProbeSelection, withKernelRequests: Bool) -> ProbeSelection {
         var probes = wanted
         probes.streamUndecided = withKernelRequests
         probes.includeHost = includeHost
         return probes
+    }
+
+    /// What the probes gather for a rule set.
+    func probes(for rules: RuleIndex, withKernelRequests: Bool) -> ProbeSelection {
+        probes(gathering: ProbeSelection(for: rules), withKernelRequests: withKernelRequests)
     }
 
     /// Each part of a live run tried on this host, for `--dry-run` and `sentinel check`: a line
@@ -68,9 +74,8 @@ struct LiveOptions: ParsableArguments {
     }
 
     private func makeEBPFSensor(gathering wanted: ProbeSelection, kernelRequests: KernelRequests?, onDrop: @escaping (Alert) -> Void) throws -> EBPFSensor {
-        let probes = probes(gathering: wanted, withKernelRequests: kernelRequests != nil)
         let options = EBPFSensor.Options(
-            probes: probes,
+            probes: wanted,
             dockerSocket: dockerSocket.isEmpty ? nil : dockerSocket,
             verifierLogDirectory: verifierLogDirectory,
             statisticsInterval: statisticsInterval,
@@ -85,6 +90,15 @@ struct LiveOptions: ParsableArguments {
             throw ExitStatus.badInput
         }
     }
+}
+
+/// What a live run watches with: every sensor as one, and the eBPF sensor on its own, whose
+/// probes a reload retunes.
+struct LiveSensors {
+    let sensor: Sensor
+    let probes: EBPFSensor
+    /// Whether packets are captured: the capture starts with the run, a reload cannot start it.
+    let capturing: Bool
 }
 
 /// Prints a sensor's statistics line; a rise in its drops also goes to `onDrop` as an alert.

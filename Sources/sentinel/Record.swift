@@ -44,7 +44,8 @@ struct Record: ParsableCommand {
         var types = EventType.withProcess
         if !syscalls { types.remove(.syscall) }
         if messages { types.formUnion(EventType.messages) }
-        let sensor = try live.makeSensor(gathering: ProbeSelection(eventTypes: types, includeHost: false), onDrop: { alert in printError("sentinel: \(alert.output)") })
+        let wanted = live.probes(gathering: ProbeSelection(eventTypes: types, includeHost: false), withKernelRequests: false)
+        let sensor = try live.makeSensors(gathering: wanted, onDrop: { alert in printError("sentinel: \(alert.output)") }).sensor
         let signals = handleSignals(stopping: sensor, onReopen: {}, onHangup: {})
         if let seconds {
             DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [sensor = UncheckedSensor(sensor)] in sensor.value.stop() }

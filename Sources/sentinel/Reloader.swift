@@ -3,6 +3,7 @@ import Dispatch
 import Engine
 import Outputs
 import Rules
+import Sensors
 import SentinelJSON
 import Synchronization
 
@@ -21,6 +22,11 @@ import Glibc
 /// profiles, a threshold's counts) and its alert count. An output whose settings did not change
 /// keeps its queue and connection. A new stateful rule opens its state before the swap; one that
 /// goes saves its state during it.
+///
+/// A live run's probes follow: the families the new rules need and the old did not are loaded
+/// (the verifier's pass) while the old rules judge, and attached at the swap; the settings the
+/// probes read (which calls to stream or capture, the environment) are rewritten there, and the
+/// families no rule needs any more detach. A family the kernel refuses refuses the reload.
 final class Reloader: @unchecked Sendable {
     struct Status: Sendable {
         /// 1 for the loadout the run started with; one more at each reload that took.
@@ -39,6 +45,8 @@ final class Reloader: @unchecked Sendable {
         var outputs: [OutputSpec]
         var plan: [AlertDispatcher.Reconfigured]
         var leaving: [(name: String, rule: StatefulRule)]
+        /// What the probes gather from the swap on, and the families loaded for it.
+        var probes: (selection: ProbeSelection, loaded: LoadedFamilies)?
         var summary: String
         var readSeconds: Double
     }
@@ -48,8 +56,8 @@ final class Reloader: @unchecked Sendable {
     private let dispatcher: AlertDispatcher
     private let stateDirectory: String?
     private let kernel: KernelRequests?
-    /// What the probes gather since the start, for live runs: rules that need more are told of.
-    private let gathered: ProbeNeeds?
+    /// A live run's probes; nil for a replay.
+    private let probes: ProbeTuner?
     private let queue = DispatchQueue(label: "sentinel.reload")
     private let prepared = Mutex<Prepared?>(nil)
     private let hasPrepared = Atomic<Bool>(false)
@@ -60,13 +68,13 @@ final class Reloader: @unchecked Sendable {
     var status: Status { currentStatus.withLock { $0 } }
 
     init(source: LoadoutSource, engine: Engine, outputs: [OutputSpec], dispatcher: AlertDispatcher, stateDirectory: String?,
-         kernel: KernelRequests?, gathered: ProbeNeeds?) {
+         kernel: KernelRequests?, probes: ProbeTuner?) {
         self.source = source
         self.engine = engine
         self.dispatcher = dispatcher
         self.stateDirectory = stateDirectory
         self.kernel = kernel
-        self.gathered = gathered
+        self.probes = probes
         outputsInForce = Mutex(outputs)
     }
 
@@ -130,11 +138,22 @@ final class Reloader: @unchecked Sendable {
         var summary = "\(rules.count) rules (\(rules.count - arriving.count) kept, \(arriving.count) new, "
             + "\(engine.currentRules.count - (rules.count - arriving.count)) gone), \(loadout.outputs.count) outputs "
             + "(\(taken.count) kept, \(loadout.outputs.count - taken.count) new, \(oldOutputs.count - taken.count) gone)"
-        if let gathered, let missing = gathered.missing(for: index) {
-            summary += "; warning: \(missing): restart sentinel to gather them, until then the rules that need them see none"
+        var retuned: (selection: ProbeSelection, loaded: LoadedFamilies)?
+        if let probes {
+            let selection = probes.live.probes(for: index, withKernelRequests: !statefulRules(in: rules).isEmpty)
+            do {
+                retuned = (selection, try probes.sensors.probes.prepareGathering(selection))
+            } catch {
+                refuse([Diagnostic(file: "", location: nil, path: "", message: "\(error)")], summary: "the probes the new rules need cannot be loaded")
+                return
+            }
+            if !probes.sensors.capturing && !index.neededEventTypes.isDisjoint(with: EventType.messages) {
+                summary += "; warning: application messages are captured only when the run starts with a rule on them: "
+                    + "restart sentinel to capture them, until then the rules on them see none"
+            }
         }
         prepared.withLock {
-            $0 = Prepared(index: index, outputs: loadout.outputs, plan: plan, leaving: leaving, summary: summary,
+            $0 = Prepared(index: index, outputs: loadout.outputs, plan: plan, leaving: leaving, probes: retuned, summary: summary,
                           readSeconds: monotonicSeconds() - started)
         }
         hasPrepared.store(true, ordering: .releasing)
@@ -162,6 +181,13 @@ final class Reloader: @unchecked Sendable {
         for (name, rule) in next.leaving {
             for problem in rule.saveState() { printError("sentinel: rule \"\(name)\": \(problem)") }
         }
+        var summary = next.summary
+        if let probes, let (selection, loaded) = next.probes {
+            let before = probes.sensors.probes.attachedFamilies
+            for problem in probes.sensors.probes.applyGathering(selection, loaded: loaded) { printError("sentinel: reload: \(problem)") }
+            let after = probes.sensors.probes.attachedFamilies
+            if after != before { summary += "; probes attached: \(after.joined(separator: ", ")) (were \(before.joined(separator: ", ")))" }
+        }
         engine.replaceRules(with: next.index)
         dispatcher.reconfigure(next.plan)
         let pause = monotonicSeconds() - pauseStarted
@@ -172,28 +198,15 @@ final class Reloader: @unchecked Sendable {
             status.lastPauseSeconds = pause
         }
         hasPrepared.store(false, ordering: .releasing)
-        printError("sentinel: reloaded: \(next.summary); read in \(milliseconds(next.readSeconds)) ms, judging paused \(milliseconds(pause)) ms")
+        printError("sentinel: reloaded: \(summary); read in \(milliseconds(next.readSeconds)) ms, judging paused \(milliseconds(pause)) ms")
     }
 }
 
-/// What the probes were set up to gather, against what a rule set needs.
-struct ProbeNeeds {
-    let eventTypes: Set<EventType>
-    let systemCalls: SystemCallNumbers
-
-    init(_ index: RuleIndex) {
-        eventTypes = index.neededEventTypes
-        systemCalls = index.neededSystemCalls
-    }
-
-    /// What `index` needs that is not gathered, said for a person; nil if nothing.
-    func missing(for index: RuleIndex) -> String? {
-        var parts: [String] = []
-        let types = index.neededEventTypes.subtracting(eventTypes)
-        if !types.isEmpty { parts.append("events not gathered: " + types.map(\.name).sorted().joined(separator: ", ")) }
-        if index.neededSystemCalls.intersection(systemCalls) != index.neededSystemCalls { parts.append("system calls not gathered") }
-        return parts.isEmpty ? nil : parts.joined(separator: "; ")
-    }
+/// A live run's probes, as a reload retunes them to its rules.
+struct ProbeTuner {
+    let sensors: LiveSensors
+    /// The command line's say in what is gathered (the host).
+    let live: LiveOptions
 }
 
 /// Milliseconds to the microsecond: a swap takes well under one.

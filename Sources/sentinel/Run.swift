@@ -86,13 +86,14 @@ struct Run: ParsableCommand {
         let engine = Engine(rules: loadout.rules)
         let statefulRules = try openState(of: engine.rules)
         let kernel = kernelRequests(for: statefulRules)
-        let sensor = try makeSensor(gathering: ProbeSelection(for: engine.ruleIndex), kernelRequests: kernel, pcap: settings.pcap, dispatcher: dispatcher)
+        let (sensor, probes) = try makeSensor(for: engine.ruleIndex, withKernelRequests: !statefulRules.isEmpty, kernelRequests: kernel,
+                                              pcap: settings.pcap, dispatcher: dispatcher)
         // Live only: a replay's addresses were resolved, or not, when it was recorded.
         let resolver = NameResolver(names: replay == nil ? engine.namesToResolve : [])
         resolver.start()
         defer { resolver.stop() }
         let reloader = Reloader(source: loadoutSource, engine: engine, outputs: loadout.outputs, dispatcher: dispatcher,
-                                stateDirectory: stateBase, kernel: kernel, gathered: replay == nil ? ProbeNeeds(engine.ruleIndex) : nil)
+                                stateDirectory: stateBase, kernel: kernel, probes: probes)
         let observability = try settings.web.map {
             try serveObservability(on: $0, engine: engine, sensor: sensor, dispatcher: dispatcher, reloads: { reloader.status })
         }
@@ -200,20 +201,24 @@ struct Run: ParsableCommand {
         }
     }
 
-    /// Live, stateful rules (BoSC) have the kernel stream their containers' calls or judge them there.
+    /// Live, stateful rules (BoSC) have the kernel stream their containers' calls or judge them
+    /// there; those a reload brings attach to the same requests.
     private func kernelRequests(for rules: [(name: String, rule: StatefulRule)]) -> KernelRequests? {
-        guard replay == nil, !rules.isEmpty else { return nil }
+        guard replay == nil else { return nil }
         let requests = KernelRequests()
         for (_, rule) in rules { rule.attach(to: requests) }
         return requests
     }
 
-    private func makeSensor(gathering wanted: ProbeSelection, kernelRequests: KernelRequests?,
-                            pcap: PcapSensor.Options, dispatcher: AlertDispatcher) throws -> Sensor {
+    /// The sensor, and for a live run the probes a reload retunes.
+    private func makeSensor(for rules: RuleIndex, withKernelRequests: Bool, kernelRequests: KernelRequests?,
+                            pcap: PcapSensor.Options, dispatcher: AlertDispatcher) throws -> (Sensor, ProbeTuner?) {
         guard let replay else {
-            return try live.makeSensor(gathering: wanted, kernelRequests: kernelRequests, pcap: pcap, onDrop: dispatcher.dispatch)
+            let wanted = live.probes(for: rules, withKernelRequests: withKernelRequests)
+            let sensors = try live.makeSensors(gathering: wanted, kernelRequests: kernelRequests, pcap: pcap, onDrop: dispatcher.dispatch)
+            return (sensors.sensor, ProbeTuner(sensors: sensors, live: live))
         }
-        return ReplaySensor(path: replay) { diagnostic in printError(diagnostic.description) }
+        return (ReplaySensor(path: replay) { diagnostic in printError(diagnostic.description) }, nil)
     }
 
     private func finish(engine: Engine, sensor: Sensor, dispatcher: AlertDispatcher, sensorError: Error?) throws {

@@ -1,5 +1,5 @@
 /* What every sentinel probe family shares: the ring buffer, the counters, the cgroup verdicts
- * and the configuration. Each family's object defines these maps; user space creates them once
+ * the run's configuration and the settings the rules make. Each family's object defines these maps; user space creates them once
  * (with the first object it loads) and hands the same map to the others (bpf_map__reuse_fd). */
 #ifndef SENTINEL_COMMON_BPF_H
 #define SENTINEL_COMMON_BPF_H
@@ -37,6 +37,22 @@ struct {
 	__type(key, __u64);
 	__type(value, __u32);
 } cgroup_verdicts SEC(".maps");
+
+/* Written by user space (Probes: at the start, and at each reload that changes what the rules
+ * need), read by every program. One entry. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sentinel_settings);
+} settings SEC(".maps");
+
+/* The settings in force; NULL only to a verifier that cannot know the array's one entry exists. */
+static __always_inline const struct sentinel_settings *current_settings(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&settings, &zero);
+}
 
 /* Whether the current task's events are wanted; sets *flags to SENTINEL_FLAG_NEW_CGROUP for a
  * cgroup user space has not classified yet. */

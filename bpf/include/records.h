@@ -128,7 +128,7 @@ struct sentinel_exec {
 };
 
 /* An exec with its environment, sent instead of sentinel_exec when a rule reads proc.env
- * (sentinel_config.read_environment): environments are large, and often hold secrets. */
+ * (sentinel_settings.read_environment): environments are large, and often hold secrets. */
 struct sentinel_exec_environment {
 	struct sentinel_exec exec;
 	__u32 env_len; /* bytes in env, the last NUL included */
@@ -225,8 +225,8 @@ struct sentinel_syscalls {
 /* What a container's calls go to (map bosc_containers, mode): streamed to user space (BoSC
  * training there, for windows per container), judged in the kernel against a profile, counted
  * in the kernel into a training profile's bags, or streamed besides. A cgroup without an entry is
- * streamed whole when sentinel_config.stream_undecided is set (a BoSC rule has yet to decide),
- * and otherwise only for the numbers in sentinel_config.stream_numbers (signature rules). */
+ * streamed whole when sentinel_settings.stream_undecided is set (a BoSC rule has yet to decide),
+ * and otherwise only for the numbers in sentinel_settings.stream_numbers (signature rules). */
 enum sentinel_bosc_mode {
 	SENTINEL_BOSC_STREAM = 1,
 	SENTINEL_BOSC_JUDGE = 2,
@@ -406,15 +406,25 @@ struct sentinel_counter {
 	__u64 dropped;  /* of those, lost at a full ring buffer */
 };
 
-/* Set by user space in each object's .rodata before loading; the verifier then prunes what is off. */
+/* Set by user space in each object's .rodata before loading, for the whole run (the command
+ * line's); the verifier then prunes what is off. */
 struct sentinel_config {
 	__u32 include_host; /* 1: ignore cgroup verdicts, send everything */
+	__u32 reserved;
+};
+
+/* What the rules in force want gathered (map settings): written by user space before the first
+ * program attaches and again at each reload, so that the probes follow the rules without being
+ * loaded anew. A program reads it afresh at each event; a reload's write may land between two of
+ * its reads, so a program sees each switch either before or after the reload, never a torn word. */
+struct sentinel_settings {
 	__u32 stream_undecided; /* 1: stream every call of cgroups no BoSC rule has decided on */
+	__u32 read_environment; /* 1: execs carry their environment (sentinel_exec_environment) */
+	__u32 track_connections; /* 1: TCP closes are wanted: keep each connection for its close (tcp.bpf.c) */
+	__u32 reserved;
 	__u64 stream_numbers[SENTINEL_BOSC_CALLS / 64]; /* the calls signature rules name, as bits */
 	/* The calls whose exit syscall_results.bpf.c reads (opens, sockets, captured calls), as bits. */
 	__u64 exit_numbers[SENTINEL_CALL_NUMBERS / 64];
-	__u32 read_environment; /* 1: execs carry their environment (sentinel_exec_environment) */
-	__u32 track_connections; /* 1: TCP closes are wanted: keep each connection for its close (tcp.bpf.c) */
 };
 
 #endif

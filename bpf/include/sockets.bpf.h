@@ -9,7 +9,7 @@
 #define IPPROTO_TCP 6
 
 /* Written by syscall_results.bpf.c at connect and accept, only when closes are wanted (the tcp
- * family is loaded: sentinel_config.track_connections), as the record was sent: the owner and the
+ * family is loaded: sentinel_settings.track_connections), as the record was sent: the owner and the
  * 4-tuple. Read and deleted by tcp.bpf.c when the connection closes, which often happens in
  * softirq context where the owner is not the current task, and after the kernel has cleared the
  * local port. LRU: a socket whose close was never seen is forgotten, not kept forever. */

@@ -19,7 +19,8 @@ final class CgroupVerdicts {
     private let includeHost: Bool
     private let tellKernel: (UInt64, sentinel_cgroup_verdict) -> Void
     private let forgetInKernel: (UInt64) -> Void
-    private let onLearnt: (UInt64, String) -> Void
+    /// Hears of every cgroup learnt (the BoSC judge keeps its profiles by them).
+    var onLearnt: (UInt64, String) -> Void = { _, _ in }
     /// Cgroup id → its container id, or `ContainerRecord.hostID`.
     private var containerOfCgroup: [UInt64: String] = [:]
     /// Cgroups gone before their path was read. Looked for once: each look walks the whole cgroup
@@ -27,15 +28,15 @@ final class CgroupVerdicts {
     /// Cgroup ids are not reused.
     private var vanished: Set<UInt64> = []
 
-    /// `tellKernel` writes a verdict where the probes read it; `onLearnt` hears of every cgroup
-    /// learnt (the BoSC judge keeps its profiles by them).
-    init(includeHost: Bool, tellKernel: @escaping (UInt64, sentinel_cgroup_verdict) -> Void, forgetInKernel: @escaping (UInt64) -> Void,
-         onLearnt: @escaping (UInt64, String) -> Void) {
+    /// `tellKernel` writes a verdict where the probes read it.
+    init(includeHost: Bool, tellKernel: @escaping (UInt64, sentinel_cgroup_verdict) -> Void, forgetInKernel: @escaping (UInt64) -> Void) {
         self.includeHost = includeHost
         self.tellKernel = tellKernel
         self.forgetInKernel = forgetInKernel
-        self.onLearnt = onLearnt
     }
+
+    /// Every cgroup learnt and not forgotten, with its container id (or `ContainerRecord.hostID`).
+    var learnt: [(cgroup: UInt64, container: String)] { containerOfCgroup.map { ($0.key, $0.value) } }
 
     /// The owner of a record of `cgroupID` from `pid` (whose /proc says its cgroup when the
     /// cgroup's path cannot be found any more).

@@ -60,6 +60,11 @@ public final class EBPFSensor: Sensor {
             metrics.append(MetricReading("kernel_records_dropped_total", "Records the kernel could not write (the ring buffer was full), per kind.", labels: [("kind", name)], dropped))
         }
         metrics.append(MetricReading("kernel_records_malformed_total", "Records that could not be decoded.", malformed))
+        let attached = Set(probes.attached)
+        for family in ProbeFamily.all {
+            metrics.append(MetricReading("probe_family_attached", "Whether a probe family's programs are attached (1), as the rules in force need.",
+                                         kind: .gauge, labels: [("family", family.name)], attached.contains(family.name) ? 1 : 0))
+        }
         metrics.append(MetricReading("kernel_cgroup_verdicts", "Cgroups the kernel's verdicts map holds (those gone are swept out).",
                                      kind: .gauge, UInt64(probes.verdictCount())))
         metrics.append(MetricReading("kernel_system_calls_passed_over_total", "System calls received for the host's cgroups and not made events.", passedOver))
@@ -73,10 +78,11 @@ public final class EBPFSensor: Sensor {
     private let stopped = StopFlag()
     private let counters = Mutex(RecordCounters())
     private let onStatistics: (SensorStatistics, String) -> Void
+    private let onWarning: (String) -> Void
     private let metadata: ContainerMetadata?
     private let clock = BootClock()
-    /// BoSC in the kernel, when the system-call family is loaded.
-    private let kernelJudge: KernelJudge?
+    /// BoSC in the kernel, from when the system-call family is loaded.
+    private var kernelJudge: KernelJudge?
     private let cgroups: CgroupVerdicts
     private var processes = ProcessAnnouncer()
     private var accounts = AccountNames()
@@ -90,19 +96,56 @@ public final class EBPFSensor: Sensor {
         self.onStatistics = onStatistics
         let probes = try Probes(selection: options.probes, ringBufferBytes: options.ringBufferBytes, verifierLogDirectory: options.verifierLogDirectory)
         self.probes = probes
+        self.onWarning = onWarning
         metadata = options.dockerSocket.map { ContainerMetadata(client: DockerClient(socketPath: $0), onWarning: onWarning) }
+        cgroups = CgroupVerdicts(includeHost: options.probes.includeHost,
+                                 tellKernel: { probes.setVerdict($1, cgroupID: $0) },
+                                 forgetInKernel: { probes.forgetVerdict(cgroupID: $0) })
+        cgroups.onLearnt = { [unowned self] in self.kernelJudge?.learnt(cgroup: $0, container: $1) }
+        startKernelJudgeIfLoaded()
+    }
+
+    /// Once the system-call family is loaded (at the start, or by a reload), BoSC's requests are
+    /// carried out in its maps; the cgroups learnt before then are told to it.
+    private func startKernelJudgeIfLoaded() {
         let containersFD = probes.mapFD("bosc_containers")
+        guard kernelJudge == nil, containersFD >= 0 else { return }
         let trainings = KernelTrainings(trainingsFD: probes.mapFD("bosc_trainings"), bagsFD: probes.mapFD("bosc_training_bags"),
                                         callsFD: probes.mapFD("bosc_training_calls"))
         if let trainings { options.kernelRequests?.setTrainingReader { trainings.counts(of: $0) } }
-        let kernelJudge = containersFD < 0 ? nil : KernelJudge(containersFD: containersFD, callValuesFD: probes.mapFD("bosc_call_values"),
-                                                               knownFD: probes.mapFD("bosc_known"), trainings: trainings,
-                                                               includeHost: options.probes.includeHost, onWarning: onWarning)
-        self.kernelJudge = kernelJudge
-        cgroups = CgroupVerdicts(includeHost: options.probes.includeHost,
-                                 tellKernel: { probes.setVerdict($1, cgroupID: $0) },
-                                 forgetInKernel: { probes.forgetVerdict(cgroupID: $0) },
-                                 onLearnt: { kernelJudge?.learnt(cgroup: $0, container: $1) })
+        let judge = KernelJudge(containersFD: containersFD, callValuesFD: probes.mapFD("bosc_call_values"), knownFD: probes.mapFD("bosc_known"),
+                                trainings: trainings, includeHost: options.probes.includeHost, onWarning: onWarning)
+        for (cgroup, container) in cgroups.learnt { judge.learnt(cgroup: cgroup, container: container) }
+        kernelJudge = judge
+    }
+
+    // MARK: - A reload's new rules
+
+    /// Off the sensor's thread: loads the probe families `selection` needs that are not loaded
+    /// yet (the verifier's pass), without attaching them. Throws `ProbeError` if the kernel
+    /// refuses one; the probes in force are untouched.
+    public func prepareGathering(_ selection: ProbeSelection) throws -> LoadedFamilies {
+        try probes.load(for: adjusted(selection))
+    }
+
+    /// On the sensor's thread, between two records (a reload's swap): from the next record on,
+    /// the probes gather what `selection` says, `loaded` (from `prepareGathering`) joining the
+    /// families loaded. Returns what could not be attached, said for a person. Without a BoSC
+    /// rule any more, no container stays judged or trained in the kernel.
+    public func applyGathering(_ selection: ProbeSelection, loaded: LoadedFamilies) -> [String] {
+        let problems = probes.apply(adjusted(selection), adding: loaded)
+        startKernelJudgeIfLoaded()
+        if !selection.streamUndecided, let kernelJudge {
+            for container in kernelJudge.wanted.keys { kernelJudge.apply(.ignore(container: container)) }
+        }
+        return problems
+    }
+
+    /// The host is watched or not for the whole run: the probes' .rodata says so.
+    private func adjusted(_ selection: ProbeSelection) -> ProbeSelection {
+        var selection = selection
+        selection.includeHost = options.probes.includeHost
+        return selection
     }
 
     public func stop() { stopped.set() }

@@ -2,9 +2,9 @@ import CLibbpf
 import Engine
 
 /// The probe families of bpf/: each is one object built from bpf/<name>.bpf.c, listed with the
-/// event types its records become. What the rules need decides which families load, and which of
-/// the `sentinel_config` switches their programs read are on; a rule set that names no file event
-/// loads no open probe. A new kind of kernel event is a row here, beside its record in records.h,
+/// event types its records become. What the rules need decides which families are attached, and
+/// which of the `sentinel_settings` switches their programs read are on; a rule set that names no
+/// file event attaches no open probe. A new kind of kernel event is a row here, beside its record in records.h,
 /// its program in bpf/ and its case in `RecordDecoder`.
 struct ProbeFamily: Sendable {
     let name: String
@@ -17,8 +17,9 @@ struct ProbeFamily: Sendable {
     /// Its programs attach to the cgroup v2 root (cgroup_skb), not to a tracepoint.
     var attachesToCgroupRoot = false
     /// Turns on the switches its programs read for the wanted types among its own.
-    var configure: @Sendable (_ wanted: Set<EventType>, _ config: inout sentinel_config) -> Void = { _, _ in }
-    /// Fills its maps for what the rules want, once it is loaded; `mapFD` finds a map by name.
+    var configure: @Sendable (_ wanted: Set<EventType>, _ settings: inout sentinel_settings) -> Void = { _, _ in }
+    /// Fills its maps for what the rules want, once it is loaded and at each reload (so it also
+    /// clears what is no longer wanted); `mapFD` finds a map by name.
     var fill: @Sendable (_ wanted: ProbeSelection, _ mapFD: (String) -> Int32) -> Void = { _, _ in }
 
     static let all: [ProbeFamily] = [
@@ -26,9 +27,9 @@ struct ProbeFamily: Sendable {
         ProbeFamily(name: "syscall_results", eventTypes: EventType.opens.union([.connect, .accept, .listen]).union(EventType.capturedCalls),
                     configure: readExits, fill: writeCallSpecs),
         // A close's counters come from the connection syscall_results saw open.
-        ProbeFamily(name: "tcp", eventTypes: [.close], needs: ["syscall_results"]) { _, config in
-            readExits(of: socketNumbers, into: &config)
-            config.track_connections = 1
+        ProbeFamily(name: "tcp", eventTypes: [.close], needs: ["syscall_results"]) { _, settings in
+            readExits(of: socketNumbers, into: &settings)
+            settings.track_connections = 1
         },
         ProbeFamily(name: "syscalls", eventTypes: [.syscall, .boscepoch]),
         ProbeFamily(name: "segments", eventTypes: [.segment], attachesToCgroupRoot: true),
@@ -38,8 +39,8 @@ struct ProbeFamily: Sendable {
     static let openNumbers = [2, 257, 437], socketNumbers = [42, 43, 288, 50]
 
     /// Marks the calls whose exits syscall_results.bpf.c reads.
-    static func readExits(of numbers: [Int], into config: inout sentinel_config) {
-        withUnsafeMutableBytes(of: &config.exit_numbers) { words in
+    static func readExits(of numbers: [Int], into settings: inout sentinel_settings) {
+        withUnsafeMutableBytes(of: &settings.exit_numbers) { words in
             for number in numbers {
                 let offset = number / 64 * 8
                 words.storeBytes(of: words.load(fromByteOffset: offset, as: UInt64.self) | 1 << UInt64(number % 64), toByteOffset: offset, as: UInt64.self)
@@ -48,20 +49,25 @@ struct ProbeFamily: Sendable {
     }
 
     /// The opens, sockets and captured calls the wanted types need.
-    static func readExits(wanted: Set<EventType>, config: inout sentinel_config) {
+    static func readExits(wanted: Set<EventType>, settings: inout sentinel_settings) {
         var numbers: [Int] = []
         if !wanted.isDisjoint(with: EventType.opens) { numbers += openNumbers }
         if !wanted.isDisjoint(with: EventType.sockets) { numbers += socketNumbers }
         numbers += CapturedCall.all.filter { wanted.contains($0.eventType) }.map(\.number)
-        readExits(of: numbers, into: &config)
+        readExits(of: numbers, into: &settings)
     }
 
-    /// What the capture program reads of each wanted call (map call_specs).
+    /// What the capture program reads of each wanted call (map call_specs); the calls not wanted
+    /// get an empty spec (not captured).
     static func writeCallSpecs(wanted: ProbeSelection, mapFD: (String) -> Int32) {
         let specs = mapFD("call_specs")
-        for call in CapturedCall.all where wanted.eventTypes.contains(call.eventType) {
+        for call in CapturedCall.all {
             var key = UInt32(call.number)
             var spec = sentinel_call_spec()
+            guard wanted.eventTypes.contains(call.eventType) else {
+                bpf_map_update_elem(specs, &key, &spec, UInt64(BPF_ANY))
+                continue
+            }
             spec.captured = 1
             spec.strings = call.stringArguments
             spec.descriptor = call.descriptorIndex.map { Int8($0) } ?? Int8(SENTINEL_CALL_NO_FD)

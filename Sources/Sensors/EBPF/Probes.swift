@@ -44,70 +44,113 @@ public struct ProbeSelection: Sendable, Equatable {
         readEnvironment = rules.fieldNames.contains("proc.env")
     }
 
-    /// The switches every family's programs read.
+    /// The run's switches, fixed once the objects are loaded (each object's .rodata).
     var config: sentinel_config {
         var config = sentinel_config()
         config.include_host = includeHost ? 1 : 0
-        config.stream_undecided = streamUndecided ? 1 : 0
-        config.read_environment = readEnvironment ? 1 : 0
-        withUnsafeMutableBytes(of: &config.stream_numbers) { words in
+        return config
+    }
+
+    /// The switches the rules make, which every family's programs read (map settings): written
+    /// at the start and again at each reload.
+    var settings: sentinel_settings {
+        var settings = sentinel_settings()
+        settings.stream_undecided = streamUndecided ? 1 : 0
+        settings.read_environment = readEnvironment ? 1 : 0
+        withUnsafeMutableBytes(of: &settings.stream_numbers) { words in
             for (index, word) in streamedSystemCalls.words.prefix(words.count / 8).enumerated() {
                 words.storeBytes(of: word, toByteOffset: index * 8, as: UInt64.self)
             }
         }
-        for family in ProbeFamily.needed(for: eventTypes) { family.configure(eventTypes, &config) }
-        return config
+        for family in families { family.configure(eventTypes, &settings) }
+        return settings
+    }
+
+    /// The families the event types need, in the order of `ProbeFamily.all`.
+    var families: [ProbeFamily] { ProbeFamily.needed(for: eventTypes) }
+}
+
+/// eBPF objects loaded into the kernel for a reload, not attached yet: `Probes.apply` takes them;
+/// those never taken (the run ended first) are closed with this.
+public final class LoadedFamilies: @unchecked Sendable {
+    fileprivate struct Loaded {
+        let name: String
+        let object: OpaquePointer
+        /// The object's ELF, kept for as long as libbpf may read it.
+        let image: [UInt8]
+    }
+
+    fileprivate var families: [Loaded] = []
+    /// The shared maps these objects created (the first to define one creates it).
+    fileprivate var sharedMapFDs: [String: Int32] = [:]
+
+    deinit {
+        for family in families { bpf_object__close(family.object) }
     }
 }
 
 /// The eBPF objects built from bpf/ and embedded in the binary, loaded into the kernel and
-/// attached: the families `ProbeFamily` lists for the selection's event types. `detach` undoes
-/// everything.
+/// attached: the families `ProbeFamily` lists for the selection's event types. A reload attaches
+/// the families its rules need and detaches the others; a family once loaded stays loaded until
+/// `detach`, its programs detached while no rule needs it, so that its maps keep what they hold
+/// (BoSC's profiles, open TCP connections) and attaching it again costs no verifier's pass.
 final class Probes {
     /// The maps every family defines and that must be one map in the kernel (see common.bpf.h).
-    private static let sharedMaps = ["events", "record_counters", "cgroup_verdicts", "tcp_connections", "syscall_batches"]
+    private static let sharedMaps = ["events", "record_counters", "cgroup_verdicts", "settings", "tcp_connections", "syscall_batches"]
 
-    private var objects: [OpaquePointer] = []
-    private var links: [OpaquePointer] = []
-    private var sharedMapFDs: [String: Int32] = [:]
-    /// Each object's ELF, kept for as long as libbpf may read it.
-    private var images: [[UInt8]] = []
-
-    var eventsFD: Int32 { sharedMapFDs["events"] ?? -1 }
-    var countersFD: Int32 { sharedMapFDs["record_counters"] ?? -1 }
-    var verdictsFD: Int32 { sharedMapFDs["cgroup_verdicts"] ?? -1 }
-
-    /// A map of a loaded family by name (-1 when that family is not loaded).
-    func mapFD(_ name: String) -> Int32 {
-        for object in objects {
-            if let map = bpf_object__find_map_by_name(object, name) { return bpf_map__fd(map) }
-        }
-        return -1
+    private struct Family {
+        let object: OpaquePointer
+        let image: [UInt8]
+        /// Empty while detached.
+        var links: [OpaquePointer] = []
     }
-    /// The families attached, for the start-up message.
-    private(set) var attached: [String] = []
-    /// Where cgroup_skb programs attach: the cgroup v2 root.
-    private var cgroupRoot = ""
+
+    /// Changed on the sensor's thread (the start, a reload's swap) and read by a reload's
+    /// preparation on its own queue and by `/metrics`; libbpf's objects are only used under the lock.
+    private struct State: @unchecked Sendable {
+        var families: [String: Family] = [:]
+        var sharedMapFDs: [String: Int32] = [:]
+    }
+
+    private let state = Mutex(State())
+    private let config: sentinel_config
+    private let ringBufferBytes: UInt32
+    private let verifierLogDirectory: String
+    /// Where cgroup_skb programs attach: the cgroup v2 root, or nil if none is mounted.
+    private let cgroupRoot = CgroupPaths.cgroup2MountPoint(readTextFile("/proc/self/mountinfo") ?? "")
+
+    var eventsFD: Int32 { sharedMapFD("events") }
+    var countersFD: Int32 { sharedMapFD("record_counters") }
+    var verdictsFD: Int32 { sharedMapFD("cgroup_verdicts") }
+
+    private func sharedMapFD(_ name: String) -> Int32 { state.withLock { $0.sharedMapFDs[name] } ?? -1 }
+
+    /// A map of a loaded family by name (-1 when no family that defines it is loaded).
+    func mapFD(_ name: String) -> Int32 {
+        state.withLock { state in
+            for family in ProbeFamily.all {
+                if let object = state.families[family.name]?.object, let map = bpf_object__find_map_by_name(object, name) { return bpf_map__fd(map) }
+            }
+            return -1
+        }
+    }
+
+    /// The families attached, in the order of `ProbeFamily.all`.
+    var attached: [String] {
+        state.withLock { state in ProbeFamily.all.map(\.name).filter { state.families[$0]?.links.isEmpty == false } }
+    }
 
     /// `ringBufferBytes`: the size of the ring buffer all records share, a power of two of at
     /// least a page; a burst bigger than it is dropped (and counted).
     init(selection: ProbeSelection, ringBufferBytes: UInt32, verifierLogDirectory: String) throws {
         try Self.checkPrerequisites()
         LibbpfLog.install()
-        let families = ProbeFamily.needed(for: selection.eventTypes)
-        if let family = families.first(where: \.attachesToCgroupRoot) {
-            // cgroup_skb programs attach to a cgroup: the v2 root holds every container's.
-            guard let root = CgroupPaths.cgroup2MountPoint(readTextFile("/proc/self/mountinfo") ?? "") else {
-                throw ProbeError(description: "the \(family.name) probes need cgroup v2 mounted (at /sys/fs/cgroup or /sys/fs/cgroup/unified): none is in /proc/self/mountinfo")
-            }
-            cgroupRoot = root
-        }
-        let config = selection.config
+        config = selection.config
+        self.ringBufferBytes = ringBufferBytes
+        self.verifierLogDirectory = verifierLogDirectory
         do {
-            for family in families {
-                try load(family: family.name, config: config, ringBufferBytes: ringBufferBytes, verifierLogDirectory: verifierLogDirectory)
-                family.fill(selection, mapFD)
-            }
+            let problems = apply(selection, adding: try load(for: selection))
+            if let first = problems.first { throw ProbeError(description: first) }
         } catch {
             detach()
             throw error
@@ -116,18 +159,81 @@ final class Probes {
 
     deinit { detach() }
 
+    /// Loads, without attaching, the families `selection` needs that are not loaded yet: the
+    /// verifier's work, done off the sensor's thread for a reload.
+    func load(for selection: ProbeSelection) throws -> LoadedFamilies {
+        let loaded = LoadedFamilies()
+        var (present, shared) = state.withLock { (Set($0.families.keys), $0.sharedMapFDs) }
+        for family in selection.families where !present.contains(family.name) {
+            if family.attachesToCgroupRoot && cgroupRoot == nil {
+                throw ProbeError(description: "the \(family.name) probes need cgroup v2 mounted (at /sys/fs/cgroup or /sys/fs/cgroup/unified): none is in /proc/self/mountinfo")
+            }
+            let (object, image) = try loadObject(family: family.name, sharing: shared)
+            loaded.families.append(.init(name: family.name, object: object, image: image))
+            for name in Self.sharedMaps where shared[name] == nil {
+                if let map = bpf_object__find_map_by_name(object, name) {
+                    shared[name] = bpf_map__fd(map)
+                    loaded.sharedMapFDs[name] = shared[name]
+                }
+            }
+            present.insert(family.name)
+        }
+        return loaded
+    }
+
+    /// From here on the probes gather what `selection` says: the families `loaded` holds join
+    /// those loaded, the settings and the families' maps are written, the families needed are
+    /// attached and the others detached. On the sensor's thread, between two records. Returns
+    /// what could not be attached (its events stay away), said for a person.
+    @discardableResult
+    func apply(_ selection: ProbeSelection, adding loaded: LoadedFamilies) -> [String] {
+        state.withLock { state in
+            for family in loaded.families { state.families[family.name] = Family(object: family.object, image: family.image) }
+            state.sharedMapFDs.merge(loaded.sharedMapFDs) { current, _ in current }
+        }
+        loaded.families.removeAll()
+        writeSettings(selection.settings)
+        let needed = selection.families
+        // Filled before the programs attach, so that their first call finds what the rules want.
+        for family in needed { family.fill(selection, mapFD) }
+        var problems: [String] = []
+        state.withLock { state in
+            for family in needed {
+                guard let loaded = state.families[family.name], loaded.links.isEmpty else { continue }
+                do { state.families[family.name]?.links = try attach(family.name, loaded.object) } catch { problems.append("\(error)") }
+            }
+            let neededNames = Set(needed.map(\.name))
+            for name in state.families.keys where !neededNames.contains(name) {
+                for link in state.families[name]!.links { bpf_link__destroy(link) }
+                state.families[name]!.links.removeAll()
+            }
+        }
+        return problems
+    }
+
     /// Detaches every program: the kernel stops producing records; the maps stay readable.
     func detachPrograms() {
-        for link in links { bpf_link__destroy(link) }
-        links.removeAll()
+        state.withLock { state in
+            for name in state.families.keys {
+                for link in state.families[name]!.links { bpf_link__destroy(link) }
+                state.families[name]!.links.removeAll()
+            }
+        }
     }
 
     /// Detaches every program and frees the objects and their maps.
     func detach() {
         detachPrograms()
-        for object in objects { bpf_object__close(object) }
-        objects.removeAll()
-        sharedMapFDs.removeAll()
+        state.withLock { state in
+            for family in state.families.values { bpf_object__close(family.object) }
+            state = State()
+        }
+    }
+
+    private func writeSettings(_ settings: sentinel_settings) {
+        var key: UInt32 = 0
+        var value = settings
+        bpf_map_update_elem(sharedMapFD("settings"), &key, &value, UInt64(BPF_ANY))
     }
 
     private static func checkPrerequisites() throws {
@@ -151,12 +257,13 @@ final class Probes {
         return 0
     }
 
-    private func load(family: String, config: sentinel_config, ringBufferBytes: UInt32, verifierLogDirectory: String) throws {
+    /// Opens a family's object, with the run's config and the shared maps that exist, and loads it
+    /// into the kernel.
+    private func loadObject(family: String, sharing shared: [String: Int32]) throws -> (OpaquePointer, [UInt8]) {
         guard let hex = EmbeddedBPFObjects.hex[family] else {
             throw ProbeError(description: "internal: the eBPF object \(family) was not embedded at build time")
         }
         let image = decodeHex(hex)
-        images.append(image)
         var options = bpf_object_open_opts()
         options.sz = MemoryLayout<bpf_object_open_opts>.size
         let object: OpaquePointer? = family.withCString { name in
@@ -166,46 +273,56 @@ final class Probes {
         guard let object, libbpf_get_error(UnsafeRawPointer(object)) == 0 else {
             throw ProbeError(description: "cannot open the eBPF object \(family): \(String(cString: strerror(errno)))")
         }
-        objects.append(object)
-        try configure(object, family: family, config: config)
-        if sharedMapFDs["events"] == nil, let events = bpf_object__find_map_by_name(object, "events") {
-            let status = bpf_map__set_max_entries(events, ringBufferBytes)
-            if status != 0 { throw ProbeError(description: "the ring buffer cannot have \(ringBufferBytes) bytes: \(String(cString: strerror(-status)))") }
+        do {
+            try configure(object, family: family, sharing: shared)
+            if shared["events"] == nil, let events = bpf_object__find_map_by_name(object, "events") {
+                let status = bpf_map__set_max_entries(events, ringBufferBytes)
+                if status != 0 { throw ProbeError(description: "the ring buffer cannot have \(ringBufferBytes) bytes: \(String(cString: strerror(-status)))") }
+            }
+            LibbpfLog.reset()
+            let status = bpf_object__load(object)
+            if status != 0 {
+                let logPath = "\(verifierLogDirectory)/sentinel-\(family)-verifier.log"
+                let saved = LibbpfLog.save(to: logPath)
+                throw ProbeError(description: "the kernel refused the eBPF programs of \(family).bpf.c (\(String(cString: strerror(-status))))"
+                                 + (saved ? "; the verifier's log is in \(logPath)" : "; its log could not be saved to \(logPath)"))
+            }
+        } catch {
+            bpf_object__close(object)
+            throw error
         }
+        return (object, image)
+    }
 
-        LibbpfLog.reset()
-        let status = bpf_object__load(object)
-        if status != 0 {
-            let logPath = "\(verifierLogDirectory)/sentinel-\(family)-verifier.log"
-            let saved = LibbpfLog.save(to: logPath)
-            throw ProbeError(description: "the kernel refused the eBPF programs of \(family).bpf.c (\(String(cString: strerror(-status))))"
-                             + (saved ? "; the verifier's log is in \(logPath)" : "; its log could not be saved to \(logPath)"))
-        }
-        rememberSharedMaps(of: object)
+    /// Attaches every program of a loaded family: all of them, or none.
+    private func attach(_ family: String, _ object: OpaquePointer) throws -> [OpaquePointer] {
+        var links: [OpaquePointer] = []
         var program = bpf_object__next_program(object, nil)
         while let current = program {
-            let name = String(cString: bpf_program__name(current))
             guard let link = attach(current), libbpf_get_error(UnsafeRawPointer(link)) == 0 else {
-                throw ProbeError(description: "cannot attach \(name) (\(String(cString: bpf_program__section_name(current)))) from \(family).bpf.c: \(String(cString: strerror(errno)))")
+                let problem = "cannot attach \(String(cString: bpf_program__name(current))) (\(String(cString: bpf_program__section_name(current)))) from \(family).bpf.c: \(String(cString: strerror(errno)))"
+                for link in links { bpf_link__destroy(link) }
+                throw ProbeError(description: problem)
             }
             links.append(link)
             program = bpf_object__next_program(object, current)
         }
-        attached.append(family)
+        return links
     }
 
     /// Tracepoint programs attach where their section says; cgroup_skb programs to the cgroup root.
     private func attach(_ program: OpaquePointer) -> OpaquePointer? {
         guard bpf_program__type(program) == BPF_PROG_TYPE_CGROUP_SKB else { return bpf_program__attach(program) }
+        guard let cgroupRoot else { return nil }
         let root = open(cgroupRoot, O_RDONLY | O_DIRECTORY)
         guard root >= 0 else { return nil }
         defer { close(root) }
         return bpf_program__attach_cgroup(program, root)
     }
 
-    /// Writes the configuration into the object's .rodata and makes its shared maps the ones
-    /// already created by an earlier family.
-    private func configure(_ object: OpaquePointer, family: String, config: sentinel_config) throws {
+    /// Writes the run's configuration into the object's .rodata and makes its shared maps the
+    /// ones an earlier family created.
+    private func configure(_ object: OpaquePointer, family: String, sharing shared: [String: Int32]) throws {
         var map = bpf_object__next_map(object, nil)
         while let current = map {
             let name = String(cString: bpf_map__name(current))
@@ -216,19 +333,11 @@ final class Probes {
                 }
                 // libbpf lets the initial value be changed until the object is loaded.
                 UnsafeMutableRawPointer(mutating: data).storeBytes(of: config, as: sentinel_config.self)
-            } else if let fd = sharedMapFDs[name] {
+            } else if let fd = shared[name] {
                 let status = bpf_map__reuse_fd(current, fd)
                 if status != 0 { throw ProbeError(description: "cannot share the map \(name) with \(family).bpf.c: \(String(cString: strerror(-status)))") }
             }
             map = bpf_object__next_map(object, current)
-        }
-    }
-
-    private func rememberSharedMaps(of object: OpaquePointer) {
-        for name in Self.sharedMaps where sharedMapFDs[name] == nil {
-            if let map = bpf_object__find_map_by_name(object, name) {
-                sharedMapFDs[name] = bpf_map__fd(map)
-            }
         }
     }
 

@@ -19,20 +19,21 @@ import Testing
     }
 
     /// The exits syscall_results.bpf.c reads, as its bitmap holds them.
-    func exits(_ config: sentinel_config) -> Set<Int> {
-        withUnsafeBytes(of: config.exit_numbers) { words in
+    func exits(_ settings: sentinel_settings) -> Set<Int> {
+        withUnsafeBytes(of: settings.exit_numbers) { words in
             Set((0..<Int(SENTINEL_CALL_NUMBERS)).filter { words.load(fromByteOffset: $0 / 64 * 8, as: UInt64.self) >> UInt64($0 % 64) & 1 == 1 })
         }
     }
 
     @Test func onlyTheWantedCallsAreRead() {
-        let opens = ProbeSelection(eventTypes: [.openat], includeHost: false).config
-        #expect(exits(opens) == [2, 257, 437] && opens.include_host == 0)
-        let closes = ProbeSelection(eventTypes: [.close], includeHost: true).config
-        #expect(exits(closes) == [42, 43, 288, 50] && closes.include_host == 1, "a close needs the connection seen open")
-        #expect(exits(ProbeSelection(eventTypes: [.execve], includeHost: false).config).isEmpty)
-        let unlinks = ProbeSelection(eventTypes: [EventType(name: "unlinkat")!, EventType(name: "setuid")!], includeHost: false).config
-        #expect(exits(unlinks) == [263, 105])
+        let opens = ProbeSelection(eventTypes: [.openat], includeHost: false)
+        #expect(exits(opens.settings) == [2, 257, 437] && opens.config.include_host == 0 && opens.settings.track_connections == 0)
+        let closes = ProbeSelection(eventTypes: [.close], includeHost: true)
+        #expect(exits(closes.settings) == [42, 43, 288, 50] && closes.config.include_host == 1, "a close needs the connection seen open")
+        #expect(closes.settings.track_connections == 1)
+        #expect(exits(ProbeSelection(eventTypes: [.execve], includeHost: false).settings).isEmpty)
+        let unlinks = ProbeSelection(eventTypes: [EventType(name: "unlinkat")!, EventType(name: "setuid")!], includeHost: false)
+        #expect(exits(unlinks.settings) == [263, 105])
     }
 
     /// Every event type the kernel's records become is some family's: a type no family lists
