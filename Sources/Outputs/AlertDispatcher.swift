@@ -4,8 +4,13 @@ import Synchronization
 
 /// Fans alerts out to the sinks. Each sink has its own serial queue and a bounded backlog, so a
 /// slow or dead sink never stalls the engine or another sink. A failed write is retried with
-/// backoff; an alert that finds the backlog full, or that still fails after the retries, is
-/// counted, never silently lost.
+/// backoff, then, once the backoff is spent, every `retryDelays.last` seconds for as long as the
+/// sink fails: the sink is failing (said once, with the error, and once when it recovers), and
+/// its alerts wait in its backlog meanwhile, so that a full disk or a collector down for a while
+/// loses nothing that fits. Nothing is lost silently: an alert that finds the backlog full is
+/// counted dropped, one the peer refuses for good (`RefusedByPeer`) is counted failed, and so is
+/// one still failing when the run ends or a reload removes its output (those get the backoff, or
+/// one attempt if the sink is failing already).
 ///
 /// A sink that batches (`batchLimit` above 1) takes, at each write, every alert that waited while
 /// the previous write was in flight, up to its limit: one alert goes out alone at once, a burst in
@@ -16,7 +21,7 @@ public final class AlertDispatcher: Sendable {
         public let delivered: UInt64
         /// Refused because the sink's backlog was full.
         public let dropped: UInt64
-        /// Given up after every retry failed, or refused by the peer.
+        /// Refused by the peer, or still failing when the run ended or a reload removed the output.
         public let failed: UInt64
         /// Waiting or being written when it was read: at exit, not delivered.
         public let queued: Int
@@ -26,7 +31,8 @@ public final class AlertDispatcher: Sendable {
         public let inUse: Bool
     }
 
-    /// How long to keep retrying one alert before counting it failed: 0.1 s doubling, 6.3 s in all.
+    /// The waits between attempts at one write: 0.1 s doubling to 3.2 s (6.3 s of backoff), then
+    /// 3.2 s for as long as the sink fails; it is failing once the backoff is spent.
     public static let defaultRetryDelays: [Double] = [0.1, 0.2, 0.4, 0.8, 1.6, 3.2]
 
     private final class Route: @unchecked Sendable {
@@ -66,6 +72,11 @@ public final class AlertDispatcher: Sendable {
         let dropped = Atomic<UInt64>(0)
         let failed = Atomic<UInt64>(0)
         let lastError = Mutex<String?>(nil)
+        /// Set when the run drains for its end, or a reload retires the output: a write that still
+        /// fails after the backoff is not tried again.
+        let givingUp = Atomic<Bool>(false)
+        /// Used only on `queue`: since when the sink has failed every write (nil while it works).
+        var failingSince: Double?
 
         init(sink: AlertSink, filter: AlertFilter) {
             self.sink = sink
@@ -138,26 +149,52 @@ public final class AlertDispatcher: Sendable {
         }
     }
 
+    /// Writes the batch, trying again until it is delivered, the peer refuses it, or the route
+    /// gives up; a reopen asked for meanwhile comes between two attempts.
     private static func deliver(_ batch: [Alert], to route: Route, retryDelays: [Double], reportError: @Sendable (String) -> Void) {
-        var lastError: Error?
-        var attempts = 0
-        for delay in [0] + retryDelays {
-            if delay > 0 { sleepSeconds(delay) }
-            attempts += 1
+        var attempt = 0
+        while true {
             do {
                 try route.sink.write(batch: batch)
                 route.delivered.add(UInt64(batch.count), ordering: .relaxed)
                 route.lastError.withLock { $0 = nil }
+                if let since = route.failingSince {
+                    route.failingSince = nil
+                    reportError("output \(route.sink.label): recovered after \(((monotonicNow() - since) * 10).rounded() / 10) s")
+                }
+                return
+            } catch let refusal as RefusedByPeer {
+                route.failed.add(UInt64(batch.count), ordering: .relaxed)
+                route.lastError.withLock { $0 = "\(refusal)" }
+                reportError("output \(route.sink.label): \(describe(batch)) not delivered after \(attempt + 1) attempt\(attempt == 0 ? "" : "s"): \(refusal)")
                 return
             } catch {
-                lastError = error
                 route.lastError.withLock { $0 = "\(error)" }
-                if error is RefusedByPeer { break }
+                let backoffSpent = attempt >= retryDelays.count
+                // Ending: the backoff, but not the endless retrying; one attempt once it is failing.
+                if retryDelays.isEmpty || (route.givingUp.load(ordering: .relaxed) && (backoffSpent || route.failingSince != nil)) {
+                    route.failed.add(UInt64(batch.count), ordering: .relaxed)
+                    if route.failingSince == nil {
+                        route.failingSince = monotonicNow()
+                        reportError("output \(route.sink.label): \(describe(batch)) not delivered after \(attempt + 1) attempt\(attempt == 0 ? "" : "s"): \(error)")
+                    }
+                    return
+                }
+                if backoffSpent && route.failingSince == nil {
+                    route.failingSince = monotonicNow()
+                    reportError("output \(route.sink.label) is failing: \(error); its alerts wait in its queue and it is tried again every \(retryDelays[retryDelays.count - 1]) s until it recovers")
+                }
+                sleepSeconds(retryDelays[min(attempt, retryDelays.count - 1)])
+                attempt += 1
+                if route.backlog.withLock({ backlog in defer { backlog.reopenRequested = false }; return backlog.reopenRequested }) {
+                    do { try route.sink.reopen() } catch { reportError("output \(route.sink.label): reopen failed: \(error)") }
+                }
             }
         }
-        route.failed.add(UInt64(batch.count), ordering: .relaxed)
-        let what = batch.count == 1 ? "alert \"\(batch[0].rule)\"" : "\(batch.count) alerts"
-        reportError("output \(route.sink.label): \(what) not delivered after \(attempts) attempt\(attempts == 1 ? "" : "s"): \(lastError.map { "\($0)" } ?? "unknown error")")
+    }
+
+    private static func describe(_ batch: [Alert]) -> String {
+        batch.count == 1 ? "alert \"\(batch[0].rule)\"" : "\(batch.count) alerts"
     }
 
     /// What a reload makes of one output: one of today's, by its place, with its filter as the new
@@ -185,7 +222,10 @@ public final class AlertDispatcher: Sendable {
             return old.enumerated().filter { !kept.contains($0.offset) }.map(\.element)
         }
         retiredRoutes.withLock { $0 += retired }
-        for route in retired { route.queue.async { route.sink.flush() } }
+        for route in retired {
+            route.givingUp.store(true, ordering: .relaxed)
+            route.queue.async { route.sink.flush() }
+        }
     }
 
     /// Reopens every sink (files after rotation), between two of its writes.
@@ -200,14 +240,16 @@ public final class AlertDispatcher: Sendable {
         }
     }
 
-    /// Waits until every queued alert is written (or given up) and the sinks are flushed, for at
-    /// most `timeout` seconds; returns whether everything drained.
+    /// For the run's end: waits until every queued alert is written (or counted failed: a failing
+    /// output's get one attempt each) and the sinks are flushed, for at most `timeout` seconds;
+    /// returns whether everything drained.
     @discardableResult
     public func drain(timeout: Double) -> Bool {
         let group = DispatchGroup()
         // A serial queue runs this after the drain block in front of it, which ends only when
         // nothing waits.
         for route in routes.withLock({ $0 }) {
+            route.givingUp.store(true, ordering: .relaxed)
             route.queue.async(group: group) { route.sink.flush() }
         }
         return group.wait(timeout: .now() + timeout) == .success
@@ -224,6 +266,10 @@ public final class AlertDispatcher: Sendable {
                                   lastError: route.lastError.withLock { $0 }, inUse: position < inUse.count)
         }
     }
+}
+
+private func monotonicNow() -> Double {
+    Double(DispatchTime.now().uptimeNanoseconds) / 1e9
 }
 
 private func sleepSeconds(_ seconds: Double) {

@@ -59,7 +59,8 @@ public protocol SinkType {
 
 /// The sink types a config may name.
 public enum SinkRegistry {
-    public static let types: [SinkType.Type] = [StdoutSink.self, FileSink.self, SyslogSink.self, HTTPSink.self, ProgramSink.self]
+    // Never changed: the metatypes are only read.
+    nonisolated(unsafe) public static let types: [SinkType.Type] = [StdoutSink.self, FileSink.self, SyslogSink.self, HTTPSink.self, ProgramSink.self]
 
     public static func type(named name: String) -> SinkType.Type? { types.first { $0.typeName == name } }
 }

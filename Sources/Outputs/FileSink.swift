@@ -51,9 +51,17 @@ public final class FileSink: AlertSink, SinkType {
         return Spec(path: path, format: format)
     }
 
+    /// A line goes in whole or not at all: a write cut short (a full disk) is taken back, so that
+    /// the file never holds half an alert and the retry writes it once.
     public func write(_ alert: Alert) throws {
         if descriptor < 0 { try reopen() }
-        try writeAll(descriptor, Array((AlertRendering.line(alert, format) + "\n").utf8), operation: "write to \(path)")
+        let end = lseek(descriptor, 0, SEEK_END)
+        do {
+            try writeAll(descriptor, Array((AlertRendering.line(alert, format) + "\n").utf8), operation: "write to \(path)")
+        } catch {
+            if end >= 0 { _ = ftruncate(descriptor, end) }
+            throw error
+        }
     }
 
     public func reopen() throws {

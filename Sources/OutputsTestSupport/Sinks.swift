@@ -48,18 +48,24 @@ public final class StalledSink: AlertSink, Sendable {
 /// Fails every write, as a peer that refuses connections.
 public final class FailingSink: AlertSink, Sendable {
     private let attemptCount = Atomic<Int>(0)
+    private let failures: Int
     private let error: any Error & Sendable
+    private let written = Mutex<[String]>([])
     public let label = "failing"
 
-    public init(error: any Error & Sendable = SystemError("send", code: 111)) {
+    /// Fails the first `failures` writes (every one by default), then writes to memory.
+    public init(failures: Int = .max, error: any Error & Sendable = SystemError("send", code: 111)) {
+        self.failures = failures
         self.error = error
     }
 
     public var attempts: Int { attemptCount.load(ordering: .relaxed) }
+    /// The rules of the alerts written once it stopped failing.
+    public var rules: [String] { written.withLock { $0 } }
 
     public func write(_ alert: Alert) throws {
-        attemptCount.add(1, ordering: .relaxed)
-        throw error
+        if attemptCount.add(1, ordering: .relaxed).newValue <= failures { throw error }
+        written.withLock { $0.append(alert.rule) }
     }
 
     public func reopen() throws {}

@@ -74,15 +74,31 @@ import SentinelJSON
         #expect(stalled.rules == ["r0", "r1"])
     }
 
-    @Test func failedWritesAreRetriedThenCountedAndReported() {
-        let failing = FailingSink()
+    /// A sink that fails (a full disk, a collector down) holds its alerts in its queue, is said
+    /// to fail once its backoff is spent and to recover once, and delivers them all in order.
+    @Test func aFailingSinkHoldsItsAlertsAndSaysSoOnceEachWay() {
+        let failing = FailingSink(failures: 20)
         let reports = ReportLog()
-        let dispatcher = AlertDispatcher(sinks: [(failing, AlertFilter())], retryDelays: [0.001, 0.001]) { reports.append($0) }
-        dispatcher.dispatch(sampleAlert())
+        let dispatcher = AlertDispatcher(sinks: [(failing, AlertFilter())], retryDelays: [0.001, 0.002]) { reports.append($0) }
+        for index in 0..<50 { dispatcher.dispatch(sampleAlert(rule: "r\(index)")) }
+        #expect(waitUntil(5) { failing.rules.count == 50 })
         #expect(dispatcher.drain(timeout: 5))
-        #expect(failing.attempts == 3)
-        #expect(dispatcher.statistics[0].failed == 1)
-        #expect(reports.lines.first?.contains("not delivered after 3 attempts") == true)
+        #expect(failing.attempts == 70 && failing.rules == (0..<50).map { "r\($0)" })
+        #expect(dispatcher.statistics[0].delivered == 50 && dispatcher.statistics[0].failed == 0)
+        #expect(reports.lines.count == 2, "\(reports.lines)")
+        #expect(reports.lines.first?.hasPrefix("output failing is failing: send: Connection refused; its alerts wait in its queue") == true, "\(reports.lines)")
+        #expect(reports.lines.last?.hasPrefix("output failing: recovered after ") == true, "\(reports.lines)")
+    }
+
+    /// At the run's end a sink still failing gets one attempt per alert, then they count failed.
+    @Test func atTheEndASinkStillFailingCountsWhatItHeld() {
+        let failing = FailingSink()
+        let dispatcher = AlertDispatcher(sinks: [(failing, AlertFilter())], retryDelays: [0.001, 0.05])
+        for index in 0..<3 { dispatcher.dispatch(sampleAlert(rule: "r\(index)")) }
+        #expect(waitUntil(5) { failing.attempts >= 4 }, "retried while the run goes on")
+        #expect(dispatcher.drain(timeout: 5))
+        #expect(dispatcher.statistics[0].failed == 3 && dispatcher.statistics[0].delivered == 0)
+        #expect(dispatcher.statistics[0].lastError == "send: Connection refused")
     }
 
     @Test func eachSinkTakesWhatItsFilterAccepts() {

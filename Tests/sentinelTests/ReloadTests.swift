@@ -7,64 +7,8 @@ import Testing
     static let burstRule = #"{"rule": "Burst", "type": "threshold", "params": {"count": 3, "seconds": 60, "per": "proc.name"}, "condition": "evt.type = execve and proc.name = curl", "output": "burst", "priority": "NOTICE"}"#
     static let catRule = #"{"rule": "Cat", "condition": "evt.type = execve and proc.name = cat", "output": "cat pid=%proc.pid", "priority": "NOTICE"}"#
 
-    /// A run reading events from the test, its rules in a file the test rewrites.
-    final class Run: @unchecked Sendable {
-        let process = Process()
-        let input = Pipe()
-        let rulesPath: String
-        let stdoutPath: String
-        let stderrPath: String
-
-        /// With `rules`, a rules file of them is made and given with --rules; `arguments` come after.
-        init(rules: [String]? = nil, arguments: [String] = []) throws {
-            let directory = try temporaryDirectory()
-            rulesPath = directory + "/rules.json"
-            stdoutPath = directory + "/alerts.jsonl"
-            stderrPath = directory + "/stderr.txt"
-            if let rules { try Self.write(rules, to: rulesPath) }
-            FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-            FileManager.default.createFile(atPath: stderrPath, contents: nil)
-            process.executableURL = URL(fileURLWithPath: sentinelBinary)
-            process.arguments = (rules == nil ? [] : ["--rules", rulesPath]) + ["--replay", "-", "-o", "json"] + arguments
-            process.standardInput = input
-            process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
-            process.standardError = FileHandle(forWritingAtPath: stderrPath)
-            try process.run()
-            let judging = waitUntil(seconds: 20) { self.stderr.contains("judging the events on stdin") || !self.process.isRunning }
-            try #require(judging && process.isRunning, "sentinel did not start: \(stderr)")
-        }
-
-        static func write(_ rules: [String], to path: String) throws {
-            try (#"{"rules": ["# + rules.joined(separator: ",\n") + "]}\n").write(toFile: path, atomically: true, encoding: .utf8)
-        }
-
-        func rewrite(_ rules: [String]) throws { try Self.write(rules, to: rulesPath) }
-
-        func send(_ name: String, pid: Int) {
-            input.fileHandleForWriting.write(Data((#"{"evt.type": "execve", "evt.time": \#(pid), "proc.pid": \#(pid), "proc.exepath": "/usr/bin/\#(name)", "proc.args": ["\#(name)"]}"# + "\n").utf8))
-        }
-
-        func hangUp() { kill(process.processIdentifier, SIGHUP) }
-
-        var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
-
-        var alerts: [[String: Any]] {
-            ((try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
-                (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
-            }
-        }
-
-        func rules(_ name: String) -> [[String: Any]] { alerts.filter { $0["rule"] as? String == name } }
-
-        func finish() -> Int32 {
-            try? input.fileHandleForWriting.close()
-            process.waitUntilExit()
-            return process.terminationStatus
-        }
-    }
-
     @Test func aReloadUnderLoadJudgesEveryEventOnce() throws {
-        let run = try Run(rules: [Self.minerRule])
+        let run = try StdinRun(rules: [Self.minerRule])
         let total = 4_000
         let writer = Thread {
             for pid in 1...total {
@@ -87,7 +31,7 @@ import Testing
     }
 
     @Test func anUnchangedRuleKeepsItsCountsAndAChangedOneStartsAfresh() throws {
-        let run = try Run(rules: [Self.burstRule, Self.minerRule])
+        let run = try StdinRun(rules: [Self.burstRule, Self.minerRule])
         run.send("curl", pid: 1)
         run.send("curl", pid: 2)
         try run.rewrite([Self.burstRule, Self.catRule])
@@ -104,7 +48,7 @@ import Testing
     }
 
     @Test func aBrokenReloadKeepsTheRulesInForceAndSaysSo() throws {
-        let run = try Run(rules: [Self.minerRule])
+        let run = try StdinRun(rules: [Self.minerRule])
         run.send("xmrig", pid: 1)
         try run.rewrite([Self.minerRule, #"{"rule": "Broken", "condition": "evt.type = execve and proc.nme = x", "output": "x", "priority": "WARNING"}"#])
         run.hangUp()
@@ -122,7 +66,7 @@ import Testing
     @Test func anUnchangedBoSCRuleKeepsItsProfileAcrossAReload() throws {
         let bosc = #"{"rule": "Odd calls", "type": "bosc", "condition": "container.id != host", "params": {"epoch": 100, "min_training_seconds": 600, "profile": "container.image"}, "priority": "CRITICAL"}"#
         let state = try temporaryDirectory()
-        let run = try Run(rules: [bosc, Self.minerRule], arguments: ["--state-dir", state])
+        let run = try StdinRun(rules: [bosc, Self.minerRule], arguments: ["--state-dir", state])
         let container = String(repeating: "c", count: 64)
         func calls(_ count: Int, from start: Int) {
             var lines = ""
@@ -152,16 +96,16 @@ import Testing
         let directory = try temporaryDirectory()
         let files = FileManager.default
         try files.createDirectory(atPath: directory + "/..v1", withIntermediateDirectories: true)
-        try Run.write([Self.minerRule], to: directory + "/..v1/rules.json")
+        try StdinRun.write([Self.minerRule], to: directory + "/..v1/rules.json")
         try files.createSymbolicLink(atPath: directory + "/..data", withDestinationPath: "..v1")
         try files.createSymbolicLink(atPath: directory + "/rules.json", withDestinationPath: "..data/rules.json")
         let config = try temporaryFile("sentinel.json", #"{"rules": ["\#(directory)"], "watch_rules": true}"#)
-        let run = try Run(arguments: ["--config", config])
+        let run = try StdinRun(arguments: ["--config", config])
         #expect(waitUntil(seconds: 10) { run.stderr.contains("for changes (watch_rules)") }, "\(run.stderr)")
         run.send("xmrig", pid: 1)
 
         try files.createDirectory(atPath: directory + "/..v2", withIntermediateDirectories: true)
-        try Run.write([Self.minerRule, Self.catRule], to: directory + "/..v2/rules.json")
+        try StdinRun.write([Self.minerRule, Self.catRule], to: directory + "/..v2/rules.json")
         try files.createSymbolicLink(atPath: directory + "/..data_tmp", withDestinationPath: "..v2")
         #expect(rename(directory + "/..data_tmp", directory + "/..data") == 0)
         #expect(waitUntil(seconds: 10) { run.stderr.contains("reloaded: 2 rules (1 kept, 1 new, 0 gone)") }, "\(run.stderr)")
