@@ -10,9 +10,20 @@ import Darwin
 /// Alerts to a syslog daemon: RFC 5424 (or RFC 3164 on request) over the local unix socket, UDP or
 /// TCP (octet-counted framing, RFC 6587). Attacker-controlled values are escaped so that no alert
 /// can forge a second log line or break out of a structured-data parameter.
+///
+/// A message longer than `max_message_bytes` (8,192 by default: rsyslog's own limit, beyond which
+/// it cuts or drops) is shortened, never dropped: its longest values are cut, each ending in
+/// `[...]`, until it fits, and it carries `sentinel.truncated` (its length before) among its
+/// fields, so that the receiver sees it was cut; the message stays well-formed (its structured
+/// data, its JSON).
 public final class SyslogSink: AlertSink, SinkType {
     public static let typeName = "syslog"
-    public static let configKeys = ["format", "message", "transport", "path", "host", "port", "facility", "app_name"]
+    public static let configKeys = ["format", "message", "transport", "path", "host", "port", "facility", "app_name", "max_message_bytes"]
+
+    /// rsyslog's default maxMessageSize.
+    public static let defaultMaxMessageBytes = 8192
+    /// What ends a value cut to fit.
+    static let cutMarker = "[...]"
 
     public enum Format: String, Sendable { case rfc5424, rfc3164 }
 
@@ -36,6 +47,8 @@ public final class SyslogSink: AlertSink, SinkType {
         /// The message part: the alert's text line (the default) or its JSON, for a SIEM that
         /// parses JSON out of syslog.
         public var message: AlertFormat = .text
+        /// The longest message sent, its syslog header included (not the TCP framing).
+        public var maxMessageBytes = SyslogSink.defaultMaxMessageBytes
 
         public var label: String {
             switch transport {
@@ -87,6 +100,8 @@ public final class SyslogSink: AlertSink, SinkType {
         let transportName = choice("transport", ["unix": "unix", "udp": "udp", "tcp": "tcp"], default: "unix")
         let appName = config.optional("app_name")?.string(diagnostics) ?? "sentinel"
         let message = choice("message", ["text": AlertFormat.text, "json": .json], default: .text)
+        // RFC 5424 6.1: every receiver takes 480 bytes; a UDP datagram holds at most 65,507.
+        let maxMessageBytes = config.optional("max_message_bytes").map { $0.integer(diagnostics, in: 480...65_507).map(Int.init) } ?? defaultMaxMessageBytes
         var transport: Transport?
         switch transportName {
         case "unix":
@@ -100,8 +115,8 @@ public final class SyslogSink: AlertSink, SinkType {
         default:
             break
         }
-        guard diagnostics.errors.count == before, let format, let facility, let transport, let message else { return nil }
-        return Spec(format: format, transport: transport, facility: facility, appName: appName, message: message)
+        guard diagnostics.errors.count == before, let format, let facility, let transport, let message, let maxMessageBytes else { return nil }
+        return Spec(format: format, transport: transport, facility: facility, appName: appName, message: message, maxMessageBytes: maxMessageBytes)
     }
 
     public func write(_ alert: Alert) throws {
@@ -139,8 +154,48 @@ public final class SyslogSink: AlertSink, SinkType {
 
     // MARK: - Messages
 
-    /// The message text, without transport framing.
+    /// The message text, without transport framing, at most `maxMessageBytes` long.
     public func message(for alert: Alert) -> String {
+        let whole = render(alert)
+        let length = whole.utf8.count
+        guard length > spec.maxMessageBytes else { return whole }
+        var valueBytes = spec.maxMessageBytes / 2
+        var shortened = whole
+        while valueBytes >= 16 {
+            shortened = render(Self.cut(alert, valuesTo: valueBytes, length: length))
+            if shortened.utf8.count <= spec.maxMessageBytes { return shortened }
+            valueBytes /= 2
+        }
+        // More fields than the limit holds even cut short: the message itself is cut.
+        return Self.cut(shortened, toBytes: spec.maxMessageBytes)
+    }
+
+    /// The alert with every string value (its output line, its fields) cut to `valuesTo` bytes,
+    /// and `sentinel.truncated` saying the message's length before.
+    static func cut(_ alert: Alert, valuesTo bytes: Int, length: Int) -> Alert {
+        let fields = alert.outputFields.map { field -> Alert.Field in
+            guard case .string(let value) = field.value else { return field }
+            return Alert.Field(name: field.name, value: .string(cut(value, toBytes: bytes)))
+        } + [Alert.Field(name: "sentinel.truncated", value: .number(Int64(length)))]
+        return Alert(time: alert.time, rule: alert.rule, priority: alert.priority, output: cut(alert.output, toBytes: bytes),
+                     outputFields: fields, tags: alert.tags, source: alert.source)
+    }
+
+    /// `text` itself if it has at most `bytes` bytes of UTF-8; else its longest prefix of whole
+    /// characters that leaves room for the marker, then the marker.
+    static func cut(_ text: String, toBytes bytes: Int) -> String {
+        guard text.utf8.count > bytes else { return text }
+        var kept = ""
+        var used = cutMarker.utf8.count
+        for character in text {
+            used += character.utf8.count
+            if used > bytes { break }
+            kept.append(character)
+        }
+        return kept + cutMarker
+    }
+
+    private func render(_ alert: Alert) -> String {
         let priority = facility * 8 + alert.priority.rawValue
         // JSON escapes every control character itself: the message stays one line either way.
         let text = messageFormat == .json ? AlertRendering.json(alert) : escapeControlCharacters(alert.output)

@@ -14,7 +14,8 @@ final class Rsyslog {
     let outputPath: String
     private let process = Process()
 
-    init(tcpPort fixedTCPPort: UInt16? = nil) throws {
+    /// `maxMessageSize` nil leaves rsyslog's default (8k).
+    init(tcpPort fixedTCPPort: UInt16? = nil, maxMessageSize: String? = "64k") throws {
         directory = try temporaryDirectory()
         socketPath = directory + "/log.sock"
         outputPath = directory + "/received.log"
@@ -22,7 +23,7 @@ final class Rsyslog {
         tcpPort = fixedTCPPort ?? freeLoopbackPort(type: Int32(SOCK_STREAM.rawValue))
         // One line per message: what rsyslog parsed from it, fields separated by '|'.
         let config = """
-        global(workDirectory="\(directory)" maxMessageSize="64k")
+        global(workDirectory="\(directory)"\(maxMessageSize.map { " maxMessageSize=\"\($0)\"" } ?? ""))
         module(load="imuxsock" SysSock.Use="off")
         input(type="imuxsock" Socket="\(socketPath)" UseSpecialParser="off" ParseHostname="on")
         module(load="imudp")
@@ -126,6 +127,37 @@ struct SyslogSinkTests {
         let object = try #require(try JSONSerialization.jsonObject(with: Data(message.utf8)) as? [String: Any])
         #expect(object["rule"] as? String == "json rule")
         #expect((object["output"] as? String)?.hasSuffix(#"evil\nforged"#) == true)
+    }
+
+    /// A message longer than rsyslog takes (its default 8k, over UDP) is cut to the limit, never
+    /// dropped: rsyslog still parses its structured data (or its JSON), which says it was cut.
+    @Test(arguments: [AlertFormat.text, .json])
+    func aLongMessageIsCutToFitAndSaysSo(message: AlertFormat) throws {
+        let rsyslog = try Rsyslog(maxMessageSize: nil)
+        defer { rsyslog.stop() }
+        let sink = SyslogSink(transport: .udp(host: "127.0.0.1", port: rsyslog.udpPort), message: message)
+        let long = "sh -c " + String(repeating: "A", count: 20_000)
+        let alert = sampleAlert(output: "Shell spawned (cmdline=\(long))", fields: [Alert.Field(name: "proc.cmdline", value: .string(long))])
+        let length = sink.message(for: alert).utf8.count
+        #expect(length <= SyslogSink.defaultMaxMessageBytes && length > SyslogSink.defaultMaxMessageBytes / 2, "cut to fit, not to nothing: \(length)")
+        try sink.write(alert)
+        try sink.write(sampleAlert(rule: "after"))
+        let lines = rsyslog.received(atLeast: 2)
+        try #require(lines.count == 2, "both arrived: \(lines.map { $0.prefix(200) })")
+        let fields = lines[0].split(separator: "|", maxSplits: 7, omittingEmptySubsequences: false).map(String.init)
+        switch message {
+        case .text:
+            #expect(fields[6].hasPrefix("[sentinel@32473 rule=") && fields[6].contains(#"proc.cmdline="sh -c AAA"#), "structured data parsed: \(fields[6].prefix(200))")
+            let before = fields[6].split(separator: "sentinel.truncated=\"").last.flatMap { Int($0.prefix { $0.isNumber }) } ?? 0
+            #expect(fields[6].contains(#"[...\]""#) && before > 40_000, "the value cut (its ] escaped), and the length before: \(fields[6].suffix(200))")
+            #expect(fields[7].hasSuffix("[...]"), "the text says it was cut: \(fields[7].suffix(40))")
+        case .json:
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(fields[7].utf8)) as? [String: Any], "the JSON stays whole: \(fields[7].suffix(100))")
+            let outputFields = object["output_fields"] as? [String: Any]
+            #expect((outputFields?["proc.cmdline"] as? String)?.hasSuffix("[...]") == true)
+            #expect((outputFields?["sentinel.truncated"] as? Int ?? 0) > 40_000, "the length before: \(outputFields?["sentinel.truncated"] ?? "none")")
+        }
+        #expect(lines[1].contains("after"))
     }
 
     @Test func attackerControlledValuesCannotForgeLinesOrParameters() throws {
