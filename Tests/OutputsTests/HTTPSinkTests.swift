@@ -50,6 +50,36 @@ import SentinelJSON
         #expect(reports.lines == [#"output http http://127.0.0.1:\#(receiver.port)/: alert "rule 2" not delivered after 1 attempt: POST to http://127.0.0.1:\#(receiver.port)/: HTTP 400, the server refused the alerts"#])
     }
 
+    /// 10,000 alerts to a receiver that answers, then stalls, then fails with 500s, then recovers:
+    /// every alert arrives once, or is counted (what arrived plus what was counted is 10,000, and
+    /// nothing arrived twice).
+    @Test func aReceiverThatStallsThenFailsThenRecoversGetsEveryAlertOnce() throws {
+        let receiver = try HTTPReceiver()
+        var spec = HTTPSink.Spec(url: "http://127.0.0.1:\(receiver.port)/")
+        spec.batchSize = 100
+        spec.timeoutSeconds = 1
+        let reports = ReportLog()
+        let dispatcher = AlertDispatcher(sinks: [(try spec.open(), AlertFilter())], retryDelays: [0.05, 0.1, 0.2]) { reports.append($0) }
+        let total = 10_000
+        // Each phase lasts longer than a request's timeout and the backoff.
+        for (range, then) in [(1...2_000, "stall"), (2_001...5_000, "fail 500"), (5_001...total, "ok")] {
+            for pid in range { dispatcher.dispatch(numbered(pid)) }
+            usleep(2_000_000)
+            receiver.answer(then)
+        }
+        #expect(dispatcher.drain(timeout: 60))
+        let statistics = dispatcher.statistics[0]
+        let arrived = try receiver.requests.filter { $0.status == 200 }.flatMap { request in
+            try request.body.split(separator: "\n").map { try pid(inAlert: String($0)) }
+        }
+        #expect(Set(arrived).count == arrived.count, "nothing arrived twice")
+        #expect(UInt64(arrived.count) == statistics.delivered)
+        #expect(UInt64(arrived.count) + statistics.dropped + statistics.failed == UInt64(total),
+                "arrived \(arrived.count), dropped \(statistics.dropped), failed \(statistics.failed)")
+        #expect(receiver.requests.contains { $0.status == 0 } && receiver.requests.contains { $0.status == 500 }, "it stalled and it failed")
+        #expect(reports.lines.count == 2 && reports.lines.last?.contains("recovered after") == true, "failing once, recovered once: \(reports.lines)")
+    }
+
     @Test func aServerThatNeverAnswersTimesOutAndIsCounted() throws {
         let receiver = try HTTPReceiver(stall: true)
         var spec = HTTPSink.Spec(url: "http://127.0.0.1:\(receiver.port)/")
@@ -141,6 +171,11 @@ final class HTTPReceiver {
             throw SystemError("the receiver did not start: \(line)", code: 5)
         }
         self.port = port
+    }
+
+    /// How it answers from now on: "stall", "fail 500", "ok".
+    func answer(_ mode: String) {
+        input.fileHandleForWriting.write(Data((mode + "\n").utf8))
     }
 
     deinit {

@@ -4,7 +4,9 @@ line in RECORD (method, path, headers, the body decoded from gzip when so encode
 port), and answers 200, or what --answers says for the first requests (500 500 400: the first two
 get 500, the third 400). With --cert and --key it speaks TLS; with --client-ca it also requires a
 client certificate signed by that CA. --stall makes it read requests and never answer. It prints
-its port on stdout once it listens on 127.0.0.1, and stops when stdin closes."""
+its port on stdout once it listens on 127.0.0.1. Lines on stdin change how it answers from then
+on: "stall" (read each request, never answer it), "fail CODE" (answer CODE), "ok" (answer 200, or
+what --answers says); it stops when stdin closes."""
 import argparse, gzip, http.server, json, ssl, sys, threading
 
 parser = argparse.ArgumentParser()
@@ -19,7 +21,11 @@ options = parser.parse_args()
 answers = list(options.answers)
 lock = threading.Lock()
 record = open(options.record, "a", buffering=1)
-stalled = threading.Event()
+# Set while requests are answered: a stalled handler waits for it, then drops its connection.
+answering = threading.Event()
+if not options.stall:
+    answering.set()
+failing = None
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -32,13 +38,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         if self.headers.get("Content-Encoding") == "gzip":
             body = gzip.decompress(body)
+        stalled = not answering.is_set()
         with lock:
-            status = answers.pop(0) if answers else 200
+            # Status 0: read and never answered.
+            status = 0 if stalled else failing or (answers.pop(0) if answers else 200)
             record.write(json.dumps({"method": "POST", "path": self.path, "headers": dict(self.headers),
                                      "body": body.decode("utf-8"), "client_port": self.client_address[1],
                                      "status": status}) + "\n")
-        if options.stall:
-            stalled.wait()
+        if stalled:
+            answering.wait()
+            self.close_connection = True
             return
         self.send_response(status)
         self.send_header("Content-Length", "2")
@@ -60,4 +69,13 @@ if options.cert:
     server.socket = context.wrap_socket(server.socket, server_side=True)
 threading.Thread(target=server.serve_forever, daemon=True).start()
 print(server.server_address[1], flush=True)
-sys.stdin.read()
+for line in sys.stdin:
+    command = line.split()
+    if command == ["stall"]:
+        answering.clear()
+    elif command[:1] == ["fail"]:
+        failing = int(command[1])
+        answering.set()
+    elif command == ["ok"]:
+        failing = None
+        answering.set()
