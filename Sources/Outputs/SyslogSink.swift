@@ -7,8 +7,8 @@ import Glibc
 import Darwin
 #endif
 
-/// Alerts to a syslog daemon: RFC 5424 (or RFC 3164 on request) over the local unix socket, UDP or
-/// TCP (octet-counted framing, RFC 6587). Attacker-controlled values are escaped so that no alert
+/// Alerts to a syslog daemon: RFC 5424 (or RFC 3164 on request) over the local unix socket, UDP,
+/// TCP (octet-counted framing, RFC 6587) or RELP (each message acknowledged: `RELPSession`). Attacker-controlled values are escaped so that no alert
 /// can forge a second log line or break out of a structured-data parameter.
 ///
 /// A message longer than `max_message_bytes` (8,192 by default: rsyslog's own limit, beyond which
@@ -31,6 +31,7 @@ public final class SyslogSink: AlertSink, SinkType {
         case unix(path: String)
         case udp(host: String, port: UInt16)
         case tcp(host: String, port: UInt16)
+        case relp(host: String, port: UInt16)
     }
 
     public static let facilities: [String: Int] = [
@@ -55,6 +56,7 @@ public final class SyslogSink: AlertSink, SinkType {
             case .unix(let path): return "syslog unix:\(path)"
             case .udp(let host, let port): return "syslog udp:\(host):\(port)"
             case .tcp(let host, let port): return "syslog tcp:\(host):\(port)"
+            case .relp(let host, let port): return "syslog relp:\(host):\(port)"
             }
         }
 
@@ -69,6 +71,8 @@ public final class SyslogSink: AlertSink, SinkType {
     public var messageFormat: AlertFormat { spec.message }
     private let processID = getpid()
     private var socketDescriptor: Int32 = -1
+    /// The session on `socketDescriptor`, for the relp transport.
+    private var relp: RELPSession?
 
     public var label: String { spec.label }
 
@@ -97,7 +101,7 @@ public final class SyslogSink: AlertSink, SinkType {
         }
         let format = choice("format", ["rfc5424": Format.rfc5424, "rfc3164": .rfc3164], default: .rfc5424)
         let facility = choice("facility", facilities, default: 1)
-        let transportName = choice("transport", ["unix": "unix", "udp": "udp", "tcp": "tcp"], default: "unix")
+        let transportName = choice("transport", ["unix": "unix", "udp": "udp", "tcp": "tcp", "relp": "relp"], default: "unix")
         let appName = config.optional("app_name")?.string(diagnostics) ?? "sentinel"
         let message = choice("message", ["text": AlertFormat.text, "json": .json], default: .text)
         // RFC 5424 6.1: every receiver takes 480 bytes; a UDP datagram holds at most 65,507.
@@ -106,11 +110,16 @@ public final class SyslogSink: AlertSink, SinkType {
         switch transportName {
         case "unix":
             transport = .unix(path: config.optional("path")?.string(diagnostics) ?? "/dev/log")
-        case "udp", "tcp":
+        case "udp", "tcp", "relp":
             let host = config.required("host", diagnostics)?.string(diagnostics)
-            let port = config.optional("port").map { $0.integer(diagnostics, in: 1...65535) } ?? 514
+            // RELP has no port of its own; 2514 is the usual choice.
+            let port = config.optional("port").map { $0.integer(diagnostics, in: 1...65535) } ?? (transportName == "relp" ? 2514 : 514)
             if let host, let port {
-                transport = transportName == "udp" ? .udp(host: host, port: UInt16(port)) : .tcp(host: host, port: UInt16(port))
+                switch transportName {
+                case "udp": transport = .udp(host: host, port: UInt16(port))
+                case "tcp": transport = .tcp(host: host, port: UInt16(port))
+                default: transport = .relp(host: host, port: UInt16(port))
+                }
             }
         default:
             break
@@ -122,6 +131,15 @@ public final class SyslogSink: AlertSink, SinkType {
     public func write(_ alert: Alert) throws {
         if socketDescriptor < 0 { try connect() }
         let message = Array(self.message(for: alert).utf8)
+        if relp != nil {
+            do {
+                try relp!.send(syslog: message)
+            } catch {
+                disconnect()
+                throw error
+            }
+            return
+        }
         let frame: [UInt8]
         if case .tcp = transport {
             frame = Array("\(message.count) ".utf8) + message
@@ -134,8 +152,7 @@ public final class SyslogSink: AlertSink, SinkType {
             if sent < 0 {
                 if errno == EINTR { continue }
                 let failure = SystemError("send to \(label)")
-                close(socketDescriptor)
-                socketDescriptor = -1
+                disconnect()
                 throw failure
             }
             offset += sent
@@ -143,11 +160,14 @@ public final class SyslogSink: AlertSink, SinkType {
     }
 
     public func reopen() throws {
-        if socketDescriptor >= 0 {
-            close(socketDescriptor)
-            socketDescriptor = -1
-        }
+        disconnect()
         try connect()
+    }
+
+    private func disconnect() {
+        if socketDescriptor >= 0 { close(socketDescriptor) }
+        socketDescriptor = -1
+        relp = nil
     }
 
     public func flush() {}
@@ -262,6 +282,15 @@ public final class SyslogSink: AlertSink, SinkType {
             socketDescriptor = try connectInternet(host: host, port: port, type: SOCK_DGRAM)
         case .tcp(let host, let port):
             socketDescriptor = try connectInternet(host: host, port: port, type: SOCK_STREAM)
+        case .relp(let host, let port):
+            let descriptor = try connectInternet(host: host, port: port, type: SOCK_STREAM)
+            do {
+                relp = try RELPSession(descriptor: descriptor, peer: label, timeoutSeconds: 10)
+            } catch {
+                close(descriptor)
+                throw error
+            }
+            socketDescriptor = descriptor
         }
     }
 

@@ -225,7 +225,7 @@ func temporaryFile(_ name: String, _ contents: String) throws -> String {
         """)
         let result = try sentinel(["--config", config, "--replay", "demo/attack.jsonl"])
         #expect(result.status == 2)
-        #expect(result.stderr.contains("sentinel.json:2:46: outputs[0].transport: unknown transport \"carrier-pigeon\" (expected one of: tcp, udp, unix)"))
+        #expect(result.stderr.contains("sentinel.json:2:46: outputs[0].transport: unknown transport \"carrier-pigeon\" (expected one of: relp, tcp, udp, unix)"))
     }
 
     @Test func aBrokenPacketCaptureSettingIsLocated() throws {
