@@ -4,7 +4,8 @@ images whose processes exec, open files and make system calls, as fast as the re
 them. Each line is a recorded event as `sentinel --replay -` reads it."""
 import json, sys
 
-containers = ["%064x" % (0x3f2a9c1b7d4e0000 + index) for index in range(10)]
+# Told apart by their first 12 digits, as container ids are (a short id is 12).
+containers = ["%02x3f2a9c1b7d4e" % index + "0" * 50 for index in range(10)]
 out = sys.stdout
 pid = 1000
 time = 1_795_341_600_000_000_000

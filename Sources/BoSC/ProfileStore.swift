@@ -1,5 +1,9 @@
 import SentinelJSON
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The state directory's profiles: one JSON file per profile, replaced atomically, so that a crash
 /// leaves the old profile or the new one, never half of one.
 public struct ProfileStore: Sendable {
@@ -25,9 +29,13 @@ public struct ProfileStore: Sendable {
         return "\(directory)/\(prefix)-\(readable)-\(String(repeating: "0", count: 8 - hex.count))\(hex).json"
     }
 
-    /// Creates the directory (and its parents) if need be.
+    /// Creates the directory (and its parents) if need be, and removes what a run killed in the
+    /// middle of a save left: its temporary file (the profile itself is the old one, whole).
     public func create() throws(FileError) {
         if let error = createDirectories(directory) { throw error }
+        for name in listDirectory(directory) where name.contains(".json.tmp-") {
+            unlink("\(directory)/\(name)")
+        }
     }
 
     public func save(_ profile: StoredProfile) throws(FileError) {
