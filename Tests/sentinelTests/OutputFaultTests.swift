@@ -39,4 +39,35 @@ import Testing
         #expect(run.stderr.components(separatedBy: "is failing").count == 2, "said once: \(run.stderr)")
         #expect(run.stderr.contains("output file \(full): 1000 delivered, 0 dropped, 0 failed"), "\(run.stderr)")
     }
+
+    /// SIGTERM while an output is failing (an HTTP collector that reads and never answers): the
+    /// run ends within its 30 s drain, the healthy output has every alert, and the failing one's
+    /// are counted and printed (the exit status says alerts were lost).
+    @Test func atSIGTERMAFailingOutputIsCountedAndTheRunEnds() throws {
+        let directory = try temporaryDirectory()
+        let receiver = Process()
+        receiver.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        receiver.arguments = [packageRoot + "/Tests/OutputsTests/Fixtures/http-receiver.py", directory + "/requests.jsonl", "--stall"]
+        let input = Pipe(), output = Pipe()
+        receiver.standardInput = input
+        receiver.standardOutput = output
+        try receiver.run()
+        defer { try? input.fileHandleForWriting.close(); receiver.waitUntilExit() }
+        let port = try #require(Int(String(decoding: output.fileHandleForReading.availableData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
+        let url = "http://127.0.0.1:\(port)/", file = directory + "/alerts.jsonl"
+        let config = try temporaryFile("sentinel.json", #"{"outputs": [{"type": "file", "path": "\#(file)"}, {"type": "http", "url": "\#(url)", "batch": true, "batch_size": 100, "timeout_seconds": 1}]}"#)
+        let run = try StdinRun(rules: [ReloadTests.minerRule], arguments: ["--config", config])
+        for pid in 1...500 { run.send("xmrig", pid: pid) }
+        #expect(waitUntil(seconds: 20) { run.stderr.contains("output http \(url) is failing") }, "\(run.stderr)")
+        kill(run.process.processIdentifier, SIGTERM)
+        let start = Date()
+        #expect(waitUntil(seconds: 40) { !run.process.isRunning }, "the run ends within its drain")
+        #expect(Date().timeIntervalSince(start) < 35)
+        #expect(run.finish() == 1, "alerts were lost: \(run.stderr)")
+        #expect(((try? String(contentsOfFile: file, encoding: .utf8)) ?? "").split(separator: "\n").count == 500)
+        #expect(run.stderr.contains("output file \(file): 500 delivered, 0 dropped, 0 failed"), "\(run.stderr)")
+        let line = run.stderr.split(separator: "\n").first { $0.hasPrefix("sentinel: output http \(url): 0 delivered, ") } ?? ""
+        let counts = line.split(separator: " ").compactMap { Int($0) }
+        #expect(counts.count == 3 && counts[1] + counts[2] == 500, "every alert of the failing output counted: \(line)")
+    }
 }
