@@ -65,7 +65,7 @@ let package = Package(
         // bench/packets: a pcap of mixed traffic through the dissectors and the stock rules.
         .executableTarget(name: "packets-bench", dependencies: ["Packets", "Sensors", "Engine", "Rules", "SentinelJSON"]),
         // The dissectors under libFuzzer (fuzz/run), or replaying a corpus (the tests).
-        .executableTarget(name: "packets-fuzz", dependencies: ["Packets", "Engine", "SentinelJSON"]),
+        .executableTarget(name: "sentinel-fuzz", dependencies: ["Packets", "Engine", "SentinelJSON", "Rules", "FalcoImport", "BoSC"]),
 
         .testTarget(name: "SentinelJSONTests", dependencies: ["SentinelJSON"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "SentinelJSON"]),
@@ -77,6 +77,6 @@ let package = Package(
         .testTarget(name: "WebTests", dependencies: ["Web"]),
         .testTarget(name: "OutputsTests", dependencies: ["Outputs", "OutputsTestSupport", "Engine", "SentinelJSON"], exclude: ["Fixtures"]),
         // Runs the built `sentinel` binary as a user would; the dependency makes sure it is built.
-        .testTarget(name: "sentinelTests", dependencies: ["sentinel", "packets-fuzz", "CLibbpf"], exclude: ["Fixtures"]),
+        .testTarget(name: "sentinelTests", dependencies: ["sentinel", "sentinel-fuzz", "CLibbpf"], exclude: ["Fixtures"]),
     ]
 )

@@ -63,7 +63,9 @@ public struct DockerClient: Sendable {
         }
     }
 
-    static func facts(fromInspect root: JSONNode) -> ContainerFacts? {
+    /// A container's facts from the body of `/containers/ID/json` (public for the fuzzer, which
+    /// feeds it what a hostile or broken socket could answer).
+    public static func facts(fromInspect root: JSONNode) -> ContainerFacts? {
         guard case .string(var name)? = root["Name"]?.value else { return nil }
         if name.hasPrefix("/") { name.removeFirst() }
         var image = ""
@@ -131,7 +133,7 @@ public struct DockerClient: Sendable {
         }
     }
 
-    static func change(fromEventLine line: [UInt8]) -> Change? {
+    public static func change(fromEventLine line: [UInt8]) -> Change? {
         guard let event = try? JSONParser.parse(line),
               case .string(let action)? = event["Action"]?.value,
               case .string(let id)? = event["Actor"]?["ID"]?.value else { return nil }
@@ -159,11 +161,15 @@ public struct DockerClient: Sendable {
             }
             response.append(contentsOf: chunk[0..<count])
         }
-        // "HTTP/1.0 200 OK"
-        guard let end = Self.headerEnd(response), response.count > 12,
-              let status = Int(String(decoding: response[9..<12], as: UTF8.self)) else {
-            throw Failure(description: "\(socketPath) answered something that is not HTTP")
-        }
+        guard let parsed = Self.parseResponse(response) else { throw Failure(description: "\(socketPath) answered something that is not HTTP") }
+        return parsed
+    }
+
+    /// An HTTP/1.0 answer's status and body ("HTTP/1.0 200 OK", headers, a blank line, the body);
+    /// nil for anything else.
+    public static func parseResponse(_ response: [UInt8]) -> (status: Int, body: [UInt8])? {
+        guard let end = headerEnd(response), response.count > 12, response.starts(with: Array("HTTP/".utf8)),
+              let status = Int(String(decoding: response[9..<12], as: UTF8.self)) else { return nil }
         return (status, Array(response[end...]))
     }
 
