@@ -4,6 +4,13 @@ import Glibc
 import Darwin
 #endif
 
+/// Seconds on a clock that only goes forward, for intervals.
+public func monotonicSeconds() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+}
+
 /// "2026-11-22T14:04:24.123456789Z": the form of Falco's JSON `time`.
 public func iso8601(nanoseconds: UInt64) -> String {
     var seconds = time_t(nanoseconds / 1_000_000_000)

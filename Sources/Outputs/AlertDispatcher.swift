@@ -153,6 +153,10 @@ public final class AlertDispatcher: Sendable {
     /// gives up; a reopen asked for meanwhile comes between two attempts.
     private static func deliver(_ batch: [Alert], to route: Route, retryDelays: [Double], reportError: @Sendable (String) -> Void) {
         var attempt = 0
+        func reportNotDelivered(_ error: Error) {
+            let what = batch.count == 1 ? "alert \"\(batch[0].rule)\"" : "\(batch.count) alerts"
+            reportError("output \(route.sink.label): \(what) not delivered after \(attempt + 1) attempt\(attempt == 0 ? "" : "s"): \(error)")
+        }
         while true {
             do {
                 try route.sink.write(batch: batch)
@@ -160,13 +164,13 @@ public final class AlertDispatcher: Sendable {
                 route.lastError.withLock { $0 = nil }
                 if let since = route.failingSince {
                     route.failingSince = nil
-                    reportError("output \(route.sink.label): recovered after \(((monotonicNow() - since) * 10).rounded() / 10) s")
+                    reportError("output \(route.sink.label): recovered after \(((monotonicSeconds() - since) * 10).rounded() / 10) s")
                 }
                 return
             } catch let refusal as RefusedByPeer {
                 route.failed.add(UInt64(batch.count), ordering: .relaxed)
                 route.lastError.withLock { $0 = "\(refusal)" }
-                reportError("output \(route.sink.label): \(describe(batch)) not delivered after \(attempt + 1) attempt\(attempt == 0 ? "" : "s"): \(refusal)")
+                reportNotDelivered(refusal)
                 return
             } catch {
                 route.lastError.withLock { $0 = "\(error)" }
@@ -175,13 +179,13 @@ public final class AlertDispatcher: Sendable {
                 if retryDelays.isEmpty || (route.givingUp.load(ordering: .relaxed) && (backoffSpent || route.failingSince != nil)) {
                     route.failed.add(UInt64(batch.count), ordering: .relaxed)
                     if route.failingSince == nil {
-                        route.failingSince = monotonicNow()
-                        reportError("output \(route.sink.label): \(describe(batch)) not delivered after \(attempt + 1) attempt\(attempt == 0 ? "" : "s"): \(error)")
+                        route.failingSince = monotonicSeconds()
+                        reportNotDelivered(error)
                     }
                     return
                 }
                 if backoffSpent && route.failingSince == nil {
-                    route.failingSince = monotonicNow()
+                    route.failingSince = monotonicSeconds()
                     reportError("output \(route.sink.label) is failing: \(error); its alerts wait in its queue and it is tried again every \(retryDelays[retryDelays.count - 1]) s until it recovers")
                 }
                 sleepSeconds(retryDelays[min(attempt, retryDelays.count - 1)])
@@ -191,10 +195,6 @@ public final class AlertDispatcher: Sendable {
                 }
             }
         }
-    }
-
-    private static func describe(_ batch: [Alert]) -> String {
-        batch.count == 1 ? "alert \"\(batch[0].rule)\"" : "\(batch.count) alerts"
     }
 
     /// What a reload makes of one output: one of today's, by its place, with its filter as the new
@@ -266,10 +266,6 @@ public final class AlertDispatcher: Sendable {
                                   lastError: route.lastError.withLock { $0 }, inUse: position < inUse.count)
         }
     }
-}
-
-private func monotonicNow() -> Double {
-    Double(DispatchTime.now().uptimeNanoseconds) / 1e9
 }
 
 private func sleepSeconds(_ seconds: Double) {

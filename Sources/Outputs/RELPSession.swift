@@ -105,7 +105,7 @@ struct RELPSession {
             guard received.count > trailer else { return nil }
             guard received[trailer] == 0x0A else { throw malformed }
         }
-        let data = Array(received[min(lengthEnd + 1, trailer)..<trailer])
+        let data = length == 0 ? [] : Array(received[(lengthEnd + 1)..<trailer])
         received.removeFirst(trailer + 1)
         return (transaction, command, data)
     }

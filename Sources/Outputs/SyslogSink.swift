@@ -8,8 +8,9 @@ import Darwin
 #endif
 
 /// Alerts to a syslog daemon: RFC 5424 (or RFC 3164 on request) over the local unix socket, UDP,
-/// TCP (octet-counted framing, RFC 6587) or RELP (each message acknowledged: `RELPSession`). Attacker-controlled values are escaped so that no alert
-/// can forge a second log line or break out of a structured-data parameter.
+/// TCP (octet-counted framing, RFC 6587) or RELP (each message acknowledged: `RELPSession`).
+/// Attacker-controlled values are escaped so that no alert can forge a second log line or break
+/// out of a structured-data parameter.
 ///
 /// A message longer than `max_message_bytes` (8,192 by default: rsyslog's own limit, beyond which
 /// it cuts or drops) is shortened, never dropped: its longest values are cut, each ending in

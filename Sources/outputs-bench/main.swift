@@ -28,12 +28,6 @@ func demoAlert(_ index: Int) -> Alert {
           tags: ["container", "filesystem", "mitre_credential_access"], source: "syscall")
 }
 
-func monotonicSeconds() -> Double {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
-}
-
 /// An output that never returns from a write: a collector that accepted the connection and hung.
 final class BlockedSink: AlertSink {
     let label = "blocked"

@@ -117,13 +117,6 @@ private func reportingDrops(of sensor: String, to onDrop: @escaping (Alert) -> V
     }
 }
 
-/// Seconds on a clock that only goes forward, for intervals.
-func monotonicSeconds() -> Double {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
-}
-
 func wallClockNow() -> UInt64 {
     var now = timespec()
     clock_gettime(CLOCK_REALTIME, &now)

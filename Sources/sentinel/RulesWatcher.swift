@@ -1,4 +1,5 @@
 import Dispatch
+import Engine
 import Synchronization
 
 #if canImport(Glibc)

@@ -146,7 +146,7 @@ struct Run: ParsableCommand {
             printError("sentinel: a replay needs nothing of this host: ready")
             throw ExitStatus.success
         }
-        let stateful = loadout.rules.contains { $0.builtin is StatefulRule }
+        let stateful = !statefulRules(in: loadout.rules).isEmpty
         let ready = live.checkHost(gathering: ProbeSelection(for: RuleIndex(rules: loadout.rules)), withKernelRequests: stateful)
         printError(ready ? "sentinel: ready to run" : "sentinel: not ready: see the problems above")
         throw ready ? ExitStatus.success : ExitStatus.failure

@@ -13,9 +13,7 @@ extension LiveTests {
             let config = try temporaryFile("sentinel.json", #"{"web": {"listen": "127.0.0.1:\#(port)"}}"#)
             let sentinel = try LiveSentinel(["--config", config], command: ["--rules", rules, "-o", "json"])
             func attached(_ family: String) -> Bool? {
-                let name = #"sentinel_probe_family_attached{family="\#(family)"}"#
-                guard let page = try? fetch(port, "/metrics") else { return nil }
-                return page.split(separator: "\n").first { $0.hasPrefix(name + " ") }.map { $0.hasSuffix(" 1") }
+                metricValue(#"sentinel_probe_family_attached{family="\#(family)"}"#, port: port).map { $0 == 1 }
             }
             /// Runs a container that reads /etc/shadow with cat, its environment marked; the rules
             /// that alerted on it, once its cat's alert is in.

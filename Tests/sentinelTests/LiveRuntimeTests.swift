@@ -63,11 +63,7 @@ extension LiveTests {
             let port = freePort()
             let config = try temporaryFile("sentinel.json", #"{"rules": ["rules/"], "web": {"listen": "127.0.0.1:\#(port)"}}"#)
             let sentinel = try LiveSentinel(["--config", config])
-            func containersInTable() -> Int? {
-                guard let page = try? fetch(port, "/metrics") else { return nil }
-                let name = #"sentinel_table_entries{table="containers"}"#
-                return page.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Int($0.split(separator: " ").last ?? "") }
-            }
+            func containersInTable() -> Int? { metricValue(#"sentinel_table_entries{table="containers"}"#, port: port) }
             let name = "sentinel-live-churn"
             try command(["docker", "rm", "-f", name])
             let started = try command(["docker", "run", "-d", "--network", "none", "--name", name, LiveEnvironment.image,

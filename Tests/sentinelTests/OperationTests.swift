@@ -84,22 +84,14 @@ import Testing
     }
 
     @Test func anHTTPOutputPostsEveryAlertToACollector() throws {
-        let directory = try temporaryDirectory()
-        let receiver = Process()
-        receiver.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        receiver.arguments = [packageRoot + "/Tests/OutputsTests/Fixtures/http-receiver.py", directory + "/requests.jsonl"]
-        let input = Pipe(), output = Pipe()
-        receiver.standardInput = input
-        receiver.standardOutput = output
-        try receiver.run()
-        defer { try? input.fileHandleForWriting.close(); receiver.waitUntilExit() }
-        let port = try #require(Int(String(decoding: output.fileHandleForReading.availableData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
+        let collector = try HTTPCollector()
+        let port = collector.port
         let config = try temporaryFile("sentinel.json", """
         {"rules": ["rules/"], "outputs": [{"type": "http", "url": "http://127.0.0.1:\(port)/", "min_priority": "CRITICAL"}]}
         """)
         let result = try sentinel(["--config", config, "--replay", "demo/attack.jsonl"])
         #expect(result.status == 0, "\(result.stderr)")
-        let requests = try String(contentsOfFile: directory + "/requests.jsonl", encoding: .utf8).split(separator: "\n")
+        let requests = try String(contentsOfFile: collector.recordPath, encoding: .utf8).split(separator: "\n")
         #expect(requests.count == 4, "the demo's four Critical alerts, one request each")
         #expect(result.stderr.contains("output http http://127.0.0.1:\(port)/: 4 delivered, 0 dropped, 0 failed"))
     }
@@ -118,6 +110,33 @@ import Testing
         let result = try sentinel(["--config", config, "--replay", "demo/attack.jsonl"])
         #expect(result.status == 2)
         #expect(result.stderr.contains(#"sentinel.json:1:41: web.listen: listen is a numeric address and a port"#), "\(result.stderr)")
+    }
+}
+
+/// Tests/OutputsTests/Fixtures/http-receiver.py on a free port of 127.0.0.1, recording every
+/// request it gets in `recordPath`; stopped when released.
+final class HTTPCollector {
+    let port: Int
+    let recordPath: String
+    private let process = Process()
+    private let input = Pipe()
+
+    /// `arguments`: the receiver's options (`--stall`: read requests and never answer).
+    init(_ arguments: [String] = []) throws {
+        recordPath = try temporaryDirectory() + "/requests.jsonl"
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = [packageRoot + "/Tests/OutputsTests/Fixtures/http-receiver.py", recordPath] + arguments
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+        port = try #require(Int(String(decoding: output.fileHandleForReading.availableData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)),
+                            "the receiver did not print its port")
+    }
+
+    deinit {
+        try? input.fileHandleForWriting.close()
+        process.waitUntilExit()
     }
 }
 
@@ -177,6 +196,13 @@ func fetch(_ port: Int, _ path: String) throws -> String {
     }.resume()
     done.wait()
     return try result.withLock { $0! }.get()
+}
+
+/// The value of one series (`name` with its labels, as the page writes it) on the `/metrics` page
+/// at 127.0.0.1:`port`; nil while the page or the series is not there.
+func metricValue(_ name: String, port: Int) -> Int? {
+    guard let page = try? fetch(port, "/metrics") else { return nil }
+    return page.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Int($0.split(separator: " ").last ?? "") }
 }
 
 func freePort() -> Int {

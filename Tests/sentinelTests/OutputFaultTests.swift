@@ -44,17 +44,10 @@ import Testing
     /// run ends within its 30 s drain, the healthy output has every alert, and the failing one's
     /// are counted and printed (the exit status says alerts were lost).
     @Test func atSIGTERMAFailingOutputIsCountedAndTheRunEnds() throws {
-        let directory = try temporaryDirectory()
-        let receiver = Process()
-        receiver.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        receiver.arguments = [packageRoot + "/Tests/OutputsTests/Fixtures/http-receiver.py", directory + "/requests.jsonl", "--stall"]
-        let input = Pipe(), output = Pipe()
-        receiver.standardInput = input
-        receiver.standardOutput = output
-        try receiver.run()
-        defer { try? input.fileHandleForWriting.close(); receiver.waitUntilExit() }
-        let port = try #require(Int(String(decoding: output.fileHandleForReading.availableData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
-        let url = "http://127.0.0.1:\(port)/", file = directory + "/alerts.jsonl"
+        let collector = try HTTPCollector(["--stall"])
+        // Stalling until the test ends, not released after its last use.
+        defer { withExtendedLifetime(collector) {} }
+        let url = "http://127.0.0.1:\(collector.port)/", file = try temporaryDirectory() + "/alerts.jsonl"
         let config = try temporaryFile("sentinel.json", #"{"outputs": [{"type": "file", "path": "\#(file)"}, {"type": "http", "url": "\#(url)", "batch": true, "batch_size": 100, "timeout_seconds": 1}]}"#)
         let run = try StdinRun(rules: [ReloadTests.minerRule], arguments: ["--config", config])
         for pid in 1...500 { run.send("xmrig", pid: pid) }
